@@ -1,0 +1,208 @@
+"""Calibration targets from the national statistics, and the model's figures counted the same way.
+
+Targets are read from model/data/germany.toml (a copy of the project's reference file). Rates are per
+10,000 residents under 21 and per year; "cases" are counted as the HzE statistics count them: stock on
+31 Dec plus helps ended during the year.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+CALIBRATION_TOLERANCE = 0.15  # the brief: within +-15 % of the national figure
+
+
+def reference() -> dict:
+    """The national reference figures shipped with the package."""
+    return tomllib.loads((Path(__file__).parent / "data" / "germany.toml").read_text(encoding="utf-8"))
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    value: float
+    unit: str
+    source: str
+    calibrated: bool  # False: a check the model was not fitted to
+
+
+def targets() -> list[Target]:
+    ref = reference()
+    u21 = ref["population"]["under_21_2023"] / 10_000
+    cases = ref["hze_cases_2023"]
+    a8 = ref["assessments_8a_2022"]
+    itn = ref["inobhutnahme_42"]
+    per10k, ref_cases = "per 10,000 under 21", "germany.toml hze_cases_2023."
+    out = [
+        Target("hze_cases_all", cases["total"] / u21, per10k, ref_cases + "total", True),
+        Target(
+            "cases_erziehungsberatung_28",
+            cases["erziehungsberatung_28"] / u21,
+            per10k,
+            ref_cases + "erziehungsberatung_28",
+            True,
+        ),
+        Target(
+            "cases_erziehungsbeistand_30",
+            cases["erziehungsbeistand_30"] / u21,
+            per10k,
+            ref_cases + "erziehungsbeistand_30",
+            True,
+        ),
+        Target("cases_spfh_31", cases["spfh_31"] / u21, per10k, ref_cases + "spfh_31 (family cases)", True),
+        Target(
+            "cases_vollzeitpflege_33", cases["vollzeitpflege_33"] / u21, per10k, ref_cases + "vollzeitpflege_33", True
+        ),
+        Target("cases_heimerziehung_34", cases["heimerziehung_34"] / u21, per10k, ref_cases + "heimerziehung_34", True),
+        Target(
+            "new_out_of_home_placements_per_year",
+            ref["hze_starts"]["new_out_of_home_placements_2022"] / u21,
+            per10k,
+            "germany.toml hze_starts.new_out_of_home_placements_2022",
+            True,
+        ),
+        Target(
+            "inobhutnahmen_without_unaccompanied_per_year",
+            itn["without_unaccompanied_2023"] / u21,
+            per10k,
+            "germany.toml inobhutnahme_42.without_unaccompanied_2023",
+            True,
+        ),
+        Target(
+            "assessments_8a_endangerment_per_year",
+            (a8["acute_endangerment"] + a8["latent_endangerment"]) / u21,
+            per10k,
+            "germany.toml assessments_8a_2022 acute + latent",
+            True,
+        ),
+        Target(
+            "mean_duration_ended_heimerziehung_34",
+            ref["out_of_home_care"]["mean_duration_ended_heim_months_2022"],
+            "months",
+            "germany.toml out_of_home_care.mean_duration_ended_heim_months_2022",
+            True,
+        ),
+        Target(
+            "mean_duration_ended_vollzeitpflege_33",
+            ref["out_of_home_care"]["mean_duration_ended_foster_months_2022"],
+            "months",
+            "germany.toml out_of_home_care.mean_duration_ended_foster_months_2022",
+            True,
+        ),
+        Target(
+            "mean_duration_ended_spfh_31",
+            ref["spfh"]["mean_duration_ended_months_2016"],
+            "months",
+            "germany.toml spfh.mean_duration_ended_months_2016",
+            True,
+        ),
+        Target(
+            "hze_spending_per_resident_under_21",
+            ref["spending"]["hze_incl_41_eur_2023"] / (u21 * 10_000),
+            "EUR per year",
+            "germany.toml spending.hze_incl_41_eur_2023",
+            True,
+        ),
+        # checks, not fitted
+        Target(
+            "cases_soziale_gruppenarbeit_29",
+            cases["soziale_gruppenarbeit_29"] / u21,
+            per10k,
+            ref_cases + "soziale_gruppenarbeit_29",
+            False,
+        ),
+        Target("cases_tagesgruppe_32", cases["tagesgruppe_32"] / u21, per10k, ref_cases + "tagesgruppe_32", False),
+        Target("cases_ise_35", cases["ise_35"] / u21, per10k, ref_cases + "ise_35", False),
+        Target(
+            "cases_flexible_27_2",
+            (cases["flexible_27_2_family"] + cases["flexible_27_2_individual"]) / u21,
+            per10k,
+            ref_cases + "flexible_27_2_family + flexible_27_2_individual",
+            False,
+        ),
+        Target(
+            "assessments_8a_need_without_endangerment_per_year",
+            a8["help_need_without_endangerment"] / u21,
+            per10k,
+            "germany.toml assessments_8a_2022.help_need_without_endangerment",
+            False,
+        ),
+        Target(
+            "assessments_8a_neither_per_year",
+            a8["neither"] / u21,
+            per10k,
+            "germany.toml assessments_8a_2022.neither",
+            False,
+        ),
+        Target(
+            "ambulant_helps_ended_as_planned_share",
+            ref["hze_starts"]["ended_as_planned_share_2023"],
+            "share",
+            "germany.toml hze_starts.ended_as_planned_share_2023 (all helps; model: ambulant, need resolved)",
+            False,
+        ),
+    ]
+    return out
+
+
+def yearly_figures(frame: pd.DataFrame, help_names: tuple[str, ...], hze_helps: tuple[str, ...]) -> pd.DataFrame:
+    """Figures per simulated year from one replicate's monthly frame, counted as the statistics count."""
+    year = frame.index.to_numpy() // 12
+    by_year = frame.groupby(year)
+    sums, last = by_year.sum(), by_year.last()
+    per10k = 10_000 / last["under_21"]
+    cases = pd.DataFrame({h: last[f"stock.{h}"] + sums[f"ended.{h}"] for h in help_names})
+    out = pd.DataFrame(index=sums.index)
+    out["hze_cases_all"] = cases[list(hze_helps)].sum(axis=1) * per10k
+    for h in help_names:
+        out[f"cases_{h}"] = cases[h] * per10k
+    out["new_out_of_home_placements_per_year"] = (
+        sums["begun.vollzeitpflege_33"] + sums["begun.heimerziehung_34"]
+    ) * per10k
+    out["inobhutnahmen_without_unaccompanied_per_year"] = (
+        sums["begun.inobhutnahme_42"] - sums["begun_unaccompanied.inobhutnahme_42"]
+    ) * per10k
+    out["assessments_8a_endangerment_per_year"] = (sums["assessments.acute"] + sums["assessments.latent"]) * per10k
+    out["assessments_8a_need_without_endangerment_per_year"] = sums["assessments.need"] * per10k
+    out["assessments_8a_neither_per_year"] = sums["assessments.neither"] * per10k
+    for h in help_names:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[f"mean_duration_ended_{h}"] = sums[f"ended_months.{h}"] / sums[f"ended.{h}"]
+    out["hze_spending_per_resident_under_21"] = sums["cost_eur.hze"] / last["under_21"]
+    ambulant = [h for h in hze_helps if f"ended_resolved.{h}" in sums and sums[f"ended_resolved.{h}"].sum() > 0]
+    out["ambulant_helps_ended_as_planned_share"] = sums[[f"ended_resolved.{h}" for h in ambulant]].sum(axis=1) / sums[
+        [f"ended.{h}" for h in ambulant]
+    ].sum(axis=1)
+    return out
+
+
+def calibration_table(yearly: pd.DataFrame) -> pd.DataFrame:
+    """Target vs model: `yearly` has one row per (replicate, year); the model figure is the mean over all rows."""
+    rows = []
+    for t in targets():
+        column = t.name
+        if column not in yearly:
+            continue
+        values = yearly[column].to_numpy(dtype=float)
+        per_replicate = (
+            yearly.groupby(level="replicate")[column].mean() if "replicate" in yearly.index.names else yearly[column]
+        )
+        model = float(np.nanmean(values))
+        rows.append(
+            {
+                "target": t.name,
+                "unit": t.unit,
+                "national": round(t.value, 2),
+                "model": round(model, 2),
+                "ratio": round(model / t.value, 3),
+                "replicate_sd": round(float(per_replicate.std(ddof=1)), 2) if len(per_replicate) > 1 else np.nan,
+                "calibrated": t.calibrated,
+                "source": t.source,
+            }
+        )
+    return pd.DataFrame(rows)

@@ -1,0 +1,118 @@
+"""Command line: `prevsim run`, `prevsim validate`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from model.run import SimulationResult, simulate
+from model.scenario import CATEGORIES, ScenarioError, load_scenario
+
+app = typer.Typer(
+    add_completion=False, no_args_is_help=True, help="prevsim: prevention, youth services and placements."
+)
+out = Console()
+err = Console(stderr=True, highlight=False)
+
+EXIT_BAD_INPUT = 2
+
+
+def _load(path: Path):
+    try:
+        return load_scenario(path)
+    except ScenarioError as problem:
+        for line in problem.problems:
+            err.print(line, markup=False)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+
+
+@app.command()
+def validate(scenario: Annotated[Path, typer.Argument(help="scenario file (TOML)")]) -> None:
+    """Check a scenario file without running it."""
+    s = _load(scenario)
+    out.print(
+        f"ok: {scenario} (scenario {s.name!r}, {len(s.parameters())} sourced numbers, hash {s.content_hash[:12]})"
+    )
+
+
+@app.command()
+def run(
+    scenario: Annotated[Path, typer.Argument(help="scenario file (TOML)")],
+    replicates: Annotated[int, typer.Option(min=1, help="number of replicates")] = 20,
+    seed: Annotated[int, typer.Option(min=0, help="seed of the replicate seeds")] = 1,
+    workers: Annotated[int | None, typer.Option(min=1, help="worker processes (default: all cores)")] = None,
+    results: Annotated[Path, typer.Option(help="folder under which the results folder is made")] = Path("results"),
+) -> None:
+    """Run a scenario: progress, a summary table, and results/<scenario>-<timestamp>/."""
+    s = _load(scenario)
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=err, transient=False) as progress:
+        task = progress.add_task(f"{s.name}: replicates", total=replicates)
+        result = simulate(
+            s, replicates=replicates, seed=seed, workers=workers, on_done=lambda _: progress.advance(task)
+        )
+    print_summary(result)
+    folder = result.write(results)
+    out.print(f"\nwrote {folder}/ (timeseries.parquet, summary.csv, manifest.json) in {result.wall_time_s:.1f} s")
+
+
+def print_summary(result: SimulationResult) -> None:
+    """Key figures per year (a few years) and over the horizon: mean and 5-95 % range over replicates."""
+    summary = result.summary()
+    years = sorted({y for y in summary["year"] if y != "all"}, key=int)
+    shown = [*dict.fromkeys([years[0], years[len(years) // 2], years[-1]]), "all"]
+    cat = result.catalogue
+    placements = [h for i, h in enumerate(cat.help_names) if cat.help_access[i] >= 3]  # placement and crisis
+    sections = [
+        (
+            "Placements and crisis intakes begun, per year (district)",
+            [(f"begun_{h}", h) for h in placements],
+            1.0,
+            "{:,.1f}",
+        ),
+        (
+            "Cases per 10,000 under 21 (stock 31 Dec + ended in year)",
+            [("hze_cases_all", "all HzE")] + [(f"cases_{h}", h) for h in cat.help_names],
+            1.0,
+            "{:,.1f}",
+        ),
+        (
+            "Cost by category, million EUR per year (horizon: sum)",
+            [(f"cost_eur_{c}", c) for c in [*CATEGORIES, "total"]],
+            1e-6,
+            "{:,.2f}",
+        ),
+    ]
+    indexed = summary.set_index(["figure", "year"])
+    for title, rows, scale, fmt in sections:
+        table = Table(title=title, title_justify="left")
+        table.add_column("figure", no_wrap=True, min_width=24)
+        for year in shown:
+            table.add_column("horizon" if year == "all" else str(year), justify="right")
+        for key, label in rows:
+            cells = []
+            for year in shown:
+                mean, low, high = (indexed.loc[(key, year), column] * scale for column in ("mean", "p05", "p95"))
+                cells.append(f"{fmt.format(mean)}\n[dim]{fmt.format(low)}-{fmt.format(high)}[/dim]")
+            table.add_row(label, *cells)
+        out.print(table)
+    out.print(
+        "Each cell: mean over replicates, below it the 5-95 % range. 'horizon': mean per year (cost: sum of all years)."
+    )
+
+
+def main() -> None:  # pragma: no cover - entry point
+    pd.set_option("display.width", 160)
+    app()

@@ -1,0 +1,178 @@
+"""The numbers of a scenario in force in one year, as NumPy arrays the monthly loop indexes directly."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from model.scenario import AGE_BANDS_YEARS, CATEGORIES, RISK_FACTORS, Scenario
+
+DAYS_PER_MONTH = 365.25 / 12
+ACCESSES = ("self_referral", "help_plan", "diagnostic", "placement", "crisis")
+
+
+def age_band(age_months: np.ndarray) -> np.ndarray:
+    """Age band index 0-3 (0-5, 6-11, 12-17, 18-20 years) of ages in months."""
+    return np.searchsorted(np.array(AGE_BANDS_YEARS[1:-1]) * 12, age_months, side="right")
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """Names and fixed properties of helps and prevention services (the same in every year)."""
+
+    help_names: tuple[str, ...]
+    help_labels: tuple[str, ...]
+    help_access: np.ndarray  # index into ACCESSES
+    help_category: np.ndarray  # index into CATEGORIES
+    help_counts_as_hze: np.ndarray
+    help_level_ok: np.ndarray  # [help, level 0-4] -> bool
+    prevention_names: tuple[str, ...]
+    prevention_labels: tuple[str, ...]
+    prevention_age_months: np.ndarray  # [service, (min, max)]
+    prevention_level_ok: np.ndarray  # [service, level 0-4] -> bool
+    unaccompanied_help: int  # the residential help unaccompanied minors go to after Inobhutnahme
+
+    @classmethod
+    def of(cls, scenario: Scenario) -> Catalogue:
+        helps, services = scenario.helps, scenario.prevention
+        names = tuple(helps)
+        level_ok = np.zeros((len(helps), 5), dtype=bool)
+        for i, h in enumerate(helps.values()):
+            level_ok[i, h.levels] = True
+        prevention_level_ok = np.zeros((len(services), 5), dtype=bool)
+        for i, s in enumerate(services.values()):
+            prevention_level_ok[i, s.target_levels] = True
+        return cls(
+            help_names=names,
+            help_labels=tuple(h.label for h in helps.values()),
+            help_access=np.array([ACCESSES.index(h.access) for h in helps.values()]),
+            help_category=np.array([CATEGORIES.index(h.category) for h in helps.values()]),
+            help_counts_as_hze=np.array([h.counts_as_hze for h in helps.values()]),
+            help_level_ok=level_ok,
+            prevention_names=tuple(services),
+            prevention_labels=tuple(s.label for s in services.values()),
+            prevention_age_months=np.array([s.eligible_age_months for s in services.values()]).reshape(-1, 2),
+            prevention_level_ok=prevention_level_ok,
+            unaccompanied_help=names.index(scenario.unaccompanied_minors.residential_help),
+        )
+
+    def helps_with(self, access: str) -> np.ndarray:
+        return np.flatnonzero(self.help_access == ACCESSES.index(access))
+
+
+@dataclass(frozen=True)
+class YearParameters:
+    """Everything that may change by year (`by_year` in the scenario), resolved for one year."""
+
+    year: int
+    births_per_month: float
+    under_21: float
+    unaccompanied_per_month: float
+    unaccompanied_arrival_age_months: int
+    unaccompanied_residential_probability: float
+    shock_hazard: float
+    shock_mean_size: float
+    reversion: float
+    age_hazard_ratio: np.ndarray
+    report_hazard_by_level: np.ndarray  # index 0-4; level 0 is never reported
+    self_referral_by_level: np.ndarray
+    escalation_noticed: float
+    acute_share: float
+    network_referral: float
+    network_outreach: float
+    help_plans_per_month: float
+    plan_completion: float
+    placement_by_level: np.ndarray  # index 0-4
+    placement_after_failed: float
+    placement_after_crisis: float
+    transfer_if_burdened: float
+    continue_after_18: float
+    diagnostics_first: float
+    diagnosed_placement_ratio: float
+    # helps, indexed by help
+    help_cost_per_month: np.ndarray
+    help_duration_mu: np.ndarray  # log-normal duration parameters
+    help_duration_sigma: np.ndarray
+    help_relief: np.ndarray
+    help_weight: np.ndarray  # [help, age band]
+    help_places: np.ndarray  # inf where the help is an entitlement without a cap
+    # prevention services, indexed by service
+    prevention_cost_per_month: np.ndarray
+    prevention_places: np.ndarray
+    prevention_duration: np.ndarray
+    prevention_uptake: np.ndarray
+    prevention_shock_ratio: np.ndarray
+    prevention_protection: np.ndarray
+    prevention_decay: np.ndarray
+    prevention_referral_ratio: np.ndarray
+
+    @classmethod
+    def of(cls, s: Scenario, year: int) -> YearParameters:
+        d, b, det, yo, pol, uma = s.district, s.burden, s.detection, s.youth_office, s.policy, s.unaccompanied_minors
+        inhabitants = d.inhabitants.at(year)
+        under_21 = inhabitants * d.under_21_share.at(year)
+        minors = inhabitants * d.minors_share.at(year)
+        helps, services = list(s.helps.values()), list(s.prevention.values())
+
+        def help_cost(h) -> float:
+            return (
+                h.cost_per_month_eur.at(year) if h.cost_per_month_eur else h.cost_per_day_eur.at(year) * DAYS_PER_MONTH
+            )
+
+        cv = np.array([h.duration_cv.at(year) for h in helps])
+        sigma = np.sqrt(np.log1p(cv**2))
+        mean = np.array([h.mean_duration_months.at(year) for h in helps])
+        prevention_cost = np.array([p.cost_per_month_eur.at(year) for p in services])
+        budget = np.array([p.budget_eur_per_year.at(year) for p in services])
+        half_life = np.array([p.protection_half_life_months.at(year) for p in services])
+        placement_4 = pol.placement_probability_level_4.at(year)
+        return cls(
+            year=year,
+            births_per_month=minors / 216,  # stationary population: one cohort of minors per 18 years
+            under_21=under_21,
+            unaccompanied_per_month=uma.crisis_intakes_per_10k_under_21_per_year.at(year) * under_21 / 10_000 / 12,
+            unaccompanied_arrival_age_months=round(uma.arrival_age_years.at(year) * 12),
+            unaccompanied_residential_probability=uma.residential_probability_after_crisis.at(year),
+            shock_hazard=b.shock_hazard_per_month.at(year),
+            shock_mean_size=b.shock_mean_size_points.at(year),
+            reversion=b.reversion_per_month.at(year),
+            age_hazard_ratio=np.array(b.age_hazard_ratio_by_band.value),
+            report_hazard_by_level=np.array([0.0, *det.report_hazard_per_month_by_level.value]),
+            self_referral_by_level=np.array([0.0, *det.self_referral_hazard_per_month_by_level.value]),
+            escalation_noticed=det.in_help_escalation_detection_per_month.at(year),
+            acute_share=det.acute_share_of_endangerment.at(year),
+            network_referral=det.network_referral_hazard_ratio.at(year),
+            network_outreach=det.network_outreach_hazard_ratio.at(year),
+            help_plans_per_month=yo.caseworkers_fte.at(year) * yo.help_plans_per_fte_per_month.at(year),
+            plan_completion=yo.help_plan_completion_per_month.at(year),
+            placement_by_level=np.array([0.0, 0.0, 0.0, pol.placement_probability_level_3.at(year), placement_4]),
+            placement_after_failed=pol.placement_probability_after_failed_help.at(year),
+            placement_after_crisis=pol.placement_after_crisis_probability.at(year),
+            transfer_if_burdened=pol.transfer_probability_if_burdened.at(year),
+            continue_after_18=pol.continue_after_18_probability.at(year),
+            diagnostics_first=pol.diagnostics_first_share.at(year),
+            diagnosed_placement_ratio=pol.diagnosed_placement_ratio.at(year),
+            help_cost_per_month=np.array([help_cost(h) for h in helps]),
+            help_duration_mu=np.log(mean) - sigma**2 / 2,
+            help_duration_sigma=sigma,
+            help_relief=np.array([h.burden_relief_per_month.at(year) for h in helps]),
+            help_weight=np.array([h.weight_by_age_band.value for h in helps]),
+            help_places=np.array([np.inf if h.places is None else np.floor(h.places.at(year)) for h in helps]),
+            prevention_cost_per_month=prevention_cost,
+            prevention_places=np.floor(budget / (12 * prevention_cost)),
+            prevention_duration=np.array([max(1, round(p.mean_duration_months.at(year))) for p in services]),
+            prevention_uptake=np.array([p.uptake_hazard_per_month.at(year) for p in services]),
+            prevention_shock_ratio=np.array([p.shock_hazard_ratio_during.at(year) for p in services]),
+            prevention_protection=np.array([p.protection_after.at(year) for p in services]),
+            prevention_decay=0.5 ** (1 / half_life),
+            prevention_referral_ratio=np.array([p.referral_hazard_ratio_during.at(year) for p in services]),
+        )
+
+    def family_shock_ratio(self, scenario: Scenario, factors: dict[str, np.ndarray], frailty: np.ndarray) -> np.ndarray:
+        """Product of the hazard ratios of a family's risk factors, times its frailty."""
+        ratios = scenario.district.risk_factors.shock_hazard_ratio
+        product = frailty.copy()
+        for factor in RISK_FACTORS:
+            product *= np.where(factors[factor], ratios[factor].at(self.year), 1.0)
+        return product

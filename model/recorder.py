@@ -1,0 +1,129 @@
+"""Observation: what happened in a month (Tally) and the monthly record of aggregates (Recorder).
+
+No per-family rows are kept: each month becomes one row of named aggregate metrics, as the
+national statistics count them (stocks at month end, helps begun and ended, occupancy and cost).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from model.families import NO_HELP, Families
+from model.parameters import Catalogue, YearParameters
+from model.scenario import CATEGORIES
+
+ASSESSMENT_OUTCOMES = ("acute", "latent", "need", "neither")  # §8a: endangerment acute/latent, help need, neither
+PER_HELP = (
+    "stock",
+    "stock_unaccompanied",
+    "begun",
+    "begun_unaccompanied",
+    "ended",
+    "ended_months",
+    "ended_resolved",
+    "occupancy",
+    "cost_eur",
+)
+PER_SERVICE = ("prevention_stock", "prevention_begun", "prevention_occupancy", "prevention_cost_eur")
+STATES = ("home", "prevention_only", "waiting")  # with one `stock.<help>` per help: every family in exactly one
+
+
+class Tally:
+    """Counters of one month, filled by the phases, read by accounting and observation."""
+
+    def __init__(self, catalogue: Catalogue):
+        helps, services = len(catalogue.help_names), len(catalogue.prevention_names)
+        self.begun = np.zeros(helps, dtype=np.int64)
+        self.begun_unaccompanied = np.zeros(helps, dtype=np.int64)
+        self.ended = np.zeros(helps, dtype=np.int64)
+        self.ended_months = np.zeros(helps, dtype=np.int64)
+        self.ended_resolved = np.zeros(helps, dtype=np.int64)
+        self.occupancy = np.zeros(helps, dtype=np.int64)
+        self.help_cost = np.zeros(helps)
+        self.prevention_begun = np.zeros(services, dtype=np.int64)
+        self.prevention_occupancy = np.zeros(services, dtype=np.int64)
+        self.prevention_cost = np.zeros(services)
+        self.assessments = np.zeros(len(ASSESSMENT_OUTCOMES), dtype=np.int64)
+        self.births = self.exits = 0
+
+    def reset(self) -> None:
+        for value in vars(self).values():
+            if isinstance(value, np.ndarray):
+                value[:] = 0
+        self.births = self.exits = 0
+
+    def count_begun(self, helps: np.ndarray, unaccompanied: np.ndarray) -> None:
+        self.begun += np.bincount(helps, minlength=len(self.begun))
+        self.begun_unaccompanied += np.bincount(helps[unaccompanied], minlength=len(self.begun))
+
+    def count_ended(self, helps: np.ndarray, months_used: np.ndarray) -> None:
+        self.ended += np.bincount(helps, minlength=len(self.ended))
+        self.ended_months += np.bincount(helps, weights=months_used, minlength=len(self.ended)).astype(np.int64)
+
+    def count_resolved(self, helps: np.ndarray) -> None:
+        self.ended_resolved += np.bincount(helps, minlength=len(self.ended_resolved))
+
+
+class Recorder:
+    """One row of metrics per reported month."""
+
+    def __init__(self, catalogue: Catalogue, months: int):
+        self.catalogue = catalogue
+        helps, services = catalogue.help_names, catalogue.prevention_names
+        self.metrics = (
+            [f"{kind}.{h}" for kind in PER_HELP for h in helps]
+            + [f"{kind}.{s}" for kind in PER_SERVICE for s in services]
+            + [f"cost_eur.category.{c}" for c in CATEGORIES]
+            + ["cost_eur.total", "cost_eur.hze"]
+            + [f"assessments.{a}" for a in ASSESSMENT_OUTCOMES]
+            + [f"families.level_{k}" for k in range(5)]
+            + [f"state.{s}" for s in STATES]
+            + ["families.residents", "families.unaccompanied", "births", "exits", "under_21"]
+        )
+        self.values = np.zeros((months, len(self.metrics)))
+
+    def observe(self, month: int, f: Families, tally: Tally, p: YearParameters) -> None:
+        cat = self.catalogue
+        n_helps, n_services = len(cat.help_names), len(cat.prevention_names)
+        in_help = f.help != NO_HELP
+        stock = np.bincount(f.help[in_help], minlength=n_helps)
+        stock_alone = np.bincount(f.help[in_help & f.unaccompanied], minlength=n_helps)
+        in_prevention = f.prevention != NO_HELP
+        prevention_stock = np.bincount(f.prevention[in_prevention], minlength=n_services)
+        category_cost = np.bincount(cat.help_category, weights=tally.help_cost, minlength=len(CATEGORIES))
+        category_cost[CATEGORIES.index("prevention")] += tally.prevention_cost.sum()
+        levels = np.bincount(f.level[~f.unaccompanied], minlength=5)
+        waiting = f.waiting & ~in_help
+        states = [
+            (~in_help & ~in_prevention & ~waiting).sum(),
+            (~in_help & in_prevention & ~waiting).sum(),
+            waiting.sum(),
+        ]
+        self.values[month] = np.concatenate(
+            [
+                stock,
+                stock_alone,
+                tally.begun,
+                tally.begun_unaccompanied,
+                tally.ended,
+                tally.ended_months,
+                tally.ended_resolved,
+                tally.occupancy,
+                tally.help_cost,
+                prevention_stock,
+                tally.prevention_begun,
+                tally.prevention_occupancy,
+                tally.prevention_cost,
+                category_cost,
+                [category_cost.sum(), tally.help_cost[cat.help_counts_as_hze].sum()],
+                tally.assessments,
+                levels,
+                states,
+                [(~f.unaccompanied).sum(), f.unaccompanied.sum(), tally.births, tally.exits, p.under_21],
+            ]
+        )
+
+    def frame(self) -> pd.DataFrame:
+        """Wide frame: one row per month, one column per metric."""
+        return pd.DataFrame(self.values, columns=self.metrics).rename_axis("month")

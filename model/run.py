@@ -1,0 +1,190 @@
+"""Running replicates of a scenario, and their results: time series, yearly figures, summary, files."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from datetime import datetime
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from model.calibration import calibration_table, yearly_figures
+from model.parameters import Catalogue
+from model.recorder import Recorder
+from model.scenario import CATEGORIES, Scenario
+from model.simulation import DistrictModel
+
+SUMMARY_QUANTILES = (0.05, 0.95)
+
+
+def replicate_seeds(seed: int, replicates: int) -> list[int]:
+    """Independent seeds for the replicates of a run: SeedSequence(seed).spawn(n)."""
+    return [
+        int(child.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1))
+        for child in np.random.SeedSequence(seed).spawn(replicates)
+    ]
+
+
+def run_replicate(scenario: Scenario, seed: int) -> np.ndarray:
+    """One replicate: the monthly metrics (months x metrics)."""
+    return DistrictModel(scenario, seed).run().values
+
+
+def _default_workers() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+@dataclass
+class SimulationResult:
+    scenario: Scenario
+    seed: int
+    seeds: list[int]
+    metrics: list[str]
+    values: np.ndarray  # replicate x month x metric
+    wall_time_s: float
+    catalogue: Catalogue = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.catalogue = Catalogue.of(self.scenario)
+
+    @property
+    def start_year(self) -> int:
+        return self.scenario.simulation.start_year
+
+    def wide(self) -> pd.DataFrame:
+        """One row per (replicate, month), one column per metric."""
+        r, m, k = self.values.shape
+        index = pd.MultiIndex.from_product([range(r), range(m)], names=["replicate", "month"])
+        return pd.DataFrame(self.values.reshape(r * m, k), index=index, columns=self.metrics)
+
+    def timeseries(self) -> pd.DataFrame:
+        """Tidy: replicate, month, metric, value."""
+        long = self.wide().stack().rename("value").reset_index()
+        return long.rename(columns={"level_2": "metric"})
+
+    def yearly(self) -> pd.DataFrame:
+        """Figures per (replicate, calendar year), counted as the national statistics count."""
+        hze = tuple(n for n, h in self.scenario.helps.items() if h.counts_as_hze)
+        frames = []
+        for replicate in range(len(self.seeds)):
+            frame = pd.DataFrame(self.values[replicate], columns=self.metrics)
+            y = yearly_figures(frame, self.catalogue.help_names, hze)
+            month_year = frame.index.to_numpy() // 12
+            sums = frame.groupby(month_year).sum()
+            for h in self.catalogue.help_names:
+                y[f"begun_{h}"] = sums[f"begun.{h}"]
+            for c in [*CATEGORIES, "total"]:
+                key = f"cost_eur.category.{c}" if c != "total" else "cost_eur.total"
+                y[f"cost_eur_{c}"] = sums[key]
+            y.index = pd.MultiIndex.from_product([[replicate], y.index + self.start_year], names=["replicate", "year"])
+            frames.append(y)
+        return pd.concat(frames)
+
+    def summary(self) -> pd.DataFrame:
+        """Per year and over the horizon ('all': mean over years, cost summed): mean, 5 and 95 % over replicates."""
+        yearly = self.yearly()
+        cost_columns = [c for c in yearly if c.startswith("cost_eur_")]
+        horizon = yearly.groupby(level="replicate").mean()
+        horizon[cost_columns] = yearly[cost_columns].groupby(level="replicate").sum()
+        horizon.index = pd.MultiIndex.from_product([horizon.index, ["all"]], names=["replicate", "year"])
+        both = pd.concat([yearly.rename(index=str, level="year"), horizon])
+        grouped = both.groupby(level="year", sort=False)
+        low, high = SUMMARY_QUANTILES
+        table = pd.concat(
+            {"mean": grouped.mean(), "p05": grouped.quantile(low), "p95": grouped.quantile(high)}, names=["statistic"]
+        )
+        return table.stack().rename("value").unstack("statistic").reset_index().rename(columns={"level_1": "figure"})
+
+    def calibration(self) -> pd.DataFrame:
+        return calibration_table(self.yearly())
+
+    def write(self, results_dir: Path, name: str | None = None) -> Path:
+        """Write timeseries.parquet, summary.csv and manifest.json into a new folder; never overwrite."""
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        base = results_dir / f"{name or self.scenario.name}-{stamp}"
+        out, suffix = base, 1
+        while True:
+            try:
+                out.mkdir(parents=True)
+                break
+            except FileExistsError:
+                suffix += 1
+                out = base.with_name(f"{base.name}-{suffix}")
+        self.timeseries().to_parquet(out / "timeseries.parquet", index=False)
+        self.summary().to_csv(out / "summary.csv", index=False)
+        (out / "manifest.json").write_text(json.dumps(self.manifest(), indent=2), encoding="utf-8")
+        return out
+
+    def manifest(self) -> dict:
+        return {
+            "scenario_name": self.scenario.name,
+            "scenario_content_hash": self.scenario.content_hash,
+            "scenario": self.scenario.model_dump(mode="json"),
+            "seed": self.seed,
+            "replicate_seeds": self.seeds,
+            "replicates": len(self.seeds),
+            "start_year": self.start_year,
+            "horizon_years": self.scenario.simulation.horizon_years,
+            "wall_time_s": round(self.wall_time_s, 3),
+            "created": datetime.now().isoformat(timespec="seconds"),
+            "git_commit": _git_commit(),
+            "python": platform.python_version(),
+            "packages": {
+                p: _version(p) for p in ("prevsim", "mesa", "numpy", "scipy", "pandas", "pyarrow", "pydantic")
+            },
+        }
+
+
+def _version(package: str) -> str | None:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def _git_commit() -> str | None:
+    try:
+        here = Path(__file__).resolve().parent
+        done = subprocess.run(["git", "-C", str(here), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5)
+        return done.stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def simulate(
+    scenario: Scenario,
+    replicates: int = 1,
+    seed: int = 0,
+    workers: int | None = None,
+    on_done: Callable[[int], None] | None = None,
+) -> SimulationResult:
+    """Run `replicates` replicates of `scenario`; identical output for any number of worker processes."""
+    if replicates < 1:
+        raise ValueError("replicates must be at least 1")
+    seeds = replicate_seeds(seed, replicates)
+    workers = min(workers or _default_workers(), replicates)
+    started = time.perf_counter()
+    runs: list[np.ndarray | None] = [None] * replicates
+    if workers == 1:
+        for i, s in enumerate(seeds):
+            runs[i] = run_replicate(scenario, s)
+            if on_done:
+                on_done(i)
+    else:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            futures = {pool.submit(run_replicate, scenario, s): i for i, s in enumerate(seeds)}
+            for future in as_completed(futures):
+                runs[futures[future]] = future.result()
+                if on_done:
+                    on_done(futures[future])
+    metrics = Recorder(Catalogue.of(scenario), months=0).metrics
+    return SimulationResult(scenario, seed, seeds, metrics, np.stack(runs), time.perf_counter() - started)

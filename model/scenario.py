@@ -1,0 +1,372 @@
+"""Scenario files: TOML with `extends`, units in key names, a source for every number.
+
+A number is written as a small table so that its source cannot be forgotten::
+
+    cost_per_day_eur = { value = 273.25, source = "germany.toml unit_costs_eur.heim_per_day_ring_median" }
+
+and may change from a given year on (levers that are funded "from 2027")::
+
+    budget_eur_per_year = { value = 60_000, by_year = { 2027 = 120_000 }, source = "..." }
+
+`load_scenario` merges the `extends` chain, validates with pydantic and raises `ScenarioError`
+with one line per problem (file, key path, value, what is allowed).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
+
+AGE_BANDS_YEARS = (0, 6, 12, 18, 21)  # bands of `weight_by_age_band`: 0-5, 6-11, 12-17, 18-20
+CATEGORIES = ("prevention", "ambulant", "semi_residential", "residential", "crisis")
+RISK_FACTORS = ("sgb2_poverty", "single_parent", "parental_mental_illness", "young_parent", "special_needs")
+
+
+class ScenarioError(Exception):
+    """A scenario (or a chain of them) could not be read; `problems` holds one line per problem."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _Param(_Strict):
+    value: float
+    source: str = Field(min_length=3)
+    by_year: dict[int, float] = {}
+
+    def at(self, year: int) -> float:
+        """The value in force in `year`: the latest `by_year` entry at or before it, else `value`."""
+        current = self.value
+        for from_year in sorted(self.by_year):
+            if from_year <= year:
+                current = self.by_year[from_year]
+        return current
+
+
+def _param(name: str, description: str, **bounds: float) -> type[_Param]:
+    number = Annotated[float, Field(allow_inf_nan=False, **bounds)]
+    model = create_model(name, __base__=_Param, value=(number, ...), by_year=(dict[int, number], {}))
+    model.__doc__ = description
+    return model
+
+
+Probability = _param("Probability", "a probability in [0, 1]", ge=0, le=1)
+NonNegative = _param("NonNegative", "a number >= 0", ge=0)
+Positive = _param("Positive", "a number > 0", gt=0)
+
+
+class _Vector(_Strict):
+    """Four numbers that belong together (by risk level 1-4 or by age band), with one source."""
+
+    value: list[float]
+    source: str = Field(min_length=3)
+
+
+def _vector(name: str, description: str, **bounds: float) -> type[_Vector]:
+    number = Annotated[float, Field(allow_inf_nan=False, **bounds)]
+    model = create_model(name, __base__=_Vector, value=(list[number], Field(min_length=4, max_length=4)))
+    model.__doc__ = description
+    return model
+
+
+ProbabilityByLevel = _vector("ProbabilityByLevel", "4 probabilities for risk levels 1, 2, 3, 4", ge=0, le=1)
+RatioByAgeBand = _vector("RatioByAgeBand", "4 numbers >= 0 for ages 0-5, 6-11, 12-17, 18-20", ge=0)
+
+
+class Simulation(_Strict):
+    start_year: int = Field(ge=1990, le=2100)
+    horizon_years: int = Field(default=20, ge=1, le=60)
+    burn_in_years: int = Field(ge=0, le=60, description="years simulated before start_year, not reported")
+
+
+class RiskFactors(_Strict):
+    """Prevalence at birth and the factor's multiplier on the monthly burden-shock hazard."""
+
+    single_parent_share: Probability
+    sgb2_poverty_share_if_single_parent: Probability
+    sgb2_poverty_share_if_couple: Probability
+    parental_mental_illness_share: Probability
+    young_parent_share: Probability
+    special_needs_share: Probability
+    shock_hazard_ratio: dict[Literal[RISK_FACTORS], Positive]  # type: ignore[valid-type]
+
+    @model_validator(mode="after")
+    def _all_factors(self) -> RiskFactors:
+        missing = sorted(set(RISK_FACTORS) - set(self.shock_hazard_ratio))
+        if missing:
+            raise ValueError(f"shock_hazard_ratio needs every risk factor; missing: {', '.join(missing)}")
+        return self
+
+
+class District(_Strict):
+    name: str
+    inhabitants: Positive
+    under_21_share: Probability
+    minors_share: Probability
+    risk_factors: RiskFactors
+
+
+class Burden(_Strict):
+    """Latent burden in burden points; risk level = number of thresholds (1, 2, 3, 4 points) reached."""
+
+    shock_hazard_per_month: Probability
+    shock_mean_size_points: Positive
+    reversion_per_month: Probability
+    frailty_sd_log: NonNegative
+    age_hazard_ratio_by_band: RatioByAgeBand
+
+
+class Detection(_Strict):
+    report_hazard_per_month_by_level: ProbabilityByLevel
+    self_referral_hazard_per_month_by_level: ProbabilityByLevel
+    in_help_escalation_detection_per_month: Probability
+    acute_share_of_endangerment: Probability
+    network_referral_hazard_ratio: Positive
+    network_outreach_hazard_ratio: Positive
+
+
+class YouthOffice(_Strict):
+    caseworkers_fte: NonNegative
+    help_plans_per_fte_per_month: NonNegative
+    help_plan_completion_per_month: Probability
+
+
+class Policy(_Strict):
+    placement_probability_level_3: Probability
+    placement_probability_level_4: Probability
+    placement_probability_after_failed_help: Probability
+    placement_after_crisis_probability: Probability
+    transfer_probability_if_burdened: Probability
+    continue_after_18_probability: Probability
+    diagnostics_first_share: Probability
+    diagnosed_placement_ratio: Positive
+
+
+class UnaccompaniedMinors(_Strict):
+    """Exogenous inflow: they do not come from resident families, so prevention never reaches them."""
+
+    crisis_intakes_per_10k_under_21_per_year: NonNegative
+    arrival_age_years: Positive
+    residential_probability_after_crisis: Probability
+    residential_help: str
+
+
+class _Service(_Strict):
+    label: str
+    mean_duration_months: Positive
+
+
+class PreventionService(_Service):
+    """A low-threshold service (Frühe Hilfen, §16 SGB VIII, KKG): reached by outreach, capacity bought by budget."""
+
+    eligible_age_months: list[Annotated[int, Field(ge=0, le=252)]] = Field(min_length=2, max_length=2)
+    cost_per_month_eur: Positive
+    budget_eur_per_year: NonNegative
+    target_levels: list[Annotated[int, Field(ge=0, le=4)]] = Field(min_length=1)
+    uptake_hazard_per_month: Probability
+    shock_hazard_ratio_during: Positive
+    protection_after: Probability
+    protection_half_life_months: Positive
+    referral_hazard_ratio_during: Positive
+
+
+class Help(_Service):
+    """A help under SGB VIII (§27 ff., §41, §42): granted by the youth office, or self-accessed (§28)."""
+
+    weight_by_age_band: RatioByAgeBand
+    category: Literal[CATEGORIES]  # type: ignore[valid-type]
+    access: Literal["self_referral", "help_plan", "diagnostic", "placement", "crisis"]
+    counts_as_hze: bool
+    cost_per_month_eur: Positive | None = None
+    cost_per_day_eur: Positive | None = None
+    duration_cv: Positive
+    levels: list[Annotated[int, Field(ge=0, le=4)]] = []
+    places: NonNegative | None = None
+    burden_relief_per_month: Probability
+
+    @model_validator(mode="after")
+    def _one_cost(self) -> Help:
+        if (self.cost_per_month_eur is None) == (self.cost_per_day_eur is None):
+            raise ValueError("give exactly one of cost_per_month_eur or cost_per_day_eur")
+        if self.category == "prevention":
+            raise ValueError("prevention services belong under [prevention], not [helps]")
+        return self
+
+
+class Scenario(_Strict):
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    description: str
+    extends: str | None = None
+    simulation: Simulation
+    district: District
+    burden: Burden
+    detection: Detection
+    youth_office: YouthOffice
+    policy: Policy
+    unaccompanied_minors: UnaccompaniedMinors
+    prevention: dict[str, PreventionService]
+    helps: dict[str, Help]
+
+    @model_validator(mode="after")
+    def _catalogue(self) -> Scenario:
+        accesses = {h.access for h in self.helps.values()}
+        needed = {"help_plan", "placement", "crisis"}
+        if not needed <= accesses:
+            raise ValueError(
+                f"helps need at least one of each access {sorted(needed)}; missing {sorted(needed - accesses)}"
+            )
+        if sum(h.access == "crisis" for h in self.helps.values()) != 1:
+            raise ValueError("exactly one help needs access = 'crisis' (Inobhutnahme §42)")
+        if sum(h.access == "diagnostic" for h in self.helps.values()) > 1:
+            raise ValueError("at most one help may have access = 'diagnostic'")
+        target = self.helps.get(self.unaccompanied_minors.residential_help)
+        if target is None or target.access != "placement":
+            placements = sorted(k for k, h in self.helps.items() if h.access == "placement")
+            raise ValueError(
+                f"unaccompanied_minors.residential_help = {self.unaccompanied_minors.residential_help!r} "
+                f"must name a help with access = 'placement': one of {placements}"
+            )
+        return self
+
+    @property
+    def content_hash(self) -> str:
+        """SHA-256 of the validated content (after merging `extends`), for manifests."""
+        return hashlib.sha256(json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
+
+    def with_values(self, values: dict[str, float]) -> Scenario:
+        """A copy with numbers replaced, by key path: "burden.reversion_per_month", "detection.x_by_level[2]"."""
+        data = self.model_dump(mode="python")
+        for path, number in values.items():
+            *parents, last = path.split(".")
+            name, _, index = last.partition("[")
+            node: Any = data
+            for part in [*parents, name]:
+                if not isinstance(node, dict) or part not in node:
+                    raise ScenarioError([f"{self.name}: {path}: no such key"])
+                node = node[part]
+            if not isinstance(node, dict) or "value" not in node:
+                raise ScenarioError([f"{self.name}: {path}: not a number with a source"])
+            if index:
+                node["value"][int(index.rstrip("]"))] = number
+            else:
+                node["value"] = number
+                node["by_year"] = {}
+        try:
+            return Scenario.model_validate(data)
+        except ValidationError as err:
+            raise ScenarioError(
+                [f"{self.name}: {'.'.join(map(str, e['loc']))}: {e['input']!r}: {e['msg']}" for e in err.errors()]
+            ) from None
+
+    def parameters(self) -> list[tuple[str, _Param | _Vector]]:
+        """Every sourced number as (key path, parameter), for parameter tables and sensitivity analysis."""
+        found: list[tuple[str, _Param | _Vector]] = []
+
+        def walk(node: Any, path: str) -> None:
+            if isinstance(node, (_Param, _Vector)):
+                found.append((path, node))
+            elif isinstance(node, BaseModel):
+                for key in type(node).model_fields:
+                    walk(getattr(node, key), f"{path}.{key}" if path else key)
+            elif isinstance(node, dict):
+                for key, value in node.items():
+                    walk(value, f"{path}.{key}")
+            elif isinstance(node, list):
+                for i, value in enumerate(node):
+                    walk(value, f"{path}[{i}]")
+
+        walk(self, "")
+        return found
+
+
+# --- loading ---------------------------------------------------------------------------------
+
+
+def _read_chain(path: Path, seen: tuple[Path, ...] = ()) -> tuple[dict[str, Any], dict[tuple, Path]]:
+    """Merged raw data of `path` and its `extends` ancestors, and which file set each key."""
+    path = path.resolve()
+    if path in seen:
+        cycle = " -> ".join(p.name for p in (*seen, path))
+        raise ScenarioError([f"{seen[-1]}: extends: {path.name!r}: cycle of extends ({cycle})"])
+    if not path.is_file():
+        where = f"{seen[-1]}: extends: " if seen else ""
+        raise ScenarioError([f"{where}{path}: file does not exist"])
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+        raise ScenarioError([f"{path}: not valid TOML: {err}"]) from None
+    origin = {key: path for key in _leaf_paths(data)}
+    parent_name = data.get("extends")
+    if parent_name is None:
+        return data, origin
+    if not isinstance(parent_name, str):
+        raise ScenarioError([f"{path}: extends: {parent_name!r}: must be a file name (string)"])
+    parent, parent_origin = _read_chain(path.parent / parent_name, (*seen, path))
+    return _merge(parent, data), {**parent_origin, **origin}
+
+
+def _is_param(node: Any) -> bool:
+    return isinstance(node, dict) and "value" in node
+
+
+def _leaf_paths(node: Any, prefix: tuple = ()) -> list[tuple]:
+    if isinstance(node, dict) and not _is_param(node):
+        return [p for key, value in node.items() for p in _leaf_paths(value, (*prefix, key))]
+    return [prefix]
+
+
+def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """Deep merge; a parameter table ({value, source, by_year}) is replaced whole, never mixed."""
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict) and not _is_param(value):
+            merged[key] = _merge(base[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _describe(error: dict[str, Any]) -> str:
+    kind, message = error["type"], error["msg"]
+    if kind == "extra_forbidden":
+        return "unknown key (check the spelling; see docs/ODD.md for the allowed keys)"
+    if kind == "missing":
+        return "missing required key"
+    if kind == "model_type" or kind == "dict_type":
+        return "must be a table"
+    return message.replace("Value error, ", "")
+
+
+def _origin_of(loc: tuple, origin: dict[tuple, Path], top: Path) -> Path:
+    for cut in range(len(loc), 0, -1):
+        if loc[:cut] in origin:
+            return origin[loc[:cut]]
+    return top
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read, merge (`extends`) and validate a scenario file; raise ScenarioError listing every problem."""
+    top = Path(path).resolve()
+    data, origin = _read_chain(top)
+    data.pop("extends", None)
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as err:
+        problems = []
+        for error in err.errors():
+            loc = error["loc"]
+            file = _origin_of(loc, origin, top)
+            key_path = ".".join(str(part) for part in loc) or "(top level)"
+            value = "" if error["type"] == "missing" else f" {error['input']!r}:"
+            problems.append(f"{file}: {key_path}:{value} {_describe(error)}")
+        raise ScenarioError(problems) from None

@@ -126,6 +126,20 @@ def targets() -> list[Target]:
             False,
         ),
         Target(
+            "stock_heimerziehung_34",
+            ref["out_of_home_care"]["heim_stock_2022"] / u21,
+            per10k + ", 31 Dec",
+            "germany.toml out_of_home_care.heim_stock_2022",
+            False,
+        ),
+        Target(
+            "stock_vollzeitpflege_33",
+            ref["out_of_home_care"]["foster_stock_2022"] / u21,
+            per10k + ", 31 Dec",
+            "germany.toml out_of_home_care.foster_stock_2022",
+            False,
+        ),
+        Target(
             "assessments_8a_need_without_endangerment_per_year",
             a8["help_need_without_endangerment"] / u21,
             per10k,
@@ -161,6 +175,8 @@ def yearly_figures(frame: pd.DataFrame, help_names: tuple[str, ...], hze_helps: 
     out["hze_cases_all"] = cases[list(hze_helps)].sum(axis=1) * per10k
     for h in help_names:
         out[f"cases_{h}"] = cases[h] * per10k
+    for h in help_names:
+        out[f"stock_{h}"] = last[f"stock.{h}"] * per10k
     out["new_out_of_home_placements_per_year"] = (
         sums["begun.vollzeitpflege_33"] + sums["begun.heimerziehung_34"]
     ) * per10k

@@ -12,7 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from model.run import SimulationResult, simulate
-from model.scenario import CATEGORIES, ScenarioError, load_scenario
+from model.scenario import CATEGORIES, ScenarioError, load_scenario, unit_of
 
 app = typer.Typer(
     add_completion=False, no_args_is_help=True, help="prevsim: prevention, youth services and placements."
@@ -39,6 +39,42 @@ def validate(scenario: Annotated[Path, typer.Argument(help="scenario file (TOML)
     out.print(
         f"ok: {scenario} (scenario {s.name!r}, {len(s.parameters())} sourced numbers, hash {s.content_hash[:12]})"
     )
+
+
+@app.command()
+def params(
+    scenario: Annotated[Path, typer.Argument(help="scenario file (TOML)")],
+    markdown: Annotated[bool, typer.Option(help="print a Markdown table (for docs/ODD.md)")] = False,
+) -> None:
+    """List every number of a scenario with its unit and source."""
+    rows = parameter_rows(_load(scenario))
+    if markdown:
+        print(markdown_table(rows))
+        return
+    table = Table(title=f"Parameters of {scenario}", title_justify="left", show_lines=False)
+    for column in ("parameter", "unit", "value", "source"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(*row)
+    out.print(table)
+
+
+def parameter_rows(s) -> list[tuple[str, str, str, str]]:
+    """(key path, unit, value, source) for every sourced number; `by_year` changes are shown after the value."""
+    rows = []
+    for key, p in s.parameters():
+        value = ", ".join(f"{v:g}" for v in p.value) if isinstance(p.value, list) else f"{p.value:g}"
+        changes = getattr(p, "by_year", {})
+        if changes:
+            value += " (" + ", ".join(f"from {year}: {v:g}" for year, v in sorted(changes.items())) + ")"
+        rows.append((key, unit_of(key) or "?", value, p.source))
+    return rows
+
+
+def markdown_table(rows: list[tuple[str, str, str, str]]) -> str:
+    lines = ["| parameter | unit | value | source |", "|---|---|---|---|"]
+    lines += [f"| `{key}` | {unit} | {value} | {source.replace('|', '/')} |" for key, unit, value, source in rows]
+    return "\n".join(lines)
 
 
 @app.command()

@@ -164,7 +164,7 @@ class YearParameters:
             prevention_duration=np.array([max(1, round(p.mean_duration_months.at(year))) for p in services]),
             prevention_uptake=np.array([p.uptake_hazard_per_month.at(year) for p in services]),
             prevention_shock_ratio=np.array([p.shock_hazard_ratio_during.at(year) for p in services]),
-            prevention_protection=np.array([p.protection_after.at(year) for p in services]),
+            prevention_protection=np.array([p.protection_after_share.at(year) for p in services]),
             prevention_decay=0.5 ** (1 / half_life),
             prevention_referral_ratio=np.array([p.referral_hazard_ratio_during.at(year) for p in services]),
         )

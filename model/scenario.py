@@ -175,7 +175,7 @@ class PreventionService(_Service):
     target_levels: list[Annotated[int, Field(ge=0, le=4)]] = Field(min_length=1)
     uptake_hazard_per_month: Probability
     shock_hazard_ratio_during: Positive
-    protection_after: Probability
+    protection_after_share: Probability
     protection_half_life_months: Positive
     referral_hazard_ratio_during: Positive
 
@@ -287,6 +287,39 @@ class Scenario(_Strict):
 
         walk(self, "")
         return found
+
+
+UNITS = (  # tokens in key names and the unit they declare; the first token found wins
+    ("_eur_per_year", "EUR per year"),
+    ("_per_10k_under_21_per_year", "per 10,000 under 21 per year"),
+    ("_per_fte_per_month", "per FTE per month"),
+    ("_per_day_eur", "EUR per day"),
+    ("_per_month_eur", "EUR per month"),
+    ("hazard_per_month_by_level", "probability per month, levels 1-4"),
+    ("hazard_per_month", "probability per month"),
+    ("_per_month", "share per month"),
+    ("_months", "months"),
+    ("_years", "years"),
+    ("_share", "share"),
+    ("probability", "probability"),
+    ("ratio_by_band", "ratio, ages 0-5/6-11/12-17/18-20"),
+    ("weight_by_age_band", "relative weight, ages 0-5/6-11/12-17/18-20"),
+    ("ratio_during", "ratio while the service runs"),
+    ("ratio", "ratio"),
+    ("_points", "burden points"),
+    ("_fte", "full-time equivalents"),
+    ("_sd_log", "SD of log"),
+    ("_cv", "coefficient of variation"),
+    ("inhabitants", "persons"),
+    ("places", "places"),
+)
+
+
+def unit_of(key_path: str) -> str | None:
+    """The unit a key declares by its name (see UNITS), or None if the name declares none."""
+    parts = key_path.split(".")
+    key = parts[-2] + "_" + parts[-1] if parts[-2:-1] == ["shock_hazard_ratio"] else parts[-1]
+    return next((unit for token, unit in UNITS if token in key), None)
 
 
 # --- loading ---------------------------------------------------------------------------------

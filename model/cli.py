@@ -110,29 +110,27 @@ def print_summary(result: SimulationResult) -> None:
     years = sorted({y for y in summary["year"] if y != "all"}, key=int)
     shown = [*dict.fromkeys([years[0], years[len(years) // 2], years[-1]]), "all"]
     cat = result.catalogue
-    placements = [h for i, h in enumerate(cat.help_names) if cat.help_access[i] >= 3]  # placement and crisis
+    placements = []
+    for i, h in enumerate(cat.help_names):
+        if cat.help_access[i] >= 3:  # placement and crisis helps
+            placements.append((f"begun_{h}", h))
+            if i == cat.unaccompanied_help or cat.help_access[i] == 4:
+                placements.append((f"begun_unaccompanied_{h}", "  of which unaccompanied"))
     sections = [
-        (
-            "Placements and crisis intakes begun, per year (district)",
-            [(f"begun_{h}", h) for h in placements],
-            1.0,
-            "{:,.1f}",
-        ),
+        ("Placements and crisis intakes begun, per year (district)", placements, 1.0),
         (
             "Cases per 10,000 under 21 (stock 31 Dec + ended in year)",
             [("hze_cases_all", "all HzE")] + [(f"cases_{h}", h) for h in cat.help_names],
             1.0,
-            "{:,.1f}",
         ),
         (
             "Cost by category, million EUR per year (horizon: sum)",
             [(f"cost_eur_{c}", c) for c in [*CATEGORIES, "total"]],
             1e-6,
-            "{:,.2f}",
         ),
     ]
     indexed = summary.set_index(["figure", "year"])
-    for title, rows, scale, fmt in sections:
+    for title, rows, scale in sections:
         table = Table(title=title, title_justify="left")
         table.add_column("figure", no_wrap=True, min_width=24)
         for year in shown:
@@ -140,13 +138,22 @@ def print_summary(result: SimulationResult) -> None:
         for key, label in rows:
             cells = []
             for year in shown:
-                mean, low, high = (indexed.loc[(key, year), column] * scale for column in ("mean", "p05", "p95"))
-                cells.append(f"{fmt.format(mean)}\n[dim]{fmt.format(low)}-{fmt.format(high)}[/dim]")
+                mean, low, high = (
+                    _short(indexed.loc[(key, year), column] * scale) for column in ("mean", "p05", "p95")
+                )
+                cells.append(f"{mean}\n[dim]{low}-{high}[/dim]")
             table.add_row(label, *cells)
         out.print(table)
     out.print(
         "Each cell: mean over replicates, below it the 5-95 % range. 'horizon': mean per year (cost: sum of all years)."
     )
+
+
+def _short(x: float) -> str:
+    """About three significant digits, so that a range fits a narrow column."""
+    if abs(x) >= 100:
+        return f"{x:,.0f}"
+    return f"{x:.1f}" if abs(x) >= 10 else f"{x:.2f}"
 
 
 def main() -> None:  # pragma: no cover - entry point

@@ -82,6 +82,7 @@ class SimulationResult:
             sums = frame.groupby(month_year).sum()
             for h in self.catalogue.help_names:
                 y[f"begun_{h}"] = sums[f"begun.{h}"]
+                y[f"begun_unaccompanied_{h}"] = sums[f"begun_unaccompanied.{h}"]
             for c in [*CATEGORIES, "total"]:
                 key = f"cost_eur.category.{c}" if c != "total" else "cost_eur.total"
                 y[f"cost_eur_{c}"] = sums[key]

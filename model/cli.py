@@ -28,7 +28,7 @@ def _load(path: Path):
         return load_scenario(path)
     except ScenarioError as problem:
         for line in problem.problems:
-            err.print(line, markup=False)
+            typer.echo(line, err=True)  # one unwrapped line per problem
         raise typer.Exit(EXIT_BAD_INPUT) from None
 
 

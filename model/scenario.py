@@ -17,6 +17,8 @@ from __future__ import annotations
 import hashlib
 import json
 import tomllib
+import types
+import typing
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -369,10 +371,29 @@ def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
+def _allowed_keys(loc: tuple) -> list[str]:
+    """The keys the schema allows at the table `loc` (for messages about unknown keys)."""
+    node: Any = Scenario
+    for part in loc:
+        if isinstance(node, type) and issubclass(node, BaseModel):
+            field = node.model_fields.get(str(part))
+            node = field.annotation if field else None
+        elif typing.get_origin(node) is dict:
+            node = typing.get_args(node)[1]
+        else:
+            return []
+        if typing.get_origin(node) in (typing.Union, types.UnionType):  # X | None -> X
+            node = next(a for a in typing.get_args(node) if a is not type(None))
+    if isinstance(node, type) and issubclass(node, BaseModel):
+        return list(node.model_fields)
+    return []
+
+
 def _describe(error: dict[str, Any]) -> str:
     kind, message = error["type"], error["msg"]
     if kind == "extra_forbidden":
-        return "unknown key (check the spelling; see docs/ODD.md for the allowed keys)"
+        allowed = _allowed_keys(tuple(error["loc"][:-1]))
+        return "unknown key; allowed here: " + ", ".join(allowed) if allowed else "unknown key"
     if kind == "missing":
         return "missing required key"
     if kind == "model_type" or kind == "dict_type":

@@ -19,6 +19,7 @@ import json
 import tomllib
 import types
 import typing
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -266,9 +267,7 @@ class Scenario(_Strict):
         try:
             return Scenario.model_validate(data)
         except ValidationError as err:
-            raise ScenarioError(
-                [f"{self.name}: {'.'.join(map(str, e['loc']))}: {e['input']!r}: {e['msg']}" for e in err.errors()]
-            ) from None
+            raise ScenarioError(_problem_lines(err, lambda _loc: self.name)) from None
 
     def parameters(self) -> list[tuple[str, _Param | _Vector]]:
         """Every sourced number as (key path, parameter), for parameter tables and sensitivity analysis."""
@@ -333,13 +332,17 @@ def _read_chain(path: Path, seen: tuple[Path, ...] = ()) -> tuple[dict[str, Any]
     if path in seen:
         cycle = " -> ".join(p.name for p in (*seen, path))
         raise ScenarioError([f"{seen[-1]}: extends: {path.name!r}: cycle of extends ({cycle})"])
-    if not path.is_file():
-        where = f"{seen[-1]}: extends: " if seen else ""
+    where = f"{seen[-1]}: extends: " if seen else ""
+    if not path.exists():
         raise ScenarioError([f"{where}{path}: file does not exist"])
+    if not path.is_file():
+        raise ScenarioError([f"{where}{path}: not a file (a scenario is a .toml file)"])
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
         raise ScenarioError([f"{path}: not valid TOML: {err}"]) from None
+    except OSError as err:
+        raise ScenarioError([f"{where}{path}: cannot be read: {err.strerror}"]) from None
     origin = {key: path for key in _leaf_paths(data)}
     parent_name = data.get("extends")
     if parent_name is None:
@@ -416,11 +419,16 @@ def load_scenario(path: str | Path) -> Scenario:
     try:
         return Scenario.model_validate(data)
     except ValidationError as err:
-        problems = []
-        for error in err.errors():
-            loc = error["loc"]
-            file = _origin_of(loc, origin, top)
-            key_path = ".".join(str(part) for part in loc) or "(top level)"
-            value = "" if error["type"] == "missing" else f" {error['input']!r}:"
-            problems.append(f"{file}: {key_path}:{value} {_describe(error)}")
-        raise ScenarioError(problems) from None
+        raise ScenarioError(_problem_lines(err, lambda loc: _origin_of(loc, origin, top))) from None
+
+
+def _problem_lines(err: ValidationError, file_of: Callable[[tuple], Any]) -> list[str]:
+    """One line per problem: file, key path, value, what is allowed."""
+    lines = []
+    for error in err.errors():
+        loc = tuple(part for part in error["loc"] if part != "[key]")  # pydantic marker of a bad table key
+        key_path = ".".join(str(part) for part in loc) or "(top level)"
+        whole_table = error["type"] == "value_error" and isinstance(error["input"], dict)  # a check across keys
+        value = "" if error["type"] == "missing" or whole_table else f" {error['input']!r}:"
+        lines.append(f"{file_of(loc)}: {key_path}:{value} {_describe(error)}")
+    return lines

@@ -35,8 +35,6 @@ FIELDS: dict[str, type] = {
     "months_waiting": np.int16,
     "failed_help": np.bool_,  # an earlier help ended with the need unresolved
     "diagnosed": np.bool_,  # had intensive family diagnostics
-    "helps_received": np.int16,
-    "placements": np.int16,
 }
 
 

@@ -185,7 +185,9 @@ class DistrictModel(mesa.Model):
         f, p, cat = self.families, self.params, self.catalogue
         occupied = np.bincount(f.prevention[f.prevention != NO_HELP], minlength=len(cat.prevention_names))
         oldest = cat.prevention_age_months[:, 1].max(initial=-1)
-        idle = np.flatnonzero((f.prevention == NO_HELP) & (f.help == NO_HELP) & (f.age_months <= oldest))
+        idle = np.flatnonzero(  # unaccompanied minors have no family here: prevention never reaches them
+            (f.prevention == NO_HELP) & (f.help == NO_HELP) & (f.age_months <= oldest) & ~f.unaccompanied
+        )
         age, level, received = f.age_months[idle], f.level[idle], f.prevention_received[idle]
         open_ = np.ones(len(idle), dtype=bool)  # not yet taken by a service this month
         for s, name in enumerate(cat.prevention_names):
@@ -237,7 +239,8 @@ class DistrictModel(mesa.Model):
         f, p, tally = self.families, self.params, self.tally
         level = f.level[idx]
         endangered = idx[level == 4]
-        acute = self.draw("acute", endangered) < p.acute_share
+        minor = f.age_months[endangered] < ADULT_MONTHS  # Inobhutnahme (§42) is for minors only
+        acute = (self.draw("acute", endangered) < p.acute_share) & minor
         tally.assessments += [acute.sum(), (~acute).sum(), (level == 3).sum(), (level <= 2).sum()]
         needs_plan = np.concatenate([endangered[~acute], idx[level == 3]])
         f.waiting[needs_plan] = True
@@ -257,6 +260,7 @@ class DistrictModel(mesa.Model):
         """The youth office makes help plans (§36) for waiting families, within caseworker capacity."""
         f, p, cat = self.families, self.params, self.catalogue
         f.waiting &= f.level >= 3  # need resolved while waiting: the case is closed
+        f.months_waiting[~f.waiting] = 0
         waiting = np.flatnonzero(f.waiting)
         ready = waiting[self.draw("plan_ready", waiting) < p.plan_completion]
         capacity = self.plan_carry + p.help_plans_per_month
@@ -321,10 +325,8 @@ class DistrictModel(mesa.Model):
         f.help_start_level[idx] = f.level[idx]
         f.waiting[idx] = False
         f.months_waiting[idx] = 0
-        f.helps_received[idx] += 1
         access = self.catalogue.help_access[helps]
         out_of_home = access >= PLACEMENT
-        f.placements[idx[access == PLACEMENT]] += 1
         f.prevention[idx[out_of_home]] = NO_HELP  # the child has left home
         self.tally.count_begun(helps, f.unaccompanied[idx])
 
@@ -389,7 +391,11 @@ class DistrictModel(mesa.Model):
     # 6. accounting ----------------------------------------------------------------------------
 
     def accounting(self) -> None:
-        """Cost = occupancy (families in a help at some time this month) x monthly unit cost."""
+        """Cost = occupancy x monthly unit cost; occupancy counts the helps running when outcomes are settled.
+
+        A help that runs its planned n months is billed n months; one ended early (an escalation noticed,
+        ageing out) is not billed for the month in which it ends.
+        """
         tally, p = self.tally, self.params
         tally.help_cost[:] = tally.occupancy * p.help_cost_per_month
         tally.prevention_cost[:] = tally.prevention_occupancy * p.prevention_cost_per_month

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -42,3 +44,10 @@ def test_reference_citations_exist_and_direct_ones_match(parameters):
                 assert name in ref[section], f"{key}: germany.toml [{section}] has no key {name}"
                 if p.source == f"germany.toml {section}.{name}":  # cited as is: the value must be the figure
                     assert p.value == pytest.approx(ref[section][name]), key
+
+
+def test_odd_parameter_table_is_current():
+    """docs/ODD.md lists the baseline's numbers as they are; refresh with experiments/update_docs.py."""
+    root = Path(__file__).resolve().parent.parent
+    completed = subprocess.run([sys.executable, "experiments/update_docs.py", "--check"], cwd=root, check=False)
+    assert completed.returncode == 0, "docs/ODD.md parameter table is stale: run python experiments/update_docs.py"

@@ -1,4 +1,4 @@
-"""Command line: `prevsim run`, `prevsim validate`."""
+"""Command line: `prevsim run`, `compare`, `validate`, `params`."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
+from model.compare import BASE_RATE, DISCOUNT_RATES, Comparison, check_comparable
+from model.compare import compare as run_comparison
 from model.run import SimulationResult, simulate
 from model.scenario import CATEGORIES, ScenarioError, load_scenario, unit_of
 
@@ -87,14 +89,7 @@ def run(
 ) -> None:
     """Run a scenario: progress, a summary table, and results/<scenario>-<timestamp>/."""
     s = _load(scenario)
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-    )
-    with Progress(*columns, console=err, transient=False) as progress:
+    with _progress() as progress:
         task = progress.add_task(f"{s.name}: replicates", total=replicates)
         result = simulate(
             s, replicates=replicates, seed=seed, workers=workers, on_done=lambda _: progress.advance(task)
@@ -102,6 +97,100 @@ def run(
     print_summary(result)
     folder = result.write(results)
     out.print(f"\nwrote {folder}/ (timeseries.parquet, summary.csv, manifest.json) in {result.wall_time_s:.1f} s")
+
+
+def _progress() -> Progress:
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    return Progress(*columns, TimeRemainingColumn(), console=err, transient=False)
+
+
+@app.command()
+def compare(
+    scenarios: Annotated[list[Path], typer.Argument(help="scenario files; the first is the reference")],
+    replicates: Annotated[int, typer.Option(min=1, help="replicates per scenario (the same seeds for all)")] = 50,
+    seed: Annotated[int, typer.Option(min=0, help="seed of the replicate seeds")] = 1,
+    workers: Annotated[int | None, typer.Option(min=1, help="worker processes (default: all cores)")] = None,
+    results: Annotated[Path, typer.Option(help="folder under which the results folder is made")] = Path("results"),
+) -> None:
+    """Compare scenarios against the first with common random numbers: placements, cost, payoff."""
+    loaded = [_load(path) for path in scenarios]
+    try:
+        check_comparable(loaded, [str(path) for path in scenarios])
+    except ScenarioError as problem:
+        for line in problem.problems:
+            typer.echo(line, err=True)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    with _progress() as progress:
+        task = progress.add_task("runs (scenario x replicate)", total=len(loaded) * replicates)
+        comparison = run_comparison(loaded, replicates, seed, workers, on_done=lambda _: progress.advance(task))
+    print_comparison(comparison)
+    folder = comparison.write(results)
+    out.print(
+        f"\nwrote {folder}/ (comparison.csv, timeseries.parquet, summary.csv, manifest.json) "
+        f"in {comparison.reference.wall_time_s:.1f} s"
+    )
+
+
+def print_comparison(comparison: Comparison) -> None:
+    """Paired differences over the horizon, the economics, and the net saving by year."""
+    table = comparison.table().set_index(["scenario", "year", "figure"])
+    others = comparison.names[1:]
+
+    def cell(scenario: str, year: str, figure: str, scale: float = 1.0) -> str:
+        row = table.loc[(scenario, year, figure)]
+        if row["n"] == 0:
+            return "never"
+        mean, low, high = (_short(row[c] * scale) for c in ("mean", "p05", "p95"))
+        return f"{mean}\n[dim]{low} .. {high}[/dim]"
+
+    def new_table(title: str, first: str = "figure") -> Table:
+        t = Table(title=title, title_justify="left")
+        t.add_column(first, no_wrap=True, min_width=26)
+        for name in others:
+            t.add_column(name, justify="right")
+        return t
+
+    cat = comparison.reference.catalogue
+    out_of_home = [h for i, h in enumerate(cat.help_names) if cat.help_access[i] >= 3]
+    horizon = new_table(f"Change against {comparison.names[0]}, sum over the horizon (district)")
+    for h in out_of_home:
+        horizon.add_row(f"{h} begun", *(cell(s, "horizon", f"begun_{h}") for s in others))
+    for h in out_of_home:
+        horizon.add_row(f"{h} months", *(cell(s, "horizon", f"help_months_{h}") for s in others))
+    for c in [*CATEGORIES, "total"]:
+        horizon.add_row(f"cost {c}, M EUR", *(cell(s, "horizon", f"cost_eur_{c}", 1e-6) for s in others))
+    out.print(horizon)
+
+    econ = new_table(f"Does it pay? Present values at the start year, {BASE_RATE:.1%} real unless named")
+    econ.add_row("extra early spending, M EUR", *(cell(s, "horizon", "extra_spending_pv_eur", 1e-6) for s in others))
+    econ.add_row("savings on late help, M EUR", *(cell(s, "horizon", "savings_pv_eur", 1e-6) for s in others))
+    for rate in DISCOUNT_RATES:
+        key = f"npv_eur_at_{rate * 100:g}pct".replace(".", "_")
+        econ.add_row(f"net present value {rate:.1%}, M EUR", *(cell(s, "horizon", key, 1e-6) for s in others))
+    econ.add_row("benefit-cost ratio", *(cell(s, "horizon", "benefit_cost_ratio") for s in others))
+    econ.add_row(
+        "chance savings > spending",
+        *(f"{table.loc[(s, 'horizon', 'savings_exceed_spending'), 'mean']:.0%}" for s in others),
+    )
+    econ.add_row("break-even year", *(cell(s, "horizon", "break_even_year") for s in others))
+    econ.add_row(
+        "  replicates that break even",
+        *(f"{table.loc[(s, 'horizon', 'break_even_share'), 'mean']:.0%}" for s in others),
+    )
+    out.print(econ)
+
+    years = sorted({int(y) for y in table.index.get_level_values("year") if y != "horizon"})
+    shown = sorted({years[0], years[1], years[len(years) // 4], years[len(years) // 2], years[-1]})
+    by_year = new_table("Net saving per year (savings on late help - extra early spending), thousand EUR", "year")
+    for year in shown:
+        by_year.add_row(str(year), *(cell(s, str(year), "net_saving_eur", 1e-3) for s in others))
+    out.print(by_year)
+    out.print(
+        "Each cell: mean of the paired differences over replicates, below it the 90 % interval (5-95 %). "
+        "Negative changes are fewer placements or lower cost. Early spending: prevention, ambulant and "
+        "semi-residential help; late help: residential care and crisis intake. Break-even: the first year in "
+        "which cumulative savings exceed cumulative extra spending (undiscounted)."
+    )
 
 
 def print_summary(result: SimulationResult) -> None:

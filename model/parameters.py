@@ -120,6 +120,13 @@ class YearParameters:
                 h.cost_per_month_eur.at(year) if h.cost_per_month_eur else h.cost_per_day_eur.at(year) * DAYS_PER_MONTH
             )
 
+        def help_places(h) -> float:  # a cap on places, or a budget that buys places; none: an entitlement
+            if h.places is not None:
+                return np.floor(h.places.at(year))
+            if h.budget_eur_per_year is not None:
+                return np.floor(h.budget_eur_per_year.at(year) / (12 * help_cost(h)))
+            return np.inf
+
         cv = np.array([h.duration_cv.at(year) for h in helps])
         sigma = np.sqrt(np.log1p(cv**2))
         mean = np.array([h.mean_duration_months.at(year) for h in helps])
@@ -158,7 +165,7 @@ class YearParameters:
             help_duration_sigma=sigma,
             help_relief=np.array([h.burden_relief_per_month.at(year) for h in helps]),
             help_weight=np.array([h.weight_by_age_band.value for h in helps]),
-            help_places=np.array([np.inf if h.places is None else np.floor(h.places.at(year)) for h in helps]),
+            help_places=np.array([help_places(h) for h in helps]),
             prevention_cost_per_month=prevention_cost,
             prevention_places=np.floor(budget / (12 * prevention_cost)),
             prevention_duration=np.array([max(1, round(p.mean_duration_months.at(year))) for p in services]),

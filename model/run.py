@@ -83,6 +83,7 @@ class SimulationResult:
             for h in self.catalogue.help_names:
                 y[f"begun_{h}"] = sums[f"begun.{h}"]
                 y[f"begun_unaccompanied_{h}"] = sums[f"begun_unaccompanied.{h}"]
+                y[f"help_months_{h}"] = sums[f"occupancy.{h}"]  # billed months of help in the year
             for c in [*CATEGORIES, "total"]:
                 key = f"cost_eur.category.{c}" if c != "total" else "cost_eur.total"
                 y[f"cost_eur_{c}"] = sums[key]
@@ -110,19 +111,10 @@ class SimulationResult:
 
     def write(self, results_dir: Path, name: str | None = None) -> Path:
         """Write timeseries.parquet, summary.csv and manifest.json into a new folder; never overwrite."""
-        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-        base = results_dir / f"{name or self.scenario.name}-{stamp}"
-        out, suffix = base, 1
-        while True:
-            try:
-                out.mkdir(parents=True)
-                break
-            except FileExistsError:
-                suffix += 1
-                out = base.with_name(f"{base.name}-{suffix}")
+        out = new_results_folder(results_dir, name or self.scenario.name)
         self.timeseries().to_parquet(out / "timeseries.parquet", index=False)
         self.summary().to_csv(out / "summary.csv", index=False)
-        (out / "manifest.json").write_text(json.dumps(self.manifest(), indent=2), encoding="utf-8")
+        write_manifest(out, self.manifest())
         return out
 
     def manifest(self) -> dict:
@@ -136,13 +128,32 @@ class SimulationResult:
             "start_year": self.start_year,
             "horizon_years": self.scenario.simulation.horizon_years,
             "wall_time_s": round(self.wall_time_s, 3),
-            "created": datetime.now().isoformat(timespec="seconds"),
-            "git_commit": _git_commit(),
-            "python": platform.python_version(),
-            "packages": {
-                p: _version(p) for p in ("prevsim", "mesa", "numpy", "scipy", "pandas", "pyarrow", "pydantic")
-            },
         }
+
+
+def new_results_folder(results_dir: Path, name: str) -> Path:
+    """A new folder <name>-<timestamp> (with -2, -3, ... if taken): results are never overwritten."""
+    base = results_dir / f"{name}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
+    out, suffix = base, 1
+    while True:
+        try:
+            out.mkdir(parents=True)
+            return out
+        except FileExistsError:
+            suffix += 1
+            out = base.with_name(f"{base.name}-{suffix}")
+
+
+def write_manifest(folder: Path, content: dict) -> None:
+    """manifest.json: what was run, plus where and with what (git commit, Python, package versions)."""
+    content = {
+        **content,
+        "created": datetime.now().isoformat(timespec="seconds"),
+        "git_commit": _git_commit(),
+        "python": platform.python_version(),
+        "packages": {p: _version(p) for p in ("prevsim", "mesa", "numpy", "scipy", "pandas", "pyarrow", "pydantic")},
+    }
+    (folder / "manifest.json").write_text(json.dumps(content, indent=2), encoding="utf-8")
 
 
 def _version(package: str) -> str | None:
@@ -169,23 +180,45 @@ def simulate(
     on_done: Callable[[int], None] | None = None,
 ) -> SimulationResult:
     """Run `replicates` replicates of `scenario`; identical output for any number of worker processes."""
+    return simulate_many([scenario], replicates, seed, workers, on_done)[0]
+
+
+def simulate_many(
+    scenarios: list[Scenario],
+    replicates: int = 1,
+    seed: int = 0,
+    workers: int | None = None,
+    on_done: Callable[[int], None] | None = None,
+) -> list[SimulationResult]:
+    """Run every scenario with the same replicate seeds (common random numbers), all runs in one pool."""
     if replicates < 1:
         raise ValueError("replicates must be at least 1")
     seeds = replicate_seeds(seed, replicates)
-    workers = min(workers or _default_workers(), replicates)
+    jobs = [(s, r) for s in range(len(scenarios)) for r in range(replicates)]
+    workers = min(workers or _default_workers(), len(jobs))
     started = time.perf_counter()
-    runs: list[np.ndarray | None] = [None] * replicates
+    runs: dict[tuple[int, int], np.ndarray] = {}
     if workers == 1:
-        for i, s in enumerate(seeds):
-            runs[i] = run_replicate(scenario, s)
+        for n, (s, r) in enumerate(jobs):
+            runs[s, r] = run_replicate(scenarios[s], seeds[r])
             if on_done:
-                on_done(i)
+                on_done(n)
     else:
         with ProcessPoolExecutor(max_workers=workers) as pool:
-            futures = {pool.submit(run_replicate, scenario, s): i for i, s in enumerate(seeds)}
-            for future in as_completed(futures):
+            futures = {pool.submit(run_replicate, scenarios[s], seeds[r]): (s, r) for s, r in jobs}
+            for n, future in enumerate(as_completed(futures)):
                 runs[futures[future]] = future.result()
                 if on_done:
-                    on_done(futures[future])
-    metrics = Recorder(Catalogue.of(scenario), months=0).metrics
-    return SimulationResult(scenario, seed, seeds, metrics, np.stack(runs), time.perf_counter() - started)
+                    on_done(n)
+    wall_time_s = time.perf_counter() - started
+    return [
+        SimulationResult(
+            scenario,
+            seed,
+            seeds,
+            Recorder(Catalogue.of(scenario), months=0).metrics,
+            np.stack([runs[s, r] for r in range(replicates)]),
+            wall_time_s,
+        )
+        for s, scenario in enumerate(scenarios)
+    ]

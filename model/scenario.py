@@ -195,12 +195,15 @@ class Help(_Service):
     duration_cv: Positive
     levels: list[Annotated[int, Field(ge=0, le=4)]] = []
     places: NonNegative | None = None
+    budget_eur_per_year: NonNegative | None = None
     burden_relief_per_month: Probability
 
     @model_validator(mode="after")
     def _one_cost(self) -> Help:
         if (self.cost_per_month_eur is None) == (self.cost_per_day_eur is None):
             raise ValueError("give exactly one of cost_per_month_eur or cost_per_day_eur")
+        if self.places is not None and self.budget_eur_per_year is not None:
+            raise ValueError("give at most one of places or budget_eur_per_year (a budget buys places)")
         if self.category == "prevention":
             raise ValueError("prevention services belong under [prevention], not [helps]")
         return self
@@ -209,7 +212,7 @@ class Help(_Service):
 class Scenario(_Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     description: str
-    extends: str | None = None
+    extends: str | list[str] | None = None
     simulation: Simulation
     district: District
     burden: Burden
@@ -344,13 +347,35 @@ def _read_chain(path: Path, seen: tuple[Path, ...] = ()) -> tuple[dict[str, Any]
     except OSError as err:
         raise ScenarioError([f"{where}{path}: cannot be read: {err.strerror}"]) from None
     origin = {key: path for key in _leaf_paths(data)}
-    parent_name = data.get("extends")
-    if parent_name is None:
+    parents = data.get("extends")
+    if parents is None:
         return data, origin
-    if not isinstance(parent_name, str):
-        raise ScenarioError([f"{path}: extends: {parent_name!r}: must be a file name (string)"])
-    parent, parent_origin = _read_chain(path.parent / parent_name, (*seen, path))
-    return _merge(parent, data), {**parent_origin, **origin}
+    parents = [parents] if isinstance(parents, str) else parents
+    if not isinstance(parents, list) or not parents or not all(isinstance(name, str) for name in parents):
+        raise ScenarioError([f"{path}: extends: {data['extends']!r}: must be a file name or a list of file names"])
+    merged: dict[str, Any] = {}
+    merged_origin: dict[tuple, Path] = {}
+    for name in parents:  # later parents override earlier ones, the file itself overrides all
+        parent, parent_origin = _read_chain(path.parent / name, (*seen, path))
+        known = set(merged_origin.values())
+        for leaf, file in parent_origin.items():
+            if file not in known:  # a shared ancestor (baseline) must not undo what an earlier parent changed
+                _set_leaf(merged, leaf, _get_leaf(parent, leaf))
+                merged_origin[leaf] = file
+    return _merge(merged, data), {**merged_origin, **origin}
+
+
+def _get_leaf(data: dict[str, Any], leaf: tuple) -> Any:
+    for key in leaf:
+        data = data[key]
+    return data
+
+
+def _set_leaf(data: dict[str, Any], leaf: tuple, value: Any) -> None:
+    *parents, last = leaf
+    for key in parents:
+        data = data.setdefault(key, {})
+    data[last] = value
 
 
 def _is_param(node: Any) -> bool:

@@ -1,0 +1,237 @@
+"""Paired comparison of scenarios under common random numbers, and the economics of prevention.
+
+Every scenario runs with the same replicate seeds, so replicate r of two scenarios sees the same families,
+shocks and decisions wherever the scenarios' rules agree; the per-replicate difference is then mostly the
+effect of the rules that differ. Economics follow the form the field uses (WSIPP): spending on acting
+early (prevention, ambulant, semi-residential help) against savings on late help (residential, crisis),
+discounted at a real rate of 3.5 % (also 2 % and 5 %).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from model.run import SimulationResult, new_results_folder, simulate_many, write_manifest
+from model.scenario import CATEGORIES, Scenario, ScenarioError
+
+DISCOUNT_RATES = (0.02, 0.035, 0.05)  # germany.toml benefit_cost_evidence.wsipp_discount_rates_real
+BASE_RATE = 0.035
+EARLY_CATEGORIES = ("prevention", "ambulant", "semi_residential")  # the extra spending of acting early
+LATE_CATEGORIES = ("residential", "crisis")  # where acting early should save
+INTERVAL = (0.05, 0.95)  # the 90 % interval of paired differences over replicates
+
+# What must agree for a paired comparison to mean anything: (key path, getter).
+_SAME = (
+    ("simulation.start_year", lambda s: s.simulation.start_year),
+    ("simulation.horizon_years", lambda s: s.simulation.horizon_years),
+    ("simulation.burn_in_years", lambda s: s.simulation.burn_in_years),
+    ("district.name", lambda s: s.district.name),
+    ("district.inhabitants", lambda s: s.district.inhabitants.model_dump(exclude={"source"})),
+    ("helps (names)", lambda s: sorted(s.helps)),
+    ("prevention (names)", lambda s: sorted(s.prevention)),
+)
+
+
+def check_comparable(scenarios: list[Scenario], files: list[str] | None = None) -> None:
+    """Raise ScenarioError with one line per difference that would make a paired comparison meaningless."""
+    files = files or [s.name for s in scenarios]
+    problems = []
+    if len(scenarios) < 2:
+        problems.append("compare needs at least two scenarios: a reference and an alternative")
+    seen: set[str] = set()
+    for file, scenario in zip(files, scenarios, strict=True):
+        if scenario.name in seen:
+            problems.append(f"{file}: name: {scenario.name!r}: given twice; compare each scenario once")
+        seen.add(scenario.name)
+    reference = scenarios[0]
+    for file, scenario in zip(files[1:], scenarios[1:], strict=True):
+        for key, get in _SAME:
+            if get(scenario) != get(reference):
+                problems.append(
+                    f"{file}: {key}: {get(scenario)!r}: must equal the reference {files[0]} ({get(reference)!r}) "
+                    "for a paired comparison"
+                )
+    if problems:
+        raise ScenarioError(problems)
+
+
+@dataclass
+class Comparison:
+    """Results of several scenarios run with the same replicate seeds; the first is the reference."""
+
+    results: list[SimulationResult]
+
+    @property
+    def reference(self) -> SimulationResult:
+        return self.results[0]
+
+    @property
+    def names(self) -> list[str]:
+        return [r.scenario.name for r in self.results]
+
+    def figures(self) -> dict[str, str]:
+        """The figures compared, with their units."""
+        cat = self.reference.catalogue
+        out_of_home = [h for i, h in enumerate(cat.help_names) if cat.help_access[i] >= 3]  # placement, crisis
+        units = {f"begun_{h}": "begun per year (district)" for h in out_of_home}
+        units |= {f"help_months_{h}": "placement-months per year (district)" for h in out_of_home}
+        units |= {"hze_cases_all": "cases per 10,000 under 21"}
+        units |= {f"cases_{h}": "cases per 10,000 under 21" for h in cat.help_names}
+        units |= {f"cost_eur_{c}": "EUR per year" for c in [*CATEGORIES, "total"]}
+        return units
+
+    def yearly(self) -> pd.DataFrame:
+        """Figures per (scenario, replicate, year)."""
+        columns = list(self.figures())
+        return pd.concat({r.scenario.name: r.yearly()[columns] for r in self.results}, names=["scenario"])
+
+    def differences(self) -> pd.DataFrame:
+        """Paired differences alternative - reference per (scenario, replicate, year); negative = fewer/cheaper."""
+        columns = list(self.figures())
+        reference = self.reference.yearly()[columns]
+        return pd.concat(
+            {r.scenario.name: r.yearly()[columns] - reference for r in self.results[1:]}, names=["scenario"]
+        )
+
+    def cash_flows(self) -> pd.DataFrame:
+        """Per (scenario, replicate, year): extra early spending, late savings, net saving (EUR)."""
+        d = self.differences()
+        flows = pd.DataFrame(index=d.index)
+        flows["extra_spending_eur"] = d[[f"cost_eur_{c}" for c in EARLY_CATEGORIES]].sum(axis=1)
+        flows["savings_eur"] = -d[[f"cost_eur_{c}" for c in LATE_CATEGORIES]].sum(axis=1)
+        flows["net_saving_eur"] = flows["savings_eur"] - flows["extra_spending_eur"]
+        return flows
+
+    def economics(self) -> pd.DataFrame:
+        """Per (scenario, replicate): present values, NPV at 2/3.5/5 %, benefit-cost ratio, break-even year."""
+        flows = self.cash_flows()
+        rows = {}
+        for key, group in flows.groupby(level=["scenario", "replicate"], sort=False):
+            years = group.index.get_level_values("year").to_numpy()
+            t = years - self.reference.start_year  # discounted to the start year
+            extra, savings, net = (group[c].to_numpy() for c in ("extra_spending_eur", "savings_eur", "net_saving_eur"))
+            row = {f"npv_eur_at_{_pct(rate)}": float(net @ (1 + rate) ** -t) for rate in DISCOUNT_RATES}
+            spending_pv, savings_pv = float(extra @ (1 + BASE_RATE) ** -t), float(savings @ (1 + BASE_RATE) ** -t)
+            row["extra_spending_pv_eur"] = spending_pv
+            row["savings_pv_eur"] = savings_pv
+            row["benefit_cost_ratio"] = savings_pv / spending_pv if spending_pv > 0 else np.nan
+            row["savings_exceed_spending"] = float(savings_pv > spending_pv)
+            ahead = np.flatnonzero(np.cumsum(savings) > np.cumsum(extra))  # undiscounted, as planners count
+            row["break_even_year"] = float(years[ahead[0]]) if len(ahead) else np.nan
+            rows[key] = row
+        out = pd.DataFrame.from_dict(rows, orient="index")
+        out.index = pd.MultiIndex.from_tuples(out.index, names=["scenario", "replicate"])
+        return out
+
+    def table(self) -> pd.DataFrame:
+        """comparison.csv: per scenario vs the reference, per year and over the horizon, each figure's paired
+        difference (mean, its standard error, 5/50/95 % over replicates), then the economics."""
+        units = self.figures()
+        d = self.differences()
+        flows = self.cash_flows()
+        both = d.join(flows)
+        units |= {c: "EUR per year" for c in flows}
+        per_year = both.rename(index=str, level="year")
+        means = [c for c in both if c.startswith("cases_") or c == "hze_cases_all"]  # rates: mean over years
+        horizon = both.groupby(level=["scenario", "replicate"], sort=False).sum()
+        horizon[means] = both[means].groupby(level=["scenario", "replicate"], sort=False).mean()
+        horizon = pd.concat({"horizon": horizon}, names=["year"]).reorder_levels(["scenario", "replicate", "year"])
+        long = pd.concat([per_year, horizon]).stack().rename("value")
+        long.index = long.index.set_names("figure", level=-1)
+        frame = _describe(long, ["scenario", "year", "figure"])
+        frame["unit"] = [
+            units[f].replace(" per year", " over the horizon") if y == "horizon" and f not in means else units[f]
+            for y, f in zip(frame["year"], frame["figure"], strict=True)
+        ]
+
+        econ = self.economics()
+        econ_units = {c: "EUR, present value at start year" for c in econ}
+        econ_units |= {"benefit_cost_ratio": "ratio (savings / extra spending, PV at 3.5 %)"}
+        econ_units |= {"savings_exceed_spending": "share of replicates (PV at 3.5 %)"}
+        econ_units |= {"break_even_year": "calendar year (replicates that break even)"}
+        long = econ.stack(future_stack=True).rename("value")
+        long.index = long.index.set_names("figure", level=-1)
+        economics = _describe(long, ["scenario", "figure"])
+        economics.insert(1, "year", "horizon")
+        economics["unit"] = economics["figure"].map(econ_units)
+        broke_even = econ["break_even_year"].notna().groupby(level="scenario", sort=False).mean()
+        shares = pd.DataFrame(
+            {"scenario": broke_even.index, "year": "horizon", "figure": "break_even_share", "mean": broke_even.values}
+        )
+        shares["unit"] = "share of replicates that break even within the horizon"
+        table = pd.concat([frame, economics, shares], ignore_index=True)
+        table.insert(1, "reference", self.reference.scenario.name)
+        return table[["scenario", "reference", "year", "figure", "unit", "mean", "se", "p05", "p50", "p95", "n"]]
+
+    def write(self, results_dir: Path) -> Path:
+        """timeseries.parquet and summary.csv (all scenarios), comparison.csv, manifest.json; never overwrite."""
+        out = new_results_folder(results_dir, "compare-" + "-".join(self.names[:3]))
+        series = pd.concat({r.scenario.name: r.timeseries() for r in self.results}, names=["scenario"])
+        series.reset_index(level=0).reset_index(drop=True).to_parquet(out / "timeseries.parquet", index=False)
+        summary = pd.concat({r.scenario.name: r.summary() for r in self.results}, names=["scenario"])
+        summary.reset_index(level=0).to_csv(out / "summary.csv", index=False)
+        self.table().to_csv(out / "comparison.csv", index=False)
+        reference = self.reference
+        write_manifest(
+            out,
+            {
+                "kind": "comparison",
+                "reference": reference.scenario.name,
+                "scenarios": [
+                    {
+                        "name": r.scenario.name,
+                        "content_hash": r.scenario.content_hash,
+                        "scenario": r.scenario.model_dump(mode="json"),
+                    }
+                    for r in self.results
+                ],
+                "seed": reference.seed,
+                "replicate_seeds": reference.seeds,
+                "replicates": len(reference.seeds),
+                "start_year": reference.start_year,
+                "horizon_years": reference.scenario.simulation.horizon_years,
+                "discount_rates": list(DISCOUNT_RATES),
+                "early_categories": list(EARLY_CATEGORIES),
+                "late_categories": list(LATE_CATEGORIES),
+                "wall_time_s": round(reference.wall_time_s, 3),
+            },
+        )
+        return out
+
+
+def compare(
+    scenarios: list[Scenario],
+    replicates: int = 50,
+    seed: int = 1,
+    workers: int | None = None,
+    on_done: Callable[[int], None] | None = None,
+) -> Comparison:
+    """Run every scenario with the same replicate seeds; the first is the reference of the paired differences."""
+    check_comparable(scenarios)
+    return Comparison(simulate_many(scenarios, replicates, seed, workers, on_done))
+
+
+def _describe(values: pd.Series, by: list[str]) -> pd.DataFrame:
+    """Mean, standard error of the mean, 5/50/95 % over replicates (NaN, e.g. never broke even, left out)."""
+    grouped = values.groupby(level=by, sort=False)
+    low, high = INTERVAL
+    frame = pd.DataFrame(
+        {
+            "mean": grouped.mean(),
+            "se": grouped.std(ddof=1) / np.sqrt(grouped.count()),
+            "p05": grouped.quantile(low),
+            "p50": grouped.median(),
+            "p95": grouped.quantile(high),
+            "n": grouped.count(),
+        }
+    )
+    return frame.reset_index()
+
+
+def _pct(rate: float) -> str:
+    return f"{rate * 100:g}pct".replace(".", "_")

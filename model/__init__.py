@@ -10,7 +10,7 @@ comparison = compare([load_scenario("scenarios/baseline.toml"), load_scenario("s
 comparison.table()      # paired differences and economics against the first scenario
 """
 
-from model.compare import Comparison, compare
+from model.comparison import Comparison, compare
 from model.run import SimulationResult, simulate
 from model.scenario import Scenario, ScenarioError, load_scenario
 from model.simulation import DistrictModel

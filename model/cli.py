@@ -11,8 +11,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from model.compare import BASE_RATE, DISCOUNT_RATES, Comparison, check_comparable
-from model.compare import compare as run_comparison
+from model.comparison import BASE_RATE, DISCOUNT_RATES, Comparison, check_comparable
+from model.comparison import compare as run_comparison
 from model.run import SimulationResult, simulate
 from model.scenario import CATEGORIES, ScenarioError, load_scenario, unit_of
 

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from model import load_scenario
 from model.cli import EXIT_BAD_INPUT, app
-from model.compare import check_comparable, compare
+from model.comparison import check_comparable, compare
 from model.parameters import DAYS_PER_MONTH
 from model.run import simulate
 from model.scenario import ScenarioError

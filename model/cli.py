@@ -136,18 +136,25 @@ def print_comparison(comparison: Comparison) -> None:
     table = comparison.table().set_index(["scenario", "year", "figure"])
     others = comparison.names[1:]
 
-    def cell(scenario: str, year: str, figure: str, scale: float = 1.0) -> str:
+    def cell(scenario: str, year: str, figure: str, scale: float = 1.0, missing: str = "n/a") -> str:
         row = table.loc[(scenario, year, figure)]
         if row["n"] == 0:
-            return "never"
-        mean, low, high = (_short(row[c] * scale) for c in ("mean", "p05", "p95"))
+            return missing
+        number = (lambda x: f"{x:.0f}") if figure == "break_even_year" else _short
+        mean, low, high = (
+            number(row[c] * scale) for c in ("p50" if figure == "break_even_year" else "mean", "p05", "p95")
+        )
         return f"{mean}\n[dim]{low} .. {high}[/dim]"
+
+    def share(scenario: str, figure: str) -> str:
+        value = table.loc[(scenario, "horizon", figure), "mean"]
+        return "n/a" if pd.isna(value) else f"{value:.0%}"
 
     def new_table(title: str, first: str = "figure") -> Table:
         t = Table(title=title, title_justify="left")
         t.add_column(first, no_wrap=True, min_width=26)
         for name in others:
-            t.add_column(name, justify="right")
+            t.add_column(name, justify="right", overflow="fold", min_width=15)
         return t
 
     cat = comparison.reference.catalogue
@@ -168,15 +175,15 @@ def print_comparison(comparison: Comparison) -> None:
         key = f"npv_eur_at_{rate * 100:g}pct".replace(".", "_")
         econ.add_row(f"net present value {rate:.1%}, M EUR", *(cell(s, "horizon", key, 1e-6) for s in others))
     econ.add_row("benefit-cost ratio", *(cell(s, "horizon", "benefit_cost_ratio") for s in others))
+    econ.add_row("chance savings > spending", *(share(s, "savings_exceed_spending") for s in others))
     econ.add_row(
-        "chance savings > spending",
-        *(f"{table.loc[(s, 'horizon', 'savings_exceed_spending'), 'mean']:.0%}" for s in others),
+        "break-even year (median)",
+        *(
+            "n/a" if share(s, "break_even_share") == "n/a" else cell(s, "horizon", "break_even_year", missing="never")
+            for s in others
+        ),
     )
-    econ.add_row("break-even year", *(cell(s, "horizon", "break_even_year") for s in others))
-    econ.add_row(
-        "  replicates that break even",
-        *(f"{table.loc[(s, 'horizon', 'break_even_share'), 'mean']:.0%}" for s in others),
-    )
+    econ.add_row("  replicates that break even", *(share(s, "break_even_share") for s in others))
     out.print(econ)
 
     years = sorted({int(y) for y in table.index.get_level_values("year") if y != "horizon"})
@@ -189,7 +196,8 @@ def print_comparison(comparison: Comparison) -> None:
         "Each cell: mean of the paired differences over replicates, below it the 90 % interval (5-95 %). "
         "Negative changes are fewer placements or lower cost. Early spending: prevention, ambulant and "
         "semi-residential help; late help: residential care and crisis intake. Break-even: the first year in "
-        "which cumulative savings exceed cumulative extra spending (undiscounted)."
+        "which cumulative savings exceed cumulative extra spending (undiscounted; n/a for a scenario that spends "
+        "less). Benefit-cost ratio: n/a without extra spending."
     )
 
 

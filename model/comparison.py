@@ -121,7 +121,8 @@ class Comparison:
             row["savings_pv_eur"] = savings_pv
             row["benefit_cost_ratio"] = savings_pv / spending_pv if spending_pv > 0 else np.nan
             row["savings_exceed_spending"] = float(savings_pv > spending_pv)
-            ahead = np.flatnonzero(np.cumsum(savings) > np.cumsum(extra))  # undiscounted, as planners count
+            # undiscounted, as planners count; only for an investment (a cut that spends less never "breaks even")
+            ahead = np.flatnonzero(np.cumsum(savings) > np.cumsum(extra)) if spending_pv >= 0 else []
             row["break_even_year"] = float(years[ahead[0]]) if len(ahead) else np.nan
             rows[key] = row
         out = pd.DataFrame.from_dict(rows, orient="index")
@@ -159,7 +160,8 @@ class Comparison:
         economics = _describe(long, ["scenario", "figure"])
         economics.insert(1, "year", "horizon")
         economics["unit"] = economics["figure"].map(econ_units)
-        broke_even = econ["break_even_year"].notna().groupby(level="scenario", sort=False).mean()
+        investment = econ["extra_spending_pv_eur"] >= 0
+        broke_even = econ["break_even_year"].notna().where(investment).groupby(level="scenario", sort=False).mean()
         shares = pd.DataFrame(
             {"scenario": broke_even.index, "year": "horizon", "figure": "break_even_share", "mean": broke_even.values}
         )

@@ -154,7 +154,7 @@ def print_comparison(comparison: Comparison) -> None:
         t = Table(title=title, title_justify="left")
         t.add_column(first, no_wrap=True, min_width=26)
         for name in others:
-            t.add_column(name, justify="right", overflow="fold", min_width=15)
+            t.add_column(name.replace("_", " "), justify="right", min_width=15)
         return t
 
     cat = comparison.reference.catalogue

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from model import DistrictModel
 from model.families import NO_HELP
+from model.parameters import YearParameters
 from model.simulation import PLACEMENT
 from tests.conftest import shrink
 
@@ -18,8 +19,8 @@ levers = st.fixed_dictionaries(
         "detection.self_referral_hazard_per_month_by_level[1]": st.floats(0.0, 0.3),
         "youth_office.caseworkers_fte": st.floats(0.0, 30.0),
         "prevention.familienhebamme.budget_eur_per_year": st.floats(0.0, 500_000.0),
-        "helps.intensive_familienhilfe.places": st.floats(0.0, 10.0),
-        "helps.intensive_familiendiagnostik.places": st.floats(0.0, 5.0),
+        "helps.intensive_familienhilfe.budget_eur_per_year": st.floats(0.0, 320_000.0),  # 0-10 places
+        "helps.intensive_familiendiagnostik.budget_eur_per_year": st.floats(0.0, 130_000.0),  # 0-5 places
         "policy.diagnostics_first_share": st.floats(0.0, 1.0),
         "policy.placement_probability_level_4": st.floats(0.0, 1.0),
         "helps.heimerziehung_34.cost_per_day_eur": st.floats(1.0, 500.0),
@@ -74,3 +75,11 @@ def test_invariants_hold_every_month(baseline, values, seed):
     states = frame[["state.home", "state.prevention_only", "state.waiting"]].sum(axis=1) + stock.sum(axis=1)
     np.testing.assert_array_equal(states, frame["families.residents"] + frame["families.unaccompanied"])
     assert (frame.to_numpy() >= 0).all(), "a negative count or cost"
+
+
+def test_a_help_budget_buys_whole_places(baseline):
+    """4 places of intensive family help cost 4 x 12 x 2,654 EUR a year; one euro less buys 3."""
+    helps = list(baseline.helps)
+    for budget, places in ((127_392, 4), (127_391, 3), (0, 0)):
+        s = baseline.with_values({"helps.intensive_familienhilfe.budget_eur_per_year": budget})
+        assert YearParameters.of(s, 2025).help_places[helps.index("intensive_familienhilfe")] == places

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -201,6 +202,73 @@ def print_comparison(comparison: Comparison) -> None:
     )
 
 
+@app.command()
+def experiment(
+    file: Annotated[Path, typer.Argument(help="experiment file (TOML)")],
+    workers: Annotated[int | None, typer.Option(min=1, help="local worker processes (default: all cores)")] = None,
+    cluster: Annotated[
+        str | None, typer.Option(help="address of a running Dask scheduler, e.g. tcp://127.0.0.1:8786")
+    ] = None,
+    resume: Annotated[bool, typer.Option(help="continue the latest interrupted run of this experiment")] = False,
+    results: Annotated[Path, typer.Option(help="folder under which the results folder is made")] = Path("results"),
+) -> None:
+    """Run an experiment (grid, Monte Carlo, Latin hypercube, Sobol, Morris, eFAST) and analyse it."""
+    from model import experiment as ex
+
+    try:
+        exp = ex.load_experiment(file)
+    except ScenarioError as problem:
+        for line in problem.problems:
+            typer.echo(line, err=True)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    folder = _experiment_folder(exp, results, resume)
+    evaluator = ex.DaskEvaluator(cluster) if cluster else ex.LocalEvaluator(workers or _cores())
+    total = len(exp.design) * exp.spec.replicates
+    done = sum(len(u) for u in exp.batches() if ex.part_path(folder, u).exists()) * exp.spec.replicates
+    started = time.perf_counter()
+    try:
+        with _progress() as progress:
+            task = progress.add_task(f"{exp.spec.name}: runs", total=total, completed=done)
+            runs = ex.run_experiment(exp, folder, evaluator, on_done=lambda n: progress.advance(task, n))
+    finally:
+        if cluster:
+            evaluator.close()
+    wall_time_s = time.perf_counter() - started
+    written = ex.write_analysis(exp, folder, runs)
+    indices = written.get("indices")
+    if indices is not None and len(indices):
+        out.print(indices.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
+    for note in written["notes"]:
+        out.print(f"[yellow]note:[/yellow] {note}")
+    out.print(
+        f"\n{total - done} runs in {wall_time_s:.1f} s ({(total - done) / wall_time_s:.2f} runs/s); wrote {folder}/"
+    )
+
+
+def _cores() -> int:
+    from model.run import _default_workers
+
+    return _default_workers()
+
+
+def _experiment_folder(exp, results: Path, resume: bool) -> Path:
+    """A new folder, or with --resume the latest unfinished one of the same experiment."""
+    from model.experiment import new_experiment_folder, unfinished_folders
+
+    if not resume:
+        return new_experiment_folder(exp, results)
+    candidates = unfinished_folders(exp, results)
+    if not candidates:
+        typer.echo(
+            f"{exp.path}: --resume: no unfinished run of experiment {exp.spec.name!r} with this content under "
+            f"{results}/ (a changed file or scenario starts anew: leave out --resume)",
+            err=True,
+        )
+        raise typer.Exit(EXIT_BAD_INPUT)
+    out.print(f"resuming {candidates[-1]}")
+    return candidates[-1]
+
+
 def print_summary(result: SimulationResult) -> None:
     """Key figures per year (a few years) and over the horizon: mean and 5-95 % range over replicates."""
     summary = result.summary()
@@ -253,6 +321,5 @@ def _short(x: float) -> str:
     return f"{x:.1f}" if abs(x) >= 10 else f"{x:.2f}"
 
 
-def main() -> None:  # pragma: no cover - entry point
-    pd.set_option("display.width", 160)
+if __name__ == "__main__":  # python -m model.cli
     app()

@@ -249,8 +249,11 @@ class Scenario(_Strict):
         """SHA-256 of the validated content (after merging `extends`), for manifests."""
         return hashlib.sha256(json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
 
-    def with_values(self, values: dict[str, float]) -> Scenario:
-        """A copy with numbers replaced, by key path: "burden.reversion_per_month", "detection.x_by_level[2]"."""
+    def with_values(self, values: dict[str, float], relative: bool = False) -> Scenario:
+        """A copy with numbers replaced, by key path: "burden.reversion_per_month", "detection.x_by_level[2]".
+
+        relative=True multiplies instead: the value and its `by_year` changes keep their shape (a factor 1.2 on a
+        budget that ramps up raises every step of the ramp by 20 %)."""
         data = self.model_dump(mode="python")
         for path, number in values.items():
             *parents, last = path.split(".")
@@ -262,8 +265,17 @@ class Scenario(_Strict):
                 node = node[part]
             if not isinstance(node, dict) or "value" not in node:
                 raise ScenarioError([f"{self.name}: {path}: not a number with a source"])
+            if isinstance(node["value"], list) != bool(index):
+                allowed = f"name one element, e.g. {path}[0]" if not index else "no [index] on a single number"
+                raise ScenarioError([f"{self.name}: {path}: {allowed}"])
             if index:
-                node["value"][int(index.rstrip("]"))] = number
+                i = int(index.rstrip("]")) if index.rstrip("]").isdigit() else len(node["value"])
+                if i >= len(node["value"]):
+                    raise ScenarioError([f"{self.name}: {path}: index out of range 0-{len(node['value']) - 1}"])
+                node["value"][i] = node["value"][i] * number if relative else number
+            elif relative:
+                node["value"] *= number
+                node["by_year"] = {year: v * number for year, v in node.get("by_year", {}).items()}
             else:
                 node["value"] = number
                 node["by_year"] = {}

@@ -1,0 +1,487 @@
+"""Experiments as data: uncertainties and levers over one or two scenarios, a design, outcomes, an evaluator.
+
+In the vocabulary of exploratory modelling: *uncertainties* are numbers nobody controls (effect sizes,
+detection rates, unit costs), *levers* are the planner's choices (budgets, network strength), *outcomes*
+are the figures analysed. SALib draws the design (Sobol, Morris, eFAST, Latin hypercube) and analyses it;
+the runs go to an evaluator (local processes or a Dask cluster) in batches, and every finished batch is
+a Parquet part on disk, so that an interrupted experiment resumes with what is missing.
+
+Every design point runs the same replicate seeds (common random numbers across design points and between
+the two scenarios of a paired outcome); the analysis uses the mean over replicates per design point.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import math
+import tomllib
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from SALib.analyze import fast as fast_analyze
+from SALib.analyze import morris as morris_analyze
+from SALib.analyze import sobol as sobol_analyze
+from SALib.sample import fast_sampler, latin, morris, sobol
+from SALib.util import scale_samples
+
+from model.charts import write_charts
+from model.comparison import Comparison
+from model.parameters import Catalogue
+from model.recorder import Recorder
+from model.run import SimulationResult, new_results_folder, replicate_seeds, run_replicate, write_manifest
+from model.scenario import Scenario, ScenarioError, _problem_lines, load_scenario
+
+METHODS = ("grid", "monte_carlo", "latin", "sobol", "morris", "fast")
+DISTRIBUTIONS = {"uniform": "unif", "triangular": "triang"}  # ours -> SALib's
+ISHIGAMI_A, ISHIGAMI_B = 7.0, 0.1  # the classic test function's constants (Ishigami & Homma 1990)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Uncertainty(_Strict):
+    """A number nobody controls, by its key path in the scenario, with a distribution between low and high."""
+
+    path: str
+    low: float
+    high: float
+    distribution: Literal["uniform", "triangular"] = "uniform"
+    peak: float | None = None  # triangular: the most likely value
+    relative: bool = False  # low/high are factors on the scenario's number (its by_year ramp keeps its shape)
+    source: str = Field(min_length=3)
+
+
+class Lever(_Strict):
+    """A planner's choice swept over given values (grid designs)."""
+
+    path: str
+    values: list[float] = Field(min_length=1)
+    relative: bool = False
+    source: str = Field(min_length=3)
+
+
+class Design(_Strict):
+    method: Literal[METHODS]  # type: ignore[valid-type]
+    samples: Annotated[int, Field(ge=1)] | None = None  # sobol: base N (a power of 2); fast, latin, monte_carlo: N
+    second_order: bool = False  # sobol
+    trajectories: Annotated[int, Field(ge=2)] | None = None  # morris
+    levels: Annotated[int, Field(ge=2)] = 4  # morris grid levels (even)
+    harmonics: Annotated[int, Field(ge=1)] = 4  # fast: M
+
+
+class ExperimentSpec(_Strict):
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    description: str
+    model: Literal["prevsim", "ishigami"] = "prevsim"
+    scenarios: list[str] = []  # one (outcomes of that scenario) or two (paired: second minus first)
+    replicates: Annotated[int, Field(ge=1)] = 1
+    seed: Annotated[int, Field(ge=0)] = 1
+    points_per_batch: Annotated[int, Field(ge=1)] = 8  # a work unit: this many design points, all replicates
+    design: Design
+    uncertainties: list[Uncertainty] = []
+    levers: list[Lever] = []
+    outcomes: list[str] = Field(min_length=1)
+
+
+class Experiment:
+    """A validated experiment: its spec, the loaded scenarios and the design matrix."""
+
+    def __init__(self, spec: ExperimentSpec, scenarios: list[Scenario], path: Path | None = None) -> None:
+        self.spec, self.scenarios, self.path = spec, scenarios, path
+        self.factors = spec.levers if spec.design.method == "grid" else spec.uncertainties
+        self.design = self._design()
+
+    @property
+    def names(self) -> list[str]:
+        return [f.path for f in self.factors]
+
+    @property
+    def problem(self) -> dict[str, Any]:
+        """The SALib problem: names, bounds (and for triangular: peak as a fraction of the range), dists."""
+        bounds, dists = [], []
+        for u in self.spec.uncertainties:
+            if u.distribution == "triangular":
+                bounds.append([u.low, u.high, (u.peak - u.low) / (u.high - u.low)])
+            else:
+                bounds.append([u.low, u.high])
+            dists.append(DISTRIBUTIONS[u.distribution])
+        return {"num_vars": len(bounds), "names": self.names, "bounds": bounds, "dists": dists}
+
+    @property
+    def content_hash(self) -> str:
+        data = {"spec": self.spec.model_dump(mode="json"), "scenarios": [s.content_hash for s in self.scenarios]}
+        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+
+    def _design(self) -> np.ndarray:
+        d, seed = self.spec.design, self.spec.seed
+        if d.method == "grid":
+            return np.array(list(itertools.product(*(lever.values for lever in self.spec.levers))), dtype=float)
+        if d.method == "sobol":
+            return sobol.sample(self.problem, d.samples, calc_second_order=d.second_order, seed=seed)
+        if d.method == "morris":
+            return morris.sample(self.problem, d.trajectories, num_levels=d.levels, seed=seed)
+        if d.method == "fast":
+            return fast_sampler.sample(self.problem, d.samples, M=d.harmonics, seed=seed)
+        if d.method == "latin":
+            return latin.sample(self.problem, d.samples, seed=seed)
+        uniform = np.random.default_rng(seed).random((d.samples, len(self.factors)))  # monte_carlo
+        return scale_samples(uniform, self.problem)
+
+    def batches(self) -> list[range]:
+        """Work units: consecutive design points, all replicates each."""
+        n, size = len(self.design), self.spec.points_per_batch
+        return [range(start, min(start + size, n)) for start in range(0, n, size)]
+
+    def scenarios_at(self, point: int) -> list[Scenario]:
+        """The scenarios with the design point's numbers applied (each factor as a value or a factor)."""
+        row = self.design[point]
+        values = {f.path: float(x) for f, x in zip(self.factors, row, strict=True) if not f.relative}
+        factors = {f.path: float(x) for f, x in zip(self.factors, row, strict=True) if f.relative}
+        return [s.with_values(values).with_values(factors, relative=True) for s in self.scenarios]
+
+
+# --- loading and checking ------------------------------------------------------------------------
+
+
+def load_experiment(path: str | Path) -> Experiment:
+    """Read and validate an experiment file; raise ScenarioError with one line per problem, before any run."""
+    path = Path(path).resolve()
+    if not path.is_file():
+        raise ScenarioError([f"{path}: file does not exist"])
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+        raise ScenarioError([f"{path}: not valid TOML: {err}"]) from None
+    try:
+        spec = ExperimentSpec.model_validate(data)
+    except ValidationError as err:
+        raise ScenarioError(_problem_lines(err, lambda _loc: path)) from None
+    problems = _check_design(spec, path)
+    scenarios = []
+    if spec.model == "prevsim":
+        for i, name in enumerate(spec.scenarios):
+            try:
+                scenarios.append(load_scenario(path.parent / name))
+            except ScenarioError as err:
+                problems += [f"{path}: scenarios[{i}]: {line}" for line in err.problems]
+        if not 1 <= len(spec.scenarios) <= 2:
+            problems.append(f"{path}: scenarios: {spec.scenarios!r}: give one scenario, or two for paired outcomes")
+    if problems:
+        raise ScenarioError(problems)
+    problems += _check_factors(spec, scenarios, path)
+    problems += _check_outcomes(spec, scenarios, path)
+    if problems:
+        raise ScenarioError(problems)
+    return Experiment(spec, scenarios, path)
+
+
+def _check_design(spec: ExperimentSpec, path: Path) -> list[str]:
+    d, problems = spec.design, []
+    k = len(spec.uncertainties)
+    if d.method == "grid":
+        if not spec.levers:
+            problems.append(f"{path}: levers: []: a grid design needs at least one lever")
+    elif k < (1 if d.method in ("latin", "monte_carlo") else 2):
+        problems.append(f"{path}: uncertainties: {k} given: the {d.method} design needs at least 2")
+    if d.method in ("sobol", "fast", "latin", "monte_carlo") and d.samples is None:
+        problems.append(f"{path}: design.samples: missing: the {d.method} design needs a sample size")
+    if d.method == "sobol" and d.samples and (d.samples & (d.samples - 1)):
+        problems.append(f"{path}: design.samples: {d.samples}: Sobol needs a power of 2 (e.g. 256, 512, 1024)")
+    if d.method == "fast" and d.samples and d.samples <= 4 * d.harmonics**2:
+        problems.append(f"{path}: design.samples: {d.samples}: eFAST needs more than 4 x harmonics^2")
+    if d.method == "morris":
+        if d.trajectories is None:
+            problems.append(f"{path}: design.trajectories: missing: the morris design needs trajectories (>= 2)")
+        if d.levels % 2:
+            problems.append(f"{path}: design.levels: {d.levels}: Morris needs an even number of levels")
+    for i, u in enumerate(spec.uncertainties):
+        where = f"{path}: uncertainties[{i}]"
+        if not u.low < u.high:
+            problems.append(f"{where}.high: {u.high}: must be greater than low ({u.low})")
+        if u.distribution == "triangular" and (u.peak is None or not u.low <= u.peak <= u.high):
+            problems.append(f"{where}.peak: {u.peak}: a triangular distribution needs low <= peak <= high")
+        if u.distribution != "uniform" and d.method == "morris":
+            problems.append(f"{where}.distribution: {u.distribution!r}: Morris supports uniform only")
+    return problems
+
+
+def _check_factors(spec: ExperimentSpec, scenarios: list[Scenario], path: Path) -> list[str]:
+    """Each path must be a number of every scenario, and its bounds values the scenario allows."""
+    problems = []
+    if spec.model == "ishigami":
+        if spec.design.method == "grid" or [u.path for u in spec.uncertainties] != ["x1", "x2", "x3"]:
+            problems.append(f"{path}: uncertainties: the ishigami test model takes exactly x1, x2, x3")
+        return problems
+    factors = [("levers", lv, lv.values) for lv in spec.levers]
+    factors += [("uncertainties", u, [u.low, u.high]) for u in spec.uncertainties]
+    for kind, factor, extremes in factors:
+        i = (spec.levers if kind == "levers" else spec.uncertainties).index(factor)
+        for scenario in scenarios:
+            for x in extremes:
+                try:
+                    scenario.with_values({factor.path: x}, relative=factor.relative)
+                except ScenarioError as err:
+                    problems.append(f"{path}: {kind}[{i}].path: {factor.path!r} = {x:g}: {err.problems[0]}")
+                    break
+    return list(dict.fromkeys(problems))
+
+
+def _check_outcomes(spec: ExperimentSpec, scenarios: list[Scenario], path: Path) -> list[str]:
+    allowed = ["y"] if spec.model == "ishigami" else available_outcomes(scenarios)
+    return [
+        f"{path}: outcomes[{i}]: {name!r}: unknown outcome; allowed: {', '.join(allowed)}"
+        for i, name in enumerate(spec.outcomes)
+        if name not in allowed
+    ]
+
+
+def available_outcomes(scenarios: list[Scenario]) -> list[str]:
+    """Horizon figures of one scenario, or paired differences and economics of two."""
+    stub = _one_run_comparison([_empty_result(s) for s in scenarios])
+    return list(stub)
+
+
+# --- running -------------------------------------------------------------------------------------
+
+
+def run_batch(experiment: Experiment, batch: range) -> pd.DataFrame:
+    """Outcomes of every run of a work unit: one row per (point, replicate). Deterministic."""
+    seeds = replicate_seeds(experiment.spec.seed, experiment.spec.replicates)
+    rows = []
+    for point in batch:
+        if experiment.spec.model == "ishigami":
+            x1, x2, x3 = experiment.design[point]
+            y = math.sin(x1) + ISHIGAMI_A * math.sin(x2) ** 2 + ISHIGAMI_B * x3**4 * math.sin(x1)
+            rows += [{"point": point, "replicate": r, "y": y} for r in range(len(seeds))]
+            continue
+        scenarios = experiment.scenarios_at(point)
+        for r, seed in enumerate(seeds):
+            results = [_one_result(s, seed, run_replicate(s, seed)) for s in scenarios]
+            outcomes = _one_run_comparison(results)
+            rows.append({"point": point, "replicate": r} | {k: outcomes[k] for k in experiment.spec.outcomes})
+    return pd.DataFrame(rows)
+
+
+def _one_result(scenario: Scenario, seed: int, values: np.ndarray) -> SimulationResult:
+    """One replicate (months x metrics) as a result, for the outcome figures of `run` and `compare`."""
+    metrics = Recorder(Catalogue.of(scenario), months=0).metrics
+    return SimulationResult(scenario, seed, [seed], metrics, values[None], 0.0)
+
+
+def _empty_result(scenario: Scenario) -> SimulationResult:
+    """A result of the right shape with dummy numbers: to list the outcome names without running."""
+    metrics = Recorder(Catalogue.of(scenario), months=0).metrics
+    return _one_result(scenario, 0, np.ones((scenario.simulation.horizon_years * 12, len(metrics))))
+
+
+def _one_run_comparison(results: list[SimulationResult]) -> dict[str, float]:
+    """The outcomes of one replicate: horizon figures (one scenario) or paired figures and economics (two)."""
+    if len(results) == 1:
+        yearly = results[0].yearly().droplevel("replicate")
+        rates = [c for c in yearly if c.startswith(("cases_", "hze_cases", "stock_", "mean_duration"))]
+        totals = yearly.sum()
+        totals[rates] = yearly[rates].mean()
+        return {k: float(v) for k, v in totals.items()}
+    comparison = Comparison(results)
+    table = comparison.differences().droplevel(["scenario", "replicate"])
+    rates = [c for c in table if c.startswith(("cases_", "hze_cases"))]
+    totals = table.sum()
+    totals[rates] = table[rates].mean()
+    flows = comparison.cash_flows().sum()
+    economics = comparison.economics().iloc[0]
+    return {k: float(v) for k, v in [*totals.items(), *flows.items(), *economics.items()]}
+
+
+# --- evaluators ----------------------------------------------------------------------------------
+
+
+class LocalEvaluator:
+    """Work units in local worker processes (or in this process with one worker)."""
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+
+    def map_unordered(self, fn: Callable, experiment: Experiment, units: list[range]) -> Iterator[tuple]:
+        if self.workers == 1:
+            for unit in units:
+                yield unit, fn(experiment, unit)
+            return
+        with ProcessPoolExecutor(max_workers=self.workers) as pool:
+            futures = {pool.submit(fn, experiment, unit): unit for unit in units}
+            for future in as_completed(futures):
+                yield futures[future], future.result()
+
+
+class DaskEvaluator:
+    """Work units on a running Dask distributed cluster, given its scheduler address."""
+
+    def __init__(self, address: str) -> None:
+        from distributed import Client
+
+        self.client = Client(address, timeout="10s")
+
+    def map_unordered(self, fn: Callable, experiment: Experiment, units: list[range]) -> Iterator[tuple]:
+        from distributed import as_completed as dask_completed
+
+        shared = self.client.scatter(experiment, broadcast=True)
+        futures = {self.client.submit(fn, shared, unit, pure=False): unit for unit in units}
+        for future in dask_completed(futures):
+            yield futures[future], future.result()
+
+    def close(self) -> None:
+        self.client.close()
+
+
+# --- the folder of an experiment -----------------------------------------------------------------
+
+
+def part_path(folder: Path, unit: range) -> Path:
+    return folder / "runs" / f"part-{unit.start:07d}.parquet"
+
+
+def run_experiment(
+    experiment: Experiment,
+    folder: Path,
+    evaluator: LocalEvaluator | DaskEvaluator,
+    on_done: Callable[[int], None] | None = None,
+) -> pd.DataFrame:
+    """Run the work units that have no part on disk yet; write each as soon as it finishes; return all runs."""
+    (folder / "runs").mkdir(parents=True, exist_ok=True)
+    missing = [unit for unit in experiment.batches() if not part_path(folder, unit).exists()]
+    for unit, frame in evaluator.map_unordered(run_batch, experiment, missing):
+        target = part_path(folder, unit)
+        partial = target.with_suffix(".tmp")
+        frame.to_parquet(partial, index=False)
+        partial.replace(target)  # atomic: a killed run leaves no half-written part
+        if on_done:
+            on_done(len(unit) * experiment.spec.replicates)
+    return collect_runs(folder)
+
+
+def collect_runs(folder: Path) -> pd.DataFrame:
+    parts = sorted((folder / "runs").glob("part-*.parquet"))
+    runs = pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)
+    return runs.sort_values(["point", "replicate"], ignore_index=True)
+
+
+# --- analysis ------------------------------------------------------------------------------------
+
+
+def point_means(runs: pd.DataFrame, outcomes: list[str]) -> pd.DataFrame:
+    return runs.groupby("point")[outcomes].mean()
+
+
+def replicate_noise(runs: pd.DataFrame, outcomes: list[str]) -> pd.DataFrame:
+    """How much of the variance of the analysed point means is replicate noise (0: none, 1: all)."""
+    rows = []
+    for outcome in outcomes:
+        grouped = runs.groupby("point")[outcome]
+        replicates = grouped.count().iloc[0]
+        between = grouped.mean().var(ddof=1)
+        within = grouped.var(ddof=1).mean() if replicates > 1 else np.nan
+        noise = within / replicates if replicates > 1 else np.nan
+        rows.append(
+            {
+                "outcome": outcome,
+                "replicates_per_point": replicates,
+                "variance_of_point_means": between,
+                "mean_replicate_variance": within,
+                "noise_share_of_point_mean_variance": noise / between if between > 0 else np.nan,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def analyze(experiment: Experiment, runs: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """Sensitivity indices per outcome with confidence intervals; outcomes with NaN are skipped, with a note."""
+    d, outcomes = experiment.spec.design, experiment.spec.outcomes
+    means = point_means(runs, outcomes)
+    frames, notes = [], []
+    if d.method in ("grid", "monte_carlo", "latin"):
+        return pd.DataFrame(), notes
+    for outcome in outcomes:
+        y = means[outcome].to_numpy()
+        if not np.isfinite(y).all():
+            notes.append(f"{outcome}: {int((~np.isfinite(y)).sum())} design points without a value; not analysed")
+            continue
+        seed = experiment.spec.seed
+        if d.method == "sobol":
+            result = sobol_analyze.analyze(experiment.problem, y, calc_second_order=d.second_order, seed=seed)
+            keys = ["S1", "S1_conf", "ST", "ST_conf"]
+        elif d.method == "morris":
+            result = morris_analyze.analyze(experiment.problem, experiment.design, y, num_levels=d.levels, seed=seed)
+            keys = ["mu", "mu_star", "mu_star_conf", "sigma"]
+        else:
+            result = fast_analyze.analyze(experiment.problem, y, M=d.harmonics, seed=seed)
+            keys = ["S1", "S1_conf", "ST", "ST_conf"]
+        frame = pd.DataFrame({k: np.asarray(result[k], dtype=float) for k in keys})
+        frame.insert(0, "parameter", experiment.names)
+        frame.insert(0, "outcome", outcome)
+        frames.append(frame)
+    return (pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()), notes
+
+
+def new_experiment_folder(experiment: Experiment, results_dir: Path) -> Path:
+    """results/<experiment>-<timestamp>/ with the experiment file, the design and a manifest marked running."""
+    folder = new_results_folder(results_dir, experiment.spec.name)
+    if experiment.path:
+        (folder / "experiment.toml").write_text(experiment.path.read_text(encoding="utf-8"), encoding="utf-8")
+    design = pd.DataFrame(experiment.design, columns=experiment.names)
+    design.index.name = "point"
+    design.to_csv(folder / "design.csv")
+    _write_status(folder, experiment, "running")
+    return folder
+
+
+def unfinished_folders(experiment: Experiment, results_dir: Path) -> list[Path]:
+    """Folders of earlier runs of exactly this experiment (same content hash) that did not finish, oldest first."""
+    found = []
+    for manifest in sorted(results_dir.glob(f"{experiment.spec.name}-*/manifest.json")):
+        content = json.loads(manifest.read_text(encoding="utf-8"))
+        if content.get("experiment_hash") == experiment.content_hash and content.get("status") != "complete":
+            found.append(manifest.parent)
+    return found
+
+
+def _write_status(folder: Path, experiment: Experiment, status: str, **extra: Any) -> None:
+    write_manifest(
+        folder,
+        {
+            "kind": "experiment",
+            "experiment": experiment.spec.model_dump(mode="json"),
+            "experiment_hash": experiment.content_hash,
+            "scenarios": [{"name": s.name, "content_hash": s.content_hash} for s in experiment.scenarios],
+            "design_points": len(experiment.design),
+            "replicates": experiment.spec.replicates,
+            "replicate_seeds": replicate_seeds(experiment.spec.seed, experiment.spec.replicates),
+            "status": status,
+            **extra,
+        },
+    )
+
+
+def write_analysis(experiment: Experiment, folder: Path, runs: pd.DataFrame) -> dict[str, Any]:
+    """outcomes.csv (every run), point_outcomes.csv (design + means), indices.csv, noise.csv, charts, manifest."""
+    outcomes = experiment.spec.outcomes
+    runs.to_csv(folder / "outcomes.csv", index=False)
+    means = point_means(runs, outcomes)
+    design = pd.DataFrame(experiment.design, columns=experiment.names)
+    points = design.join(means)
+    points.index.name = "point"
+    points.to_csv(folder / "point_outcomes.csv")
+    noise = replicate_noise(runs, outcomes)
+    noise.to_csv(folder / "noise.csv", index=False)
+    indices, notes = analyze(experiment, runs)
+    if len(indices):
+        indices.to_csv(folder / "indices.csv", index=False)
+    charts = write_charts(folder, experiment.spec.design.method, indices, points, experiment.names, outcomes)
+    _write_status(folder, experiment, "complete", runs=len(runs), notes=notes, charts=[c.name for c in charts])
+    return {"indices": indices, "noise": noise, "notes": notes, "charts": charts}

@@ -240,8 +240,10 @@ def experiment(
         out.print(indices.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
     for note in written["notes"]:
         out.print(f"[yellow]note:[/yellow] {note}")
+    model_runs = (total - done) * max(1, len(exp.scenarios))
     out.print(
-        f"\n{total - done} runs in {wall_time_s:.1f} s ({(total - done) / wall_time_s:.2f} runs/s); wrote {folder}/"
+        f"\n{total - done} design-point replicates ({model_runs} model runs) in {wall_time_s:.1f} s "
+        f"({model_runs / wall_time_s:.2f} model runs/s); wrote {folder}/"
     )
 
 

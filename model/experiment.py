@@ -20,7 +20,7 @@ import tomllib
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -400,13 +400,19 @@ def replicate_noise(runs: pd.DataFrame, outcomes: list[str]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def analyze(experiment: Experiment, runs: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+class Analysis(NamedTuple):
+    indices: pd.DataFrame  # one row per (outcome, parameter)
+    second_order: pd.DataFrame  # Sobol with second_order: one row per (outcome, parameter pair)
+    notes: list[str]
+
+
+def analyze(experiment: Experiment, runs: pd.DataFrame) -> Analysis:
     """Sensitivity indices per outcome with confidence intervals; outcomes with NaN are skipped, with a note."""
-    d, outcomes = experiment.spec.design, experiment.spec.outcomes
+    d, outcomes, names = experiment.spec.design, experiment.spec.outcomes, experiment.names
     means = point_means(runs, outcomes)
-    frames, notes = [], []
+    frames, pairs, notes = [], [], []
     if d.method in ("grid", "monte_carlo", "latin"):
-        return pd.DataFrame(), notes
+        return Analysis(pd.DataFrame(), pd.DataFrame(), notes)
     for outcome in outcomes:
         y = means[outcome].to_numpy()
         if not np.isfinite(y).all():
@@ -416,6 +422,12 @@ def analyze(experiment: Experiment, runs: pd.DataFrame) -> tuple[pd.DataFrame, l
         if d.method == "sobol":
             result = sobol_analyze.analyze(experiment.problem, y, calc_second_order=d.second_order, seed=seed)
             keys = ["S1", "S1_conf", "ST", "ST_conf"]
+            if d.second_order:
+                pairs += [
+                    {"outcome": outcome, "parameter_1": names[i], "parameter_2": names[j]}
+                    | {"S2": result["S2"][i, j], "S2_conf": result["S2_conf"][i, j]}
+                    for i, j in itertools.combinations(range(len(names)), 2)
+                ]
         elif d.method == "morris":
             result = morris_analyze.analyze(experiment.problem, experiment.design, y, num_levels=d.levels, seed=seed)
             keys = ["mu", "mu_star", "mu_star_conf", "sigma"]
@@ -423,10 +435,11 @@ def analyze(experiment: Experiment, runs: pd.DataFrame) -> tuple[pd.DataFrame, l
             result = fast_analyze.analyze(experiment.problem, y, M=d.harmonics, seed=seed)
             keys = ["S1", "S1_conf", "ST", "ST_conf"]
         frame = pd.DataFrame({k: np.asarray(result[k], dtype=float) for k in keys})
-        frame.insert(0, "parameter", experiment.names)
+        frame.insert(0, "parameter", names)
         frame.insert(0, "outcome", outcome)
         frames.append(frame)
-    return (pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()), notes
+    indices = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    return Analysis(indices, pd.DataFrame(pairs), notes)
 
 
 def new_experiment_folder(experiment: Experiment, results_dir: Path) -> Path:
@@ -479,9 +492,11 @@ def write_analysis(experiment: Experiment, folder: Path, runs: pd.DataFrame) -> 
     points.to_csv(folder / "point_outcomes.csv")
     noise = replicate_noise(runs, outcomes)
     noise.to_csv(folder / "noise.csv", index=False)
-    indices, notes = analyze(experiment, runs)
+    indices, second_order, notes = analyze(experiment, runs)
     if len(indices):
         indices.to_csv(folder / "indices.csv", index=False)
+    if len(second_order):
+        second_order.to_csv(folder / "indices_second_order.csv", index=False)
     charts = write_charts(folder, experiment.spec.design.method, indices, points, experiment.names, outcomes)
     _write_status(folder, experiment, "complete", runs=len(runs), notes=notes, charts=[c.name for c in charts])
     return {"indices": indices, "noise": noise, "notes": notes, "charts": charts}

@@ -76,13 +76,17 @@ def latin_experiment(folder: Path, points: int = 12, name: str = "latin") -> Pat
 
 
 def test_sobol_reproduces_the_ishigami_indices(tmp_path):
-    experiment = load_experiment(write(tmp_path, "ishigami.toml", ISHIGAMI))
+    text = ISHIGAMI.replace('method = "sobol"', 'method = "sobol"\nsecond_order = true')
+    experiment = load_experiment(write(tmp_path, "ishigami.toml", text))
     runs = run_experiment(experiment, tmp_path / "out", LocalEvaluator(1))
-    indices, notes = analyze(experiment, runs)
+    indices, second_order, notes = analyze(experiment, runs)
     assert not notes
     for row in indices.itertuples():
         assert abs(row.S1 - S1[row.parameter]) <= row.S1_conf, row
         assert abs(row.ST - ST[row.parameter]) <= row.ST_conf, row
+    for row in second_order.itertuples():  # only x1 and x3 interact: S13 = ST3
+        expected = ST["x3"] if (row.parameter_1, row.parameter_2) == ("x1", "x3") else 0.0
+        assert abs(row.S2 - expected) <= row.S2_conf, row
 
 
 BAD = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 import time
 from pathlib import Path
 from typing import Annotated
@@ -245,6 +246,49 @@ def experiment(
         f"\n{total - done} design-point replicates ({model_runs} model runs) in {wall_time_s:.1f} s "
         f"({model_runs / wall_time_s:.2f} model runs/s); wrote {folder}/"
     )
+
+
+@app.command()
+def bench(
+    sizes: Annotated[str, typer.Option(help="numbers of families, comma-separated")] = "1000,10000,100000,1000000",
+    months: Annotated[int, typer.Option(min=2, help="monthly steps timed per run")] = 120,
+    runs: Annotated[int, typer.Option(min=1, help="runs per size (median, min, max)")] = 3,
+    warmup: Annotated[int, typer.Option(min=0, help="untimed months before timing (stocks fill up)")] = 60,
+    scenario: Annotated[Path, typer.Option(help="scenario to scale")] = Path("scenarios/baseline.toml"),
+) -> None:
+    """Family-months per second of the engine by district size, memory per family, and how time scales."""
+    from model.bench import scaling_exponent, time_engine
+
+    base = _load(scenario)
+    try:
+        families = [int(x) for x in sizes.split(",")]
+    except ValueError:
+        typer.echo(f"--sizes: {sizes!r}: give whole numbers separated by commas, e.g. 1000,10000", err=True)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    title = f"Engine: {months} months per run after {warmup} untimed, {runs} runs per size"
+    table = Table(title=title, title_justify="left")
+    for column in ("families", "family-months/s median", "min", "max", "s per run", "peak bytes/family"):
+        table.add_column(column, justify="right")
+    timings = []
+    for n in families:
+        timing = time_engine(base, n, months, runs, warmup)
+        timings.append(timing)
+        r = timing.row()
+        table.add_row(
+            f"{n:,}",
+            f"{r['median_family_months_per_s']:,.0f}",
+            f"{r['min_family_months_per_s']:,.0f}",
+            f"{r['max_family_months_per_s']:,.0f}",
+            f"{r['median_seconds']:.2f}",
+            f"{r['peak_bytes_per_family']:,.0f}",
+        )
+    out.print(table)
+    if len(timings) > 1:
+        out.print(f"time ~ families^{scaling_exponent(timings):.2f} (1.00 = linear)")
+    middle = families[len(families) // 2]
+    half, whole = (time_engine(base, middle, m, runs, warmup) for m in (months // 2, months))
+    ratio = statistics.median(whole.seconds) / statistics.median(half.seconds)
+    out.print(f"{middle:,} families: {months} months take {ratio:.2f} x the time of {months // 2} (2.00 = linear)")
 
 
 def _cores() -> int:

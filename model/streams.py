@@ -34,10 +34,15 @@ class Streams:
 
     def uniform(self, stream: str, month: int, ids: np.ndarray) -> np.ndarray:
         """Uniform draws in [0, 1), one per family id."""
-        counter = (np.uint64(month + _MONTH_OFFSET) << _MONTH_SHIFT) | ids.astype(np.uint64, copy=False)
-        with np.errstate(over="ignore"):
-            z = self._key(stream) + counter * _GAMMA
-            z = (z ^ (z >> np.uint64(30))) * _MIX1
-            z = (z ^ (z >> np.uint64(27))) * _MIX2
+        # uint64 arithmetic wraps around, as SplitMix64 wants; array operations do not warn about it
+        z = ids.astype(np.uint64)
+        z |= np.uint64(month + _MONTH_OFFSET) << _MONTH_SHIFT
+        z *= _GAMMA
+        z += self._key(stream)
+        z ^= z >> np.uint64(30)
+        z *= _MIX1
+        z ^= z >> np.uint64(27)
+        z *= _MIX2
         z ^= z >> np.uint64(31)
-        return (z >> np.uint64(11)).astype(np.float64) * (1.0 / 9007199254740992.0)
+        z >>= np.uint64(11)
+        return z.astype(np.float64) * (1.0 / 9007199254740992.0)

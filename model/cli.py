@@ -255,33 +255,44 @@ def bench(
     runs: Annotated[int, typer.Option(min=1, help="runs per size (median, min, max)")] = 3,
     warmup: Annotated[int, typer.Option(min=0, help="untimed months before timing (stocks fill up)")] = 60,
     scenario: Annotated[Path, typer.Option(help="scenario to scale")] = Path("scenarios/baseline.toml"),
+    tasks: Annotated[bool, typer.Option(help="time whole tasks users feel instead (see docs/performance.md)")] = False,
 ) -> None:
     """Family-months per second of the engine by district size, memory per family, and how time scales."""
     from model.bench import scaling_exponent, time_engine
 
     base = _load(scenario)
+    if tasks:
+        _bench_tasks(base, scenario)
+        return
     try:
         families = [int(x) for x in sizes.split(",")]
     except ValueError:
         typer.echo(f"--sizes: {sizes!r}: give whole numbers separated by commas, e.g. 1000,10000", err=True)
         raise typer.Exit(EXIT_BAD_INPUT) from None
-    title = f"Engine: {months} months per run after {warmup} untimed, {runs} runs per size"
+    from model.reference import ReferenceModel
+
+    title = f"Engine and reference: {months} months per run after {warmup} untimed, {runs} runs per size"
     table = Table(title=title, title_justify="left")
-    for column in ("families", "family-months/s median", "min", "max", "s per run", "peak bytes/family"):
+    columns = ("families", "family-months/s median", "min", "max", "s per run", "peak bytes/family")
+    for column in (*columns, "reference family-months/s", "engine / reference"):
         table.add_column(column, justify="right")
-    timings = []
+    timings, reference_seconds = [], None  # the reference runs while one run of it stays under a minute
     for n in families:
         timing = time_engine(base, n, months, runs, warmup)
         timings.append(timing)
         r = timing.row()
-        table.add_row(
-            f"{n:,}",
-            f"{r['median_family_months_per_s']:,.0f}",
-            f"{r['min_family_months_per_s']:,.0f}",
-            f"{r['max_family_months_per_s']:,.0f}",
-            f"{r['median_seconds']:.2f}",
-            f"{r['peak_bytes_per_family']:,.0f}",
-        )
+        cells = [f"{r[k]:,.0f}" for k in ("median_family_months_per_s", "min_family_months_per_s")]
+        cells += [f"{r['max_family_months_per_s']:,.0f}", f"{r['median_seconds']:.2f}"]
+        cells += [f"{r['peak_bytes_per_family']:,.0f}"]
+        estimate = None if reference_seconds is None else reference_seconds[1] * n / reference_seconds[0]
+        if estimate is None or estimate * (months + warmup) / months < 60:
+            reference = time_engine(base, n, months, runs, warmup, make=ReferenceModel, name="reference")
+            reference_seconds = (n, statistics.median(reference.seconds))
+            rate = statistics.median(reference.family_months_per_second)
+            cells += [f"{rate:,.0f}", f"{r['median_family_months_per_s'] / rate:.1f}"]
+        else:
+            cells += ["(over a minute)", ""]
+        table.add_row(f"{n:,}", *cells)
     out.print(table)
     if len(timings) > 1:
         out.print(f"time ~ families^{scaling_exponent(timings):.2f} (1.00 = linear)")
@@ -289,6 +300,36 @@ def bench(
     half, whole = (time_engine(base, middle, m, runs, warmup) for m in (months // 2, months))
     ratio = statistics.median(whole.seconds) / statistics.median(half.seconds)
     out.print(f"{middle:,} families: {months} months take {ratio:.2f} x the time of {months // 2} (2.00 = linear)")
+
+
+def _bench_tasks(base, path: Path) -> None:
+    """One 20-year baseline run; compare of two scenarios at 100 replicates; Sobol N=256 over 10 parameters."""
+    from model.experiment import load_experiment
+    from model.simulation import DistrictModel
+
+    started = time.perf_counter()
+    DistrictModel(base, 1).run()
+    one_run = time.perf_counter() - started
+    out.print(
+        f"one run of {base.name} ({base.simulation.burn_in_years} + {base.simulation.horizon_years} years): "
+        f"{one_run:.2f} s"
+    )
+    alternative = _load(path.parent / "osterode_prevention.toml")
+    with _progress() as progress:
+        task = progress.add_task("compare, 2 x 100 runs", total=200)
+        started = time.perf_counter()
+        run_comparison([base, alternative], 100, 1, None, on_done=lambda _: progress.advance(task))
+        compare_s = time.perf_counter() - started
+    out.print(
+        f"compare {base.name} {alternative.name} --replicates 100: {compare_s:.1f} s ({200 / compare_s:.2f} runs/s)"
+    )
+    sobol = load_experiment(Path("experiments/sobol_prevention.toml"))
+    runs = len(sobol.design) * sobol.spec.replicates * len(sobol.scenarios)
+    out.print(
+        f"Sobol N={sobol.spec.design.samples} over {len(sobol.names)} parameters ({runs:,} runs): about "
+        f"{runs / (200 / compare_s) / 3600:.1f} h at the compare rate (estimated, not run; "
+        "prevsim experiment experiments/sobol_prevention.toml runs it)"
+    )
 
 
 def _cores() -> int:

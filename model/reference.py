@@ -1,0 +1,521 @@
+"""The reference model: the rules of `model.simulation` written one family agent at a time.
+
+`DistrictModel` works on arrays of families and draws from counter-based streams, for speed and common
+random numbers. This module writes the same rules the way a Mesa user would write them first: one
+`Family` agent per slot, with one method per rule, and the youth office's month (which needs the whole
+population) as methods of `ReferenceModel`. It draws from Mesa's own generator (`self.random`), so the
+two models agree in distribution, not draw for draw; `tests/test_reference.py` checks that they do.
+
+It is the readable specification of the rules and the yardstick for the fast engine, not a tool for
+long runs: it is one to two orders of magnitude slower.
+
+Order matters where places are rationed. Where the engine ranks families explicitly (prevention places:
+most burdened first; help plans: level, then months waiting) this module ranks them the same way.
+Where the engine takes families in array order (capped helps granted outside help planning), this module
+takes them in the order they joined the model, which is the engine's array order.
+"""
+
+from __future__ import annotations
+
+import time
+from bisect import bisect_right
+
+import mesa
+import numpy as np
+
+from model.families import FIELDS, NO_HELP, Families
+from model.parameters import Catalogue, YearParameters
+from model.recorder import Recorder, Tally
+from model.run import SimulationResult, replicate_seeds
+from model.scenario import AGE_BANDS_YEARS, RISK_FACTORS, Scenario
+from model.simulation import (
+    ADULT_MONTHS,
+    CRISIS,
+    DIAGNOSTIC,
+    HELP_PLAN,
+    MAX_AGE_MONTHS,
+    PLACEMENT,
+)
+
+BAND_STARTS_MONTHS = [12 * years for years in AGE_BANDS_YEARS[1:-1]]
+
+
+def band_of(age_months: int) -> int:
+    """Age band 0-3 (0-5, 6-11, 12-17, 18-20 years), as `parameters.age_band` for one age."""
+    return bisect_right(BAND_STARTS_MONTHS, age_months)
+
+
+def level_of(burden: float) -> int:
+    """Risk level 0-4: levels begin at 1, 2, 3 and 4 burden points."""
+    return int(min(burden, 4.0))
+
+
+class Family(mesa.Agent):
+    """One slot: an index child and the circumstances of its family (the fields of `model.families`)."""
+
+    model: ReferenceModel
+
+    def __init__(self, model: ReferenceModel, age_months: int, unaccompanied: bool = False) -> None:
+        super().__init__(model)
+        self.unaccompanied = unaccompanied
+        self.moving_away = False
+        self.age_months = age_months
+        for factor in RISK_FACTORS:
+            setattr(self, factor, False)
+        self.shock_ratio = 0.0  # unaccompanied minors: no family burden
+        self.burden = 0.0
+        self.level = 0
+        self.help = NO_HELP
+        self.help_months_left = 0
+        self.help_months_used = 0
+        self.help_start_level = 0
+        self.prevention = NO_HELP
+        self.prevention_months_left = 0
+        self.prevention_received: set[int] = set()  # each service is offered once
+        self.protection = 0.0
+        self.protection_decay = 1.0
+        self.waiting = False
+        self.months_waiting = 0
+        self.failed_help = False
+        self.diagnosed = False
+
+    # --- birth ---------------------------------------------------------------------------------
+
+    def draw_circumstances(self) -> None:
+        """Risk factors from the district profile, a log-normal frailty, and the expected burden to start at."""
+        m, rnd = self.model, self.random
+        rf, year, p = m.scenario.district.risk_factors, m.year, m.params
+        self.single_parent = rnd.random() < rf.single_parent_share.at(year)
+        poverty = rf.sgb2_poverty_share_if_single_parent if self.single_parent else rf.sgb2_poverty_share_if_couple
+        self.sgb2_poverty = rnd.random() < poverty.at(year)
+        self.parental_mental_illness = rnd.random() < rf.parental_mental_illness_share.at(year)
+        self.young_parent = rnd.random() < rf.young_parent_share.at(year)
+        self.special_needs = rnd.random() < rf.special_needs_share.at(year)
+        sd = m.scenario.burden.frailty_sd_log.at(year)
+        frailty = rnd.lognormvariate(-(sd**2) / 2, sd)  # mean 1
+        ratios = rf.shock_hazard_ratio
+        self.shock_ratio = frailty
+        for factor in RISK_FACTORS:
+            if getattr(self, factor):
+                self.shock_ratio *= ratios[factor].at(p.year)
+        # Starting at the expected burden keeps the population from drifting during burn-in.
+        self.burden = self.expected_shocks_per_month() * p.shock_mean_size / p.reversion
+        self.level = level_of(self.burden)
+
+    def expected_shocks_per_month(self) -> float:
+        """Shock hazard of this family at its age, before protection and prevention."""
+        p = self.model.params
+        return p.shock_hazard * self.shock_ratio * p.age_hazard_ratio[band_of(self.age_months)]
+
+    # --- 1. demography -------------------------------------------------------------------------
+
+    def grow_older(self) -> bool:
+        """One month older; a help at 18 continues (§41) with a probability, none runs past 21. True: leaves."""
+        m = self.model
+        self.age_months += 1
+        turning_adult = self.age_months == ADULT_MONTHS and self.help != NO_HELP
+        if turning_adult and self.random.random() >= m.params.continue_after_18:
+            m.end_help(self)
+        if self.age_months >= MAX_AGE_MONTHS and self.help != NO_HELP:
+            m.end_help(self)
+        return (self.age_months >= ADULT_MONTHS and self.help == NO_HELP) or self.moving_away
+
+    # --- 2. burden and risk --------------------------------------------------------------------
+
+    def step(self) -> None:
+        """The family's own month: shocks add burden, burden reverts (faster in a help), protection decays."""
+        p = self.model.params
+        hazard = self.expected_shocks_per_month() * (1.0 - self.protection)
+        if self.prevention != NO_HELP:
+            hazard *= p.prevention_shock_ratio[self.prevention]
+        shocked = self.random.random() < hazard
+        relief = p.help_relief[self.help] if self.help != NO_HELP else 0.0
+        self.burden *= (1.0 - p.reversion) * (1.0 - relief)
+        if shocked:
+            self.burden += p.shock_mean_size * self.random.expovariate(1.0)  # exponential size
+        self.protection *= self.protection_decay
+        self.level = level_of(self.burden)
+
+    # --- 3. reach and detection ----------------------------------------------------------------
+
+    def idle_for_prevention(self) -> bool:
+        """Neither in prevention nor in a help; unaccompanied minors have no family here to reach."""
+        return self.prevention == NO_HELP and self.help == NO_HELP and not self.unaccompanied
+
+    def reached_by(self, service: int) -> float | None:
+        """A service reaches the family with its uptake hazard: the draw if reached (for ranking), else None."""
+        m, p, cat = self.model, self.model.params, self.model.catalogue
+        low, high = cat.prevention_age_months[service]
+        if not (low <= self.age_months <= high and cat.prevention_level_ok[service, self.level]):
+            return None
+        if service in self.prevention_received:
+            return None
+        u = self.random.random()
+        return u if u < p.prevention_uptake[service] * m.params.network_outreach else None
+
+    def begin_prevention(self, service: int) -> None:
+        self.prevention = service
+        self.prevention_months_left = int(self.model.params.prevention_duration[service])
+        self.prevention_received.add(service)
+        self.model.tally.prevention_begun[service] += 1
+
+    def known_to_nobody(self) -> bool:
+        """Burdened, not in a help and not yet waiting: a report or a self-referral can still reach the office."""
+        return self.help == NO_HELP and not self.waiting and self.level >= 1
+
+    def maybe_reported(self) -> None:
+        """Schools, Kitas, health services, police and services report; the office assesses (§8a)."""
+        p = self.model.params
+        if not self.known_to_nobody():
+            return
+        hazard = p.report_hazard_by_level[self.level] * p.network_referral
+        if self.prevention != NO_HELP:
+            hazard *= p.prevention_referral_ratio[self.prevention]
+        if self.random.random() < hazard:
+            self.assess()
+
+    def maybe_escalation_noticed(self) -> None:
+        """A helper in an ambulant help who sees endangerment arisen in it reports; the help ends as failed."""
+        m = self.model
+        if self.help == NO_HELP or m.catalogue.help_access[self.help] > DIAGNOSTIC:
+            return
+        if self.level == 4 and self.help_start_level < 4 and self.random.random() < m.params.escalation_noticed:
+            m.end_help(self)
+            self.failed_help = True
+            self.assess()
+
+    def assess(self) -> None:
+        """§8a: acute endangerment of a minor -> Inobhutnahme; latent endangerment or need -> wait for a plan."""
+        m = self.model
+        outcomes = m.tally.assessments  # acute, latent, need, neither
+        if self.level == 4:
+            acute = self.random.random() < m.params.acute_share and self.age_months < ADULT_MONTHS
+            if acute:
+                outcomes[0] += 1
+                m.start_help(self, m.crisis_help)
+            else:
+                outcomes[1] += 1
+                self.waiting = True
+        elif self.level == 3:
+            outcomes[2] += 1
+            self.waiting = True
+        else:
+            outcomes[3] += 1
+
+    def maybe_self_referral(self) -> None:
+        """Families seek counselling (§28) themselves."""
+        m = self.model
+        if self.known_to_nobody() and self.random.random() < m.params.self_referral_by_level[self.level]:
+            m.grant(self, m.catalogue.helps_with("self_referral"))
+
+    # --- 5. help outcomes ----------------------------------------------------------------------
+
+    def advance_help(self) -> int | None:
+        """One more month of help; when the planned months are over the help ends. Returns its access if it ended."""
+        m, cat = self.model, self.model.catalogue
+        self.help_months_left -= 1
+        self.help_months_used += 1
+        if self.help_months_left > 0:
+            return None
+        access = int(cat.help_access[self.help])
+        resolved = self.level <= 2
+        if resolved and access <= HELP_PLAN:
+            m.tally.ended_resolved[self.help] += 1
+        m.end_help(self)
+        if access <= HELP_PLAN and not resolved:  # an unresolved need goes back to the youth office
+            self.failed_help = True
+        if access == DIAGNOSTIC:
+            self.diagnosed = True
+        return access
+
+    def advance_prevention(self) -> None:
+        """A service ends after its months and leaves a lasting, decaying protection (the stronger one counts)."""
+        p = self.model.params
+        self.prevention_months_left -= 1
+        if self.prevention_months_left > 0:
+            return
+        s = self.prevention
+        if p.prevention_protection[s] >= self.protection:
+            self.protection = p.prevention_protection[s]
+            self.protection_decay = p.prevention_decay[s]
+        self.prevention = NO_HELP
+
+
+class ReferenceModel(mesa.Model):
+    """Families of one district, its youth office and its services, month by month, one agent per family."""
+
+    def __init__(self, scenario: Scenario, seed: int) -> None:
+        super().__init__(rng=seed)
+        self.scenario = scenario
+        self.catalogue = Catalogue.of(scenario)
+        sim = scenario.simulation
+        self.month = -12 * sim.burn_in_years  # negative in burn-in
+        self.horizon_months = 12 * sim.horizon_years
+        self.params = YearParameters.of(scenario, self.year)
+        self.recorder = Recorder(self.catalogue, self.horizon_months)
+        self.tally = Tally(self.catalogue)
+        self.crisis_help = int(self.catalogue.helps_with("crisis")[0])
+        self.places_taken = np.zeros(len(self.catalogue.help_names), dtype=np.int64)
+        self.birth_carry = self.arrival_carry = self.plan_carry = 0.0
+        initial = round(self.params.births_per_month * ADULT_MONTHS)
+        for i in range(initial):  # ages spread evenly over 0-17 years
+            self.add_resident(age_months=i * ADULT_MONTHS // initial)
+
+    @property
+    def year(self) -> int:
+        return self.scenario.simulation.start_year + self.month // 12
+
+    def families(self) -> list[Family]:
+        """All families, in the order they joined (the engine's array order)."""
+        return list(self.agents)
+
+    def run(self) -> Recorder:
+        while self.month < self.horizon_months:
+            self.step()
+        return self.recorder
+
+    # --- the month: the same phases in the same order as DistrictModel.step ----------------------
+
+    def step(self) -> None:
+        if self.month % 12 == 0:
+            self.params = YearParameters.of(self.scenario, self.year)
+        self.tally.reset()
+        self.demography()
+        self.agents.shuffle_do("step")  # burden and risk: each family on its own
+        self.reach_and_detection()
+        self.help_planning()
+        self.help_outcomes()
+        self.accounting()
+        if self.month >= 0:
+            self.recorder.observe(self.month, self.snapshot(), self.tally, self.params)
+        self.month += 1
+
+    # 1. demography ----------------------------------------------------------------------------
+
+    def demography(self) -> None:
+        p = self.params
+        for family in self.families():
+            if family.grow_older():
+                self.tally.exits += 1
+                family.remove()
+
+        self.birth_carry += p.births_per_month
+        births = int(self.birth_carry)
+        self.birth_carry -= births
+        for _ in range(births):
+            self.add_resident(age_months=0)
+        self.tally.births = births
+
+        self.arrival_carry += p.unaccompanied_per_month
+        arrivals = int(self.arrival_carry)
+        self.arrival_carry -= arrivals
+        for _ in range(arrivals):  # unaccompanied minors arrive through Inobhutnahme
+            minor = Family(self, age_months=p.unaccompanied_arrival_age_months, unaccompanied=True)
+            self.start_help(minor, self.crisis_help)
+
+    def add_resident(self, age_months: int) -> Family:
+        family = Family(self, age_months=age_months)
+        family.draw_circumstances()
+        return family
+
+    # 3. reach and detection -------------------------------------------------------------------
+
+    def reach_and_detection(self) -> None:
+        self.prevention_uptake()
+        self.agents.shuffle_do("maybe_reported")
+        self.agents.shuffle_do("maybe_escalation_noticed")
+        # Self-referrals may compete for capped places: in join order, as the engine grants them.
+        for family in self.families():
+            family.maybe_self_referral()
+
+    def prevention_uptake(self) -> None:
+        """Each service, in catalogue order, reaches eligible families within the places its budget buys."""
+        cat, p = self.catalogue, self.params
+        families = self.families()
+        occupied = np.zeros(len(cat.prevention_names), dtype=np.int64)
+        for family in families:
+            if family.prevention != NO_HELP:
+                occupied[family.prevention] += 1
+        idle = [family for family in families if family.idle_for_prevention()]  # taken before anyone starts
+        for s in range(len(cat.prevention_names)):
+            free = int(p.prevention_places[s] - occupied[s])
+            if free <= 0:
+                continue
+            reached = []
+            for family in idle:
+                if family.prevention == NO_HELP and (u := family.reached_by(s)) is not None:
+                    reached.append((family, u))
+            reached.sort(key=lambda fu: (-fu[0].level, fu[1]))  # the most burdened first, else at random
+            for family, _ in reached[:free]:
+                family.begin_prevention(s)
+
+    # 4. help planning -------------------------------------------------------------------------
+
+    def help_planning(self) -> None:
+        """The youth office makes help plans (§36) for waiting families, within caseworker capacity."""
+        p, cat, rnd = self.params, self.catalogue, self.random
+        families = self.families()
+        for family in families:
+            if family.waiting and family.level < 3:  # need resolved while waiting: the case is closed
+                family.waiting = False
+            if not family.waiting:
+                family.months_waiting = 0
+        ready = [f for f in families if f.waiting and rnd.random() < p.plan_completion]
+        capacity = self.plan_carry + p.help_plans_per_month
+        planned = min(len(ready), int(capacity))
+        self.plan_carry = capacity - int(capacity)  # only the fraction of a plan carries over
+        # Priority: highest risk level, then longest waiting, then at random.
+        keys = {f: (-f.level, -f.months_waiting, rnd.random()) for f in ready}
+        chosen = sorted(ready, key=keys.__getitem__)[:planned]
+
+        diagnostic = cat.helps_with("diagnostic")
+        for family in chosen:
+            escalating = family.failed_help or family.level == 4
+            if rnd.random() < p.diagnostics_first and escalating and not family.diagnosed:
+                self.grant(family, diagnostic)
+        placed, ambulant = [], []
+        for family in chosen:
+            if not family.waiting:  # got a diagnostic place
+                continue
+            p_place = p.placement_by_level[family.level]
+            if family.failed_help:
+                p_place = max(p_place, p.placement_after_failed)
+            if family.diagnosed:
+                p_place *= p.diagnosed_placement_ratio
+            (placed if rnd.random() < p_place else ambulant).append(family)
+        for family in placed:
+            self.grant(family, cat.helps_with("placement"))
+        for family in ambulant:
+            self.grant(family, cat.helps_with("help_plan"))
+        for family in families:  # those without a place, and those not planned yet, wait on
+            if family.waiting:
+                family.months_waiting += 1
+
+    def grant(self, family: Family, helps: np.ndarray) -> None:
+        """Start one of `helps`, chosen by age-band weights among those the family's level allows.
+
+        One uniform draw per family: if the chosen help has no free place its weight drops to zero and
+        the same draw chooses again. Families granted earlier keep their place (the engine's rule).
+        """
+        if len(helps) == 0:
+            return
+        p, cat = self.params, self.catalogue
+        band = band_of(family.age_months)
+        weights = [p.help_weight[h, band] * cat.help_level_ok[h, family.level] for h in helps]
+        u = self.random.random()
+        while (total := sum(weights)) > 0:
+            cumulative, pick = 0.0, max(k for k, w in enumerate(weights) if w > 0)  # guards against rounding
+            for k, w in enumerate(weights):
+                cumulative += w
+                if w > 0 and u <= cumulative / total:
+                    pick = k
+                    break
+            help_ = int(helps[pick])
+            if self.places_taken[help_] < p.help_places[help_]:
+                self.start_help(family, help_)
+                return
+            weights[pick] = 0.0
+
+    def start_help(self, family: Family, help_: int) -> None:
+        """A help begins with a log-normal planned duration; an out-of-home help ends prevention at home."""
+        p = self.params
+        months = self.random.lognormvariate(p.help_duration_mu[help_], p.help_duration_sigma[help_])
+        family.help = help_
+        family.help_months_left = max(1, round(months))
+        family.help_months_used = 0
+        family.help_start_level = family.level
+        family.waiting = False
+        family.months_waiting = 0
+        if self.catalogue.help_access[help_] >= PLACEMENT:
+            family.prevention = NO_HELP  # the child has left home
+        self.places_taken[help_] += 1
+        self.tally.begun[help_] += 1
+        if family.unaccompanied:
+            self.tally.begun_unaccompanied[help_] += 1
+
+    def end_help(self, family: Family) -> None:
+        self.tally.ended[family.help] += 1
+        self.tally.ended_months[family.help] += family.help_months_used
+        self.places_taken[family.help] -= 1
+        family.help = NO_HELP
+        family.help_months_left = 0
+
+    # 5. help outcomes -------------------------------------------------------------------------
+
+    def help_outcomes(self) -> None:
+        """Helps run a month; those that end may lead to a transfer, a placement, or back to the office."""
+        p, cat, tally, rnd = self.params, self.catalogue, self.tally, self.random
+        families = self.families()
+        tally.occupancy[:] = self.places_taken  # billed: every help running this month
+        ended: list[tuple[Family, int]] = []
+        for family in families:  # every help that ends is over before any new one begins
+            if family.help != NO_HELP and (access := family.advance_help()) is not None:
+                ended.append((family, access))
+
+        # a placement that ends while home is still burdened continues elsewhere with a probability
+        for family, access in ended:
+            burdened_minor = family.age_months < ADULT_MONTHS and family.level >= 3
+            if access == PLACEMENT and burdened_minor and rnd.random() < p.transfer_if_burdened:
+                self.grant(family, cat.helps_with("placement"))
+
+        # after Inobhutnahme: unaccompanied minors get a residential place or move on ...
+        crisis_ended = [family for family, access in ended if access == CRISIS]
+        for family in crisis_ended:
+            if family.unaccompanied:
+                if rnd.random() < p.unaccompanied_residential_probability:
+                    self.start_help(family, cat.unaccompanied_help)
+                else:
+                    family.moving_away = True
+        # ... resident children are placed with a probability, else go home
+        for family in crisis_ended:
+            if not family.unaccompanied and rnd.random() < p.placement_after_crisis:
+                self.grant(family, cat.helps_with("placement"))
+
+        # home with the need unresolved: back on the youth office's waiting list
+        for family, _ in ended:
+            if family.help == NO_HELP and family.level >= 3 and not family.unaccompanied:
+                family.waiting = True
+
+        tally.prevention_occupancy[:] = 0
+        for family in families:
+            if family.prevention != NO_HELP:
+                tally.prevention_occupancy[family.prevention] += 1
+                family.advance_prevention()
+
+    # 6. accounting ----------------------------------------------------------------------------
+
+    def accounting(self) -> None:
+        """Cost = occupancy x monthly unit cost."""
+        tally, p = self.tally, self.params
+        tally.help_cost[:] = tally.occupancy * p.help_cost_per_month
+        tally.prevention_cost[:] = tally.prevention_occupancy * p.prevention_cost_per_month
+
+    # 7. observation ---------------------------------------------------------------------------
+
+    def snapshot(self) -> Families:
+        """The population as the engine's arrays, so the engine's Recorder counts it the same way."""
+        families = self.families()
+        arrays = Families(len(families))
+        for name in FIELDS:
+            if name == "id":
+                values = [f.unique_id for f in families]
+            elif name == "prevention_received":
+                values = [sum(1 << s for s in f.prevention_received) for f in families]
+            else:
+                values = [getattr(f, name) for f in families]
+            setattr(arrays, name, np.array(values, dtype=FIELDS[name]).reshape(len(families)))
+        return arrays
+
+
+def run_reference(scenario: Scenario, seed: int) -> np.ndarray:
+    """One replicate of the reference model: the monthly metrics (months x metrics), as `run_replicate`."""
+    return ReferenceModel(scenario, seed).run().values
+
+
+def simulate_reference(scenario: Scenario, replicates: int = 1, seed: int = 0) -> SimulationResult:
+    """Replicates of the reference model (in this process), as a `SimulationResult` like `simulate` returns."""
+    seeds = replicate_seeds(seed, replicates)
+    started = time.perf_counter()
+    values = np.stack([run_reference(scenario, s) for s in seeds])
+    metrics = Recorder(Catalogue.of(scenario), months=0).metrics
+    return SimulationResult(scenario, seed, seeds, metrics, values, time.perf_counter() - started)

@@ -70,7 +70,7 @@ def test_ci_runs_the_readme_test_command():
 def test_bench_reports_throughput_and_refuses_bad_sizes():
     done = runner.invoke(app, ["bench", "--sizes", "500,1000", "--months", "4", "--runs", "1", "--warmup", "0"])
     assert done.exit_code == 0, done.output
-    assert "family-months/s" in done.output and "(1.00 = linear)" in done.output
+    assert "time ~ families^" in done.output and "(2.00 = linear)" in done.output
     bad = runner.invoke(app, ["bench", "--sizes", "1000,ten"])
     assert bad.exit_code == 2
     assert "--sizes: '1000,ten': give whole numbers" in bad.output

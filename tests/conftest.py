@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from model import Scenario, load_scenario
@@ -27,3 +29,14 @@ def baseline() -> Scenario:
 @pytest.fixture(scope="session")
 def small(baseline: Scenario) -> Scenario:
     return shrink(baseline)
+
+
+def assert_recorded_invariants(frame: pd.DataFrame, helps: tuple[str, ...]) -> None:
+    """Monthly records: stocks follow their flows, the states partition the population, nothing negative."""
+    stock = frame[[f"stock.{h}" for h in helps]].to_numpy()
+    begun = frame[[f"begun.{h}" for h in helps]].to_numpy()
+    ended = frame[[f"ended.{h}" for h in helps]].to_numpy()
+    np.testing.assert_array_equal(stock[1:], stock[:-1] + begun[1:] - ended[1:])
+    states = frame[["state.home", "state.prevention_only", "state.waiting"]].sum(axis=1) + stock.sum(axis=1)
+    np.testing.assert_array_equal(states, frame["families.residents"] + frame["families.unaccompanied"])
+    assert (frame.to_numpy() >= 0).all(), "a negative count or cost"

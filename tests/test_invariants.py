@@ -10,7 +10,7 @@ from model import DistrictModel
 from model.families import NO_HELP
 from model.parameters import YearParameters
 from model.simulation import PLACEMENT
-from tests.conftest import shrink
+from tests.conftest import assert_recorded_invariants, shrink
 
 levers = st.fixed_dictionaries(
     {
@@ -64,17 +64,7 @@ def test_invariants_hold_every_month(baseline, values, seed):
         before = len(model.families)
         model.step()
         check_month(model, before)
-    frame = model.recorder.frame()
-    helps = model.catalogue.help_names
-    stock = frame[[f"stock.{h}" for h in helps]].to_numpy()
-    begun = frame[[f"begun.{h}" for h in helps]].to_numpy()
-    ended = frame[[f"ended.{h}" for h in helps]].to_numpy()
-    # stock flows: this month's stock = last month's + begun - ended
-    np.testing.assert_array_equal(stock[1:], stock[:-1] + begun[1:] - ended[1:])
-    # the states partition the population
-    states = frame[["state.home", "state.prevention_only", "state.waiting"]].sum(axis=1) + stock.sum(axis=1)
-    np.testing.assert_array_equal(states, frame["families.residents"] + frame["families.unaccompanied"])
-    assert (frame.to_numpy() >= 0).all(), "a negative count or cost"
+    assert_recorded_invariants(model.recorder.frame(), model.catalogue.help_names)
 
 
 def test_a_help_budget_buys_whole_places(baseline):

@@ -15,7 +15,7 @@ from model.reference import ReferenceModel, simulate_reference
 from model.run import simulate
 from model.scenario import Scenario
 from model.simulation import PLACEMENT
-from tests.conftest import shrink
+from tests.conftest import assert_recorded_invariants, shrink
 
 REPLICATES = 16
 TOLERANCE_SE = 4.0  # |difference of means| <= 4 standard errors of the difference
@@ -83,13 +83,6 @@ def test_reference_keeps_every_family_in_exactly_one_state(baseline, values):
         assert (f.help_months_left[f.help != NO_HELP] >= 1).all()
         assert (f.age_months >= 0).all() and (f.age_months <= 252).all()
     frame = model.recorder.frame()
-    helps = cat.help_names
-    stock = frame[[f"stock.{h}" for h in helps]].to_numpy()
-    begun = frame[[f"begun.{h}" for h in helps]].to_numpy()
-    ended = frame[[f"ended.{h}" for h in helps]].to_numpy()
-    np.testing.assert_array_equal(stock[1:], stock[:-1] + begun[1:] - ended[1:])
-    states = frame[["state.home", "state.prevention_only", "state.waiting"]].sum(axis=1) + stock.sum(axis=1)
-    np.testing.assert_array_equal(states, frame["families.residents"] + frame["families.unaccompanied"])
-    assert (frame.to_numpy() >= 0).all(), "a negative count or cost"
+    assert_recorded_invariants(frame, cat.help_names)
     if values:
         assert frame["begun.intensive_familienhilfe"].sum() > 0, "the capped help was never granted"

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import statistics
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 import pandas as pd
 import typer
@@ -16,7 +17,7 @@ from rich.table import Table
 from model.comparison import BASE_RATE, DISCOUNT_RATES, Comparison, check_comparable
 from model.comparison import compare as run_comparison
 from model.run import SimulationResult, simulate
-from model.scenario import CATEGORIES, ScenarioError, load_scenario, unit_of
+from model.scenario import CATEGORIES, Scenario, ScenarioError, load_scenario, read_toml, unit_of
 
 app = typer.Typer(
     add_completion=False, no_args_is_help=True, help="prevsim: prevention, youth services and placements."
@@ -25,24 +26,38 @@ out = Console()
 err = Console(stderr=True, highlight=False)
 
 EXIT_BAD_INPUT = 2
+T = TypeVar("T")
 
 
-def _load(path: Path):
+def _checked(check: Callable[..., T], *args: Any) -> T:
+    """check(*args), or on bad input one unwrapped line per problem on stderr and exit code 2."""
     try:
-        return load_scenario(path)
+        return check(*args)
     except ScenarioError as problem:
         for line in problem.problems:
-            typer.echo(line, err=True)  # one unwrapped line per problem
+            typer.echo(line, err=True)
         raise typer.Exit(EXIT_BAD_INPUT) from None
 
 
+def _load(path: Path) -> Scenario:
+    return _checked(load_scenario, path)
+
+
 @app.command()
-def validate(scenario: Annotated[Path, typer.Argument(help="scenario file (TOML)")]) -> None:
-    """Check a scenario file without running it."""
-    s = _load(scenario)
-    out.print(
-        f"ok: {scenario} (scenario {s.name!r}, {len(s.parameters())} sourced numbers, hash {s.content_hash[:12]})"
-    )
+def validate(file: Annotated[Path, typer.Argument(help="scenario or experiment file (TOML)")]) -> None:
+    """Check a scenario or an experiment file without running it."""
+    from model.experiment import is_experiment, load_experiment
+
+    if is_experiment(_checked(read_toml, file.resolve())):
+        exp = _checked(load_experiment, file)
+        runs = len(exp.design) * exp.spec.replicates * exp.model_runs_per_replicate
+        out.print(
+            f"ok: {file} (experiment {exp.spec.name!r}, {exp.spec.design.method} design, "
+            f"{len(exp.design):,} design points, {runs:,} model runs, hash {exp.content_hash[:12]})"
+        )
+        return
+    s = _load(file)
+    out.print(f"ok: {file} (scenario {s.name!r}, {len(s.parameters())} sourced numbers, hash {s.content_hash[:12]})")
 
 
 @app.command()
@@ -116,12 +131,7 @@ def compare(
 ) -> None:
     """Compare scenarios against the first with common random numbers: placements, cost, payoff."""
     loaded = [_load(path) for path in scenarios]
-    try:
-        check_comparable(loaded, [str(path) for path in scenarios])
-    except ScenarioError as problem:
-        for line in problem.problems:
-            typer.echo(line, err=True)
-        raise typer.Exit(EXIT_BAD_INPUT) from None
+    _checked(check_comparable, loaded, [str(path) for path in scenarios])
     with _progress() as progress:
         task = progress.add_task("runs (scenario x replicate)", total=len(loaded) * replicates)
         comparison = run_comparison(loaded, replicates, seed, workers, on_done=lambda _: progress.advance(task))
@@ -216,12 +226,7 @@ def experiment(
     """Run an experiment (grid, Monte Carlo, Latin hypercube, Sobol, Morris, eFAST) and analyse it."""
     from model import experiment as ex
 
-    try:
-        exp = ex.load_experiment(file)
-    except ScenarioError as problem:
-        for line in problem.problems:
-            typer.echo(line, err=True)
-        raise typer.Exit(EXIT_BAD_INPUT) from None
+    exp = _checked(ex.load_experiment, file)
     folder = _experiment_folder(exp, results, resume)
     evaluator = ex.DaskEvaluator(cluster) if cluster else ex.LocalEvaluator(workers or _cores())
     total = len(exp.design) * exp.spec.replicates
@@ -241,7 +246,7 @@ def experiment(
         out.print(indices.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
     for note in written["notes"]:
         out.print(f"[yellow]note:[/yellow] {note}")
-    model_runs = (total - done) * max(1, len(exp.scenarios))
+    model_runs = (total - done) * exp.model_runs_per_replicate
     out.print(
         f"\n{total - done} design-point replicates ({model_runs} model runs) in {wall_time_s:.1f} s "
         f"({model_runs / wall_time_s:.2f} model runs/s); wrote {folder}/"

@@ -16,7 +16,6 @@ import hashlib
 import itertools
 import json
 import math
-import tomllib
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
@@ -36,7 +35,7 @@ from model.comparison import Comparison
 from model.parameters import Catalogue
 from model.recorder import Recorder
 from model.run import SimulationResult, new_results_folder, replicate_seeds, run_replicate, write_manifest
-from model.scenario import Scenario, ScenarioError, _problem_lines, load_scenario
+from model.scenario import Scenario, ScenarioError, _problem_lines, load_scenario, read_toml
 
 METHODS = ("grid", "monte_carlo", "latin", "sobol", "morris", "fast")
 DISTRIBUTIONS = {"uniform": "unif", "triangular": "triang"}  # ours -> SALib's
@@ -104,6 +103,11 @@ class Experiment:
         return [f.path for f in self.factors]
 
     @property
+    def model_runs_per_replicate(self) -> int:
+        """Model runs behind one replicate of a design point: one per scenario (the test model: one)."""
+        return max(1, len(self.scenarios))
+
+    @property
     def problem(self) -> dict[str, Any]:
         """The SALib problem: names, bounds (and for triangular: peak as a fraction of the range), dists."""
         bounds, dists = [], []
@@ -154,12 +158,7 @@ class Experiment:
 def load_experiment(path: str | Path) -> Experiment:
     """Read and validate an experiment file; raise ScenarioError with one line per problem, before any run."""
     path = Path(path).resolve()
-    if not path.is_file():
-        raise ScenarioError([f"{path}: file does not exist"])
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
-        raise ScenarioError([f"{path}: not valid TOML: {err}"]) from None
+    data = read_toml(path, kind="experiment")
     try:
         spec = ExperimentSpec.model_validate(data)
     except ValidationError as err:
@@ -181,6 +180,11 @@ def load_experiment(path: str | Path) -> Experiment:
     if problems:
         raise ScenarioError(problems)
     return Experiment(spec, scenarios, path)
+
+
+def is_experiment(data: dict[str, Any]) -> bool:
+    """An experiment file has a [design]; a scenario file never does."""
+    return "design" in data
 
 
 def _check_design(spec: ExperimentSpec, path: Path) -> list[str]:

@@ -341,23 +341,27 @@ def unit_of(key_path: str) -> str | None:
 # --- loading ---------------------------------------------------------------------------------
 
 
+def read_toml(path: Path, where: str = "", kind: str = "scenario") -> dict[str, Any]:
+    """The table of a TOML file, or a ScenarioError naming the file (after `where`) and what is wrong."""
+    if not path.exists():
+        raise ScenarioError([f"{where}{path}: file does not exist"])
+    if not path.is_file():
+        raise ScenarioError([f"{where}{path}: not a file (a {kind} is a .toml file)"])
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+        raise ScenarioError([f"{path}: not valid TOML: {err}"]) from None
+    except OSError as err:
+        raise ScenarioError([f"{where}{path}: cannot be read: {err.strerror}"]) from None
+
+
 def _read_chain(path: Path, seen: tuple[Path, ...] = ()) -> tuple[dict[str, Any], dict[tuple, Path]]:
     """Merged raw data of `path` and its `extends` ancestors, and which file set each key."""
     path = path.resolve()
     if path in seen:
         cycle = " -> ".join(p.name for p in (*seen, path))
         raise ScenarioError([f"{seen[-1]}: extends: {path.name!r}: cycle of extends ({cycle})"])
-    where = f"{seen[-1]}: extends: " if seen else ""
-    if not path.exists():
-        raise ScenarioError([f"{where}{path}: file does not exist"])
-    if not path.is_file():
-        raise ScenarioError([f"{where}{path}: not a file (a scenario is a .toml file)"])
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
-        raise ScenarioError([f"{path}: not valid TOML: {err}"]) from None
-    except OSError as err:
-        raise ScenarioError([f"{where}{path}: cannot be read: {err.strerror}"]) from None
+    data = read_toml(path, where=f"{seen[-1]}: extends: " if seen else "")
     origin = {key: path for key in _leaf_paths(data)}
     parents = data.get("extends")
     if parents is None:

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from model.cli import EXIT_BAD_INPUT, app
 from model.experiment import DaskEvaluator, LocalEvaluator, analyze, load_experiment, run_experiment
-from tests.conftest import BASELINE
+from tests.conftest import BASELINE, ROOT
 
 PI = math.pi
 ISHIGAMI = """name = "ishigami"
@@ -203,3 +203,20 @@ def test_grid_sweep_writes_heat_map_and_noise_share(folder, tmp_path):
     noise = pd.read_csv(out / "noise.csv").set_index("outcome")
     assert (noise["noise_share_of_point_mean_variance"] >= 0).all()
     assert (out / "sweep-cost_eur_total.html").exists()
+
+
+def test_validate_checks_experiment_files_without_running(folder, tmp_path):
+    good = CliRunner().invoke(app, ["validate", str(latin_experiment(folder))])
+    assert good.exit_code == 0, good.output
+    said = " ".join(good.output.split())  # rich wraps long lines
+    assert "experiment 'latin'" in said and "12 design points" in said
+    text = latin_experiment(folder).read_text().replace("samples = 12", "samples = 100").replace("latin", "sobol")
+    bad = CliRunner().invoke(app, ["validate", str(write(folder, "bad.toml", text))])
+    assert bad.exit_code == EXIT_BAD_INPUT
+    assert "design.samples: 100: Sobol needs a power of 2" in bad.output
+
+
+@pytest.mark.parametrize("name", ["sobol_prevention", "morris_screening", "runs_per_second"])
+def test_shipped_experiments_are_valid(name):
+    result = CliRunner().invoke(app, ["validate", str(ROOT / "experiments" / f"{name}.toml")])
+    assert result.exit_code == 0, result.output

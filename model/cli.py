@@ -228,7 +228,7 @@ def experiment(
 
     exp = _checked(ex.load_experiment, file)
     folder = _experiment_folder(exp, results, resume)
-    evaluator = ex.DaskEvaluator(cluster) if cluster else ex.LocalEvaluator(workers or _cores())
+    evaluator = ex.DaskEvaluator(cluster) if cluster else ex.LocalEvaluator(workers)
     total = len(exp.design) * exp.spec.replicates
     done = sum(len(u) for u in exp.batches() if ex.part_path(folder, u).exists()) * exp.spec.replicates
     started = time.perf_counter()
@@ -335,12 +335,6 @@ def _bench_tasks(base, path: Path) -> None:
         f"{runs / (200 / compare_s) / 3600:.1f} h at the compare rate (estimated, not run; "
         "prevsim experiment experiments/sobol_prevention.toml runs it)"
     )
-
-
-def _cores() -> int:
-    from model.run import _default_workers
-
-    return _default_workers()
 
 
 def _experiment_folder(exp, results: Path, resume: bool) -> Path:

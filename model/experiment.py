@@ -34,7 +34,14 @@ from model.charts import write_charts
 from model.comparison import Comparison
 from model.parameters import Catalogue
 from model.recorder import Recorder
-from model.run import SimulationResult, new_results_folder, replicate_seeds, run_replicate, write_manifest
+from model.run import (
+    SimulationResult,
+    default_workers,
+    new_results_folder,
+    replicate_seeds,
+    run_replicate,
+    write_manifest,
+)
 from model.scenario import Scenario, ScenarioError, _problem_lines, load_scenario, read_toml
 
 METHODS = ("grid", "monte_carlo", "latin", "sobol", "morris", "fast")
@@ -224,10 +231,9 @@ def _check_factors(spec: ExperimentSpec, scenarios: list[Scenario], path: Path) 
         if spec.design.method == "grid" or [u.path for u in spec.uncertainties] != ["x1", "x2", "x3"]:
             problems.append(f"{path}: uncertainties: the ishigami test model takes exactly x1, x2, x3")
         return problems
-    factors = [("levers", lv, lv.values) for lv in spec.levers]
-    factors += [("uncertainties", u, [u.low, u.high]) for u in spec.uncertainties]
-    for kind, factor, extremes in factors:
-        i = (spec.levers if kind == "levers" else spec.uncertainties).index(factor)
+    factors = [("levers", i, lv, lv.values) for i, lv in enumerate(spec.levers)]
+    factors += [("uncertainties", i, u, [u.low, u.high]) for i, u in enumerate(spec.uncertainties)]
+    for kind, i, factor, extremes in factors:
         for scenario in scenarios:
             for x in extremes:
                 try:
@@ -276,8 +282,7 @@ def run_batch(experiment: Experiment, batch: range) -> pd.DataFrame:
 
 def _one_result(scenario: Scenario, seed: int, values: np.ndarray) -> SimulationResult:
     """One replicate (months x metrics) as a result, for the outcome figures of `run` and `compare`."""
-    metrics = Recorder(Catalogue.of(scenario), months=0).metrics
-    return SimulationResult(scenario, seed, [seed], metrics, values[None], 0.0)
+    return SimulationResult(scenario, seed, [seed], values[None], 0.0)
 
 
 def _empty_result(scenario: Scenario) -> SimulationResult:
@@ -308,10 +313,10 @@ def _one_run_comparison(results: list[SimulationResult]) -> dict[str, float]:
 
 
 class LocalEvaluator:
-    """Work units in local worker processes (or in this process with one worker)."""
+    """Work units in local worker processes (default: all cores), or in this process with one worker."""
 
-    def __init__(self, workers: int) -> None:
-        self.workers = workers
+    def __init__(self, workers: int | None = None) -> None:
+        self.workers = workers or default_workers()
 
     def map_unordered(self, fn: Callable, experiment: Experiment, units: list[range]) -> Iterator[tuple]:
         if self.workers == 1:

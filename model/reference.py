@@ -517,5 +517,4 @@ def simulate_reference(scenario: Scenario, replicates: int = 1, seed: int = 0) -
     seeds = replicate_seeds(seed, replicates)
     started = time.perf_counter()
     values = np.stack([run_reference(scenario, s) for s in seeds])
-    metrics = Recorder(Catalogue.of(scenario), months=0).metrics
-    return SimulationResult(scenario, seed, seeds, metrics, values, time.perf_counter() - started)
+    return SimulationResult(scenario, seed, seeds, values, time.perf_counter() - started)

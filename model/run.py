@@ -39,7 +39,8 @@ def run_replicate(scenario: Scenario, seed: int) -> np.ndarray:
     return DistrictModel(scenario, seed).run().values
 
 
-def _default_workers() -> int:
+def default_workers() -> int:
+    """All cores this process may use."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
@@ -48,13 +49,15 @@ class SimulationResult:
     scenario: Scenario
     seed: int
     seeds: list[int]
-    metrics: list[str]
-    values: np.ndarray  # replicate x month x metric
+    values: np.ndarray  # replicate x month x metric, in the order of Recorder.metrics
     wall_time_s: float
     catalogue: Catalogue = field(init=False)
+    metrics: list[str] = field(init=False)
+    _yearly: pd.DataFrame | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.catalogue = Catalogue.of(self.scenario)
+        self.metrics = Recorder(self.catalogue, months=0).metrics
 
     @property
     def start_year(self) -> int:
@@ -72,7 +75,13 @@ class SimulationResult:
         return long.rename(columns={"level_2": "metric"})
 
     def yearly(self) -> pd.DataFrame:
-        """Figures per (replicate, calendar year), counted as the national statistics count."""
+        """Figures per (replicate, calendar year), counted as the national statistics count (computed once;
+        summaries, comparisons and economics all read it: do not modify the frame)."""
+        if self._yearly is None:
+            self._yearly = self._yearly_figures()
+        return self._yearly
+
+    def _yearly_figures(self) -> pd.DataFrame:
         hze = tuple(n for n, h in self.scenario.helps.items() if h.counts_as_hze)
         frames = []
         for replicate in range(len(self.seeds)):
@@ -195,7 +204,7 @@ def simulate_many(
         raise ValueError("replicates must be at least 1")
     seeds = replicate_seeds(seed, replicates)
     jobs = [(s, r) for s in range(len(scenarios)) for r in range(replicates)]
-    workers = min(workers or _default_workers(), len(jobs))
+    workers = min(workers or default_workers(), len(jobs))
     started = time.perf_counter()
     runs: dict[tuple[int, int], np.ndarray] = {}
     if workers == 1:
@@ -216,7 +225,6 @@ def simulate_many(
             scenario,
             seed,
             seeds,
-            Recorder(Catalogue.of(scenario), months=0).metrics,
             np.stack([runs[s, r] for r in range(replicates)]),
             wall_time_s,
         )

@@ -301,9 +301,10 @@ class DistrictModel(mesa.Model):
             total = w.sum(axis=1)
             open_ = total > 0
             cumulative = np.cumsum(w[open_], axis=1) / total[open_, None]
-            # rounding may leave the last cumulative weight just below u: take the last help that is open
-            last_open = w.shape[1] - 1 - np.argmax(w[open_][:, ::-1] > 0, axis=1)
-            pick = np.minimum((cumulative < u[pending[open_], None]).sum(axis=1), last_open)
+            pick = (cumulative < u[pending[open_], None]).sum(axis=1)
+            beyond = np.flatnonzero(pick == len(helps))  # rounding left the last cumulative weight below u
+            if len(beyond):  # take the last help that is open (a zero weight can never be picked otherwise)
+                pick[beyond] = len(helps) - 1 - np.argmax(w[open_][beyond][:, ::-1] > 0, axis=1)
             choice[pending[open_]] = pick
             pending = []
             for j in np.flatnonzero(np.isfinite(free)):  # capped helps: the first in priority keep their place

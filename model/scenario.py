@@ -212,6 +212,7 @@ class Help(_Service):
 class Scenario(_Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     description: str
+    title: dict[Literal["de", "en"], str] = {}  # short name for briefings, per language; never inherited
     extends: str | list[str] | None = None
     simulation: Simulation
     district: District
@@ -457,6 +458,8 @@ def load_scenario(path: str | Path) -> Scenario:
     top = Path(path).resolve()
     data, origin = _read_chain(top)
     data.pop("extends", None)
+    if isinstance(data.get("title"), dict):  # a title names this file's scenario: never borrowed from a parent
+        data["title"] = {lang: text for lang, text in data["title"].items() if origin.get(("title", lang)) == top}
     try:
         return Scenario.model_validate(data)
     except ValidationError as err:

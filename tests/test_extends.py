@@ -29,3 +29,12 @@ def test_several_parents_combine_their_changes(tmp_path: Path) -> None:
     assert both.detection.network_referral_hazard_ratio.value == 1.3  # from b
     assert both.burden.shock_mean_size_points.value == 2.5  # the file itself wins
     assert both.policy == base.policy
+
+
+def test_a_title_names_its_own_file_only(tmp_path: Path) -> None:
+    shutil.copy(BASELINE, tmp_path / "baseline.toml")
+    (tmp_path / "untitled.toml").write_text('name = "untitled"\nextends = "baseline.toml"\n')
+    (tmp_path / "titled.toml").write_text('name = "titled"\nextends = "untitled.toml"\ntitle = { en = "More help" }\n')
+    assert load_scenario(BASELINE).title["de"] == "Basisszenario (Status quo)"
+    assert load_scenario(tmp_path / "untitled.toml").title == {}  # never the baseline's title
+    assert load_scenario(tmp_path / "titled.toml").title == {"en": "More help"}

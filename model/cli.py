@@ -1,4 +1,4 @@
-"""Command line: `prevsim run`, `compare`, `validate`, `params`."""
+"""Command line: `prevsim run`, `compare`, `report`, `experiment`, `validate`, `params`, `bench`."""
 
 from __future__ import annotations
 
@@ -128,6 +128,9 @@ def compare(
     seed: Annotated[int, typer.Option(min=0, help="seed of the replicate seeds")] = 1,
     workers: Annotated[int | None, typer.Option(min=1, help="worker processes (default: all cores)")] = None,
     results: Annotated[Path, typer.Option(help="folder under which the results folder is made")] = Path("results"),
+    briefing: Annotated[
+        bool, typer.Option(help="then write the committee briefing in German (as `prevsim report FOLDER`)")
+    ] = False,
 ) -> None:
     """Compare scenarios against the first with common random numbers: placements, cost, payoff."""
     loaded = [_load(path) for path in scenarios]
@@ -141,6 +144,57 @@ def compare(
         f"\nwrote {folder}/ (comparison.csv, timeseries.parquet, summary.csv, manifest.json) "
         f"in {comparison.reference.wall_time_s:.1f} s"
     )
+    if briefing:
+        report(folder, workers=workers)
+
+
+@app.command()
+def report(
+    folder: Annotated[Path, typer.Argument(help="results folder written by prevsim compare")],
+    lang: Annotated[str, typer.Option(help="language: de (German) or en (English)")] = "de",
+    sensitivity: Annotated[
+        Path | None,
+        typer.Option(
+            help="folder of a finished prevsim experiment on these scenarios (Sobol, eFAST or Morris); without it, "
+            "the five most uncertain assumptions are varied one at a time"
+        ),
+    ] = None,
+    uncertainties: Annotated[
+        Path | None,
+        typer.Option(
+            help="experiment file whose [[uncertainties]] the one-at-a-time analysis chooses from "
+            "(default: experiments/sobol_prevention.toml)"
+        ),
+    ] = None,
+    oat_replicates: Annotated[int, typer.Option(min=1, help="replicates per one-at-a-time setting")] = 4,
+    workers: Annotated[int | None, typer.Option(min=1, help="worker processes (default: all cores)")] = None,
+    output: Annotated[Path | None, typer.Option(help="file to write (default: briefing.html in FOLDER)")] = None,
+) -> None:
+    """Write the briefing for the youth welfare committee: one HTML page that opens offline and prints on A4."""
+    from model.report import write_briefing
+
+    progress = _progress()
+
+    def start(runs: int) -> None:  # only when model runs are needed (not for cached or experiment drivers)
+        progress.start()
+        progress.add_task("one-at-a-time runs (assumption x setting x scenario x replicate)", total=runs)
+
+    try:
+        page = _checked(
+            write_briefing,
+            folder,
+            lang,
+            sensitivity,
+            uncertainties,
+            oat_replicates,
+            workers,
+            start,
+            lambda _: progress.advance(progress.task_ids[0]),
+            output,
+        )
+    finally:
+        progress.stop()
+    out.print(f"wrote {page}", soft_wrap=True)
 
 
 def print_comparison(comparison: Comparison) -> None:

@@ -1,0 +1,623 @@
+"""The committee briefing: one self-contained HTML page from a comparison folder (`prevsim report`).
+
+It reads what `prevsim compare` wrote (manifest.json, comparison.csv, summary.csv, timeseries.parquet), so
+every key figure on the page is a value of comparison.csv. The words come from data/briefing.toml (German
+and English), numbers are formatted for the language (babel), charts are plotly with plotly.js embedded
+once: the page opens offline, on a projector, and prints on A4.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+import math
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import babel.numbers
+import jinja2
+import pandas as pd
+import plotly.graph_objects as go
+from markupsafe import Markup
+from plotly.colors import hex_to_rgb
+from plotly.offline import get_plotlyjs
+from plotly.subplots import make_subplots
+from pydantic import ValidationError
+
+from model.charts import OKABE_ITO
+from model.comparison import EARLY_CATEGORIES, LATE_CATEGORIES, Comparison
+from model.experiment import Uncertainty, load_experiment
+from model.run import simulate_many
+from model.scenario import CATEGORIES, Scenario, ScenarioError, unit_of
+
+DATA = Path(__file__).parent / "data"
+LANGUAGES = ("de", "en")
+BRIEFING_FILES = {"de": "briefing.html", "en": "briefing.en.html"}
+NEEDED = ("manifest.json", "comparison.csv", "summary.csv", "timeseries.parquet")
+KEY_YEAR = 10  # "placements avoided per year by year 10" of the horizon
+OAT_PARAMETERS = 5
+DEFAULT_UNCERTAINTIES = Path(__file__).resolve().parent.parent / "experiments" / "sobol_prevention.toml"
+NPV = "npv_eur_at_3_5pct"
+REFERENCE_COLOUR = "#000000"
+CATEGORY_COLOURS = dict(zip(CATEGORIES, ["#009E73", "#56B4E9", "#F0E442", "#D55E00", "#CC79A7"], strict=True))
+FONT = {"family": "DejaVu Sans, Verdana, Arial, sans-serif", "size": 15}
+
+
+def texts(lang: str) -> dict[str, Any]:
+    """The briefing's words in one language."""
+    return tomllib.loads((DATA / "briefing.toml").read_text(encoding="utf-8"))[lang]
+
+
+# --- reading a comparison folder ------------------------------------------------------------------------------
+
+
+@dataclass
+class ComparisonResults:
+    """What `prevsim compare` wrote into one folder."""
+
+    folder: Path
+    manifest: dict[str, Any]
+    table: pd.DataFrame  # comparison.csv
+    summary: pd.DataFrame  # summary.csv
+    scenarios: list[Scenario]
+
+    @property
+    def names(self) -> list[str]:
+        return [s.name for s in self.scenarios]
+
+    @property
+    def alternatives(self) -> list[str]:
+        return self.names[1:]
+
+    @property
+    def first_year(self) -> int:
+        return int(self.manifest["start_year"])
+
+    @property
+    def last_year(self) -> int:
+        return self.first_year + int(self.manifest["horizon_years"]) - 1
+
+    @property
+    def replicates(self) -> int:
+        return int(self.manifest["replicates"])
+
+    def row(self, scenario: str, year: int | str, figure: str) -> pd.Series:
+        return self._indexed.loc[(scenario, str(year), figure)]
+
+    @cached_property
+    def _indexed(self) -> pd.DataFrame:
+        return self.table.set_index(["scenario", "year", "figure"])
+
+    def cumulative_net_saving(self) -> pd.DataFrame:
+        """Per (scenario, year): cumulative net saving against the reference since the first year, EUR, over
+        replicates (mean, 5 %, 95 %); the same cash flows as comparison.csv's net_saving_eur, summed up."""
+        metrics = [f"cost_eur.category.{c}" for c in (*EARLY_CATEGORIES, *LATE_CATEGORIES)]
+        series = pd.read_parquet(self.folder / "timeseries.parquet", filters=[("metric", "in", metrics)])
+        series["year"] = self.first_year + series["month"] // 12
+        cost = series.groupby(["scenario", "replicate", "year"])["value"].sum().unstack("scenario")
+        net = -(cost[self.alternatives].sub(cost[self.names[0]], axis=0))  # savings - extra spending
+        cumulative = net.groupby(level="replicate").cumsum().stack().rename("value")
+        grouped = cumulative.groupby(level=["scenario", "year"])
+        return pd.DataFrame(
+            {"mean": grouped.mean(), "p05": grouped.quantile(0.05), "p95": grouped.quantile(0.95)}
+        ).reset_index()
+
+
+def read_comparison(folder: Path) -> ComparisonResults:
+    """The comparison in `folder`, or a ScenarioError saying what is missing or wrong (one line per problem)."""
+    if not folder.is_dir():
+        raise ScenarioError([f"{folder}: not a folder; give a results folder written by prevsim compare"])
+    if not (folder / "manifest.json").is_file():
+        raise ScenarioError([f"{folder}: no manifest.json: not a results folder of prevsim compare"])
+    problems = []
+    manifest: dict[str, Any] = {}
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        problems.append(f"{folder / 'manifest.json'}: not valid JSON ({err})")
+    if manifest and manifest.get("kind") != "comparison":
+        problems.append(
+            f"{folder / 'manifest.json'}: kind: {manifest.get('kind')!r}: not a comparison; a briefing needs the "
+            "folder of `prevsim compare REFERENCE ALTERNATIVE...`"
+        )
+    missing = [name for name in NEEDED if not (folder / name).is_file()]
+    if missing:
+        problems.append(
+            f"{folder}: missing {', '.join(missing)}: the comparison is incomplete (interrupted?); run prevsim "
+            "compare again"
+        )
+    if problems:
+        raise ScenarioError(problems)
+    try:
+        scenarios = [Scenario.model_validate(s["scenario"]) for s in manifest["scenarios"]]
+        start = int(manifest["start_year"])
+        absent_keys = [key for key in ("horizon_years", "replicates", "seed") if key not in manifest]
+    except (KeyError, TypeError, ValidationError) as err:
+        first = str(err).splitlines()[0]
+        raise ScenarioError(
+            [f"{folder / 'manifest.json'}: scenarios: not readable ({first}); run compare again"]
+        ) from None
+    if absent_keys:
+        raise ScenarioError([f"{folder / 'manifest.json'}: missing {', '.join(absent_keys)}; run compare again"])
+    table = pd.read_csv(folder / "comparison.csv", dtype={"year": str})
+    summary = pd.read_csv(folder / "summary.csv", dtype={"year": str})
+    needed_rows = [(s, "horizon", f) for s in [x.name for x in scenarios[1:]] for f in (NPV, "net_saving_eur")]
+    needed_rows += [(s.name, str(start), "stock_heimerziehung_34") for s in scenarios]
+    have = set(zip(table.get("scenario", []), table.get("year", []), table.get("figure", []), strict=True))
+    have |= set(zip(summary.get("scenario", []), summary.get("year", []), summary.get("figure", []), strict=True))
+    absent = [row for row in needed_rows if row not in have]
+    if absent or not {"mean", "p05", "p50", "p95", "n"} <= set(table.columns):
+        shown = ", ".join("/".join(map(str, row)) for row in absent[:3]) or "columns mean, p05, p50, p95, n"
+        raise ScenarioError([f"{folder}: comparison.csv or summary.csv lacks {shown}: incomplete; run compare again"])
+    return ComparisonResults(folder, manifest, table, summary, scenarios)
+
+
+# --- numbers in words ------------------------------------------------------------------------------------------
+
+
+class Numbers:
+    """Numbers formatted for one language: 1.234,5 in German, 1,234.5 in English."""
+
+    def __init__(self, lang: str) -> None:
+        self.locale = texts(lang)["locale"]
+
+    def __call__(self, value: float, digits: int = 1) -> str:
+        pattern = "#,##0" + ("." + "0" * digits if digits else "")
+        return babel.numbers.format_decimal(round(value, digits) + 0.0, format=pattern, locale=self.locale)
+
+    def plain(self, value: float) -> str:
+        """A parameter value as written (up to 4 significant digits)."""
+        if value != 0 and abs(value) < 0.001:
+            return babel.numbers.format_scientific(value, format="0.##E0", locale=self.locale)
+        return babel.numbers.format_decimal(float(f"{value:.4g}"), locale=self.locale)
+
+    def share(self, value: float) -> str:
+        return babel.numbers.format_percent(value, format="#,##0 %", locale=self.locale)
+
+
+@dataclass(frozen=True)
+class KeyFigure:
+    """One line of "at a glance": a figure of comparison.csv, shown as `statistic` x `scale` to `digits`."""
+
+    label: str  # key in briefing.toml
+    figure: str
+    year: str  # "horizon" or "key" (the KEY_YEAR-th year, or the last)
+    scale: float = 1.0
+    digits: int = 1
+    statistic: str = "mean"
+
+
+KEY_FIGURES = (
+    KeyFigure("kf_placements", "begun_heimerziehung_34", "key", scale=-1.0),  # fewer = positive
+    KeyFigure("kf_net_saving", "net_saving_eur", "horizon", scale=1e-6, digits=2),
+    KeyFigure("kf_npv", NPV, "horizon", scale=1e-6, digits=2),
+    KeyFigure("kf_break_even", "break_even_year", "horizon", digits=0, statistic="p50"),
+    KeyFigure("kf_bcr", "benefit_cost_ratio", "horizon", digits=2),
+    KeyFigure("kf_chance", "savings_exceed_spending", "horizon", scale=100.0, digits=0),
+)
+
+
+class Page:
+    """Everything the template needs for one language."""
+
+    def __init__(self, results: ComparisonResults, lang: str) -> None:
+        self.results, self.lang = results, lang
+        self.t = texts(lang)
+        self.number = Numbers(lang)
+        self.key_year = min(results.first_year + KEY_YEAR - 1, results.last_year)
+
+    def title_of(self, name: str) -> str:
+        scenario = self.results.scenarios[self.results.names.index(name)]
+        return scenario.title.get(self.lang, name.replace("_", " "))
+
+    def fill(self, key: str, **values: Any) -> str:
+        r = self.results
+        common = {"first_year": r.first_year, "last_year": r.last_year, "reference": self.title_of(r.names[0])}
+        return self.t[key].format(**(common | values))
+
+    def _span(self, scenario: str, year: str, k: KeyFigure, statistic: str) -> Markup:
+        """A number with the coordinates of its comparison.csv cell, so a test can check it against the file."""
+        value = float(self.results.row(scenario, year, k.figure)[statistic])
+        text = str(int(value)) if k.figure == "break_even_year" else self.number(value * k.scale, k.digits)
+        if k.figure == "savings_exceed_spending":
+            text += "\u00a0%"
+        return Markup(
+            '<span class="kf" data-scenario="{}" data-year="{}" data-figure="{}" data-statistic="{}" data-scale="{:g}" '
+            'data-digits="{}">{}</span>'
+        ).format(scenario, year, k.figure, statistic, k.scale, k.digits, text)
+
+    def key_figure(self, scenario: str, k: KeyFigure) -> dict[str, Markup]:
+        """{'main': ..., 'detail': ...} as HTML for one scenario."""
+        year = str(self.key_year) if k.year == "key" else "horizon"
+        row = self.results.row(scenario, year, k.figure)
+        investment = not pd.isna(self.results.row(scenario, "horizon", "break_even_share")["mean"])
+        pays_off = k.figure in ("break_even_year", "benefit_cost_ratio", "savings_exceed_spending")
+        if (pays_off and not investment) or (k.figure != "break_even_year" and pd.isna(row[k.statistic])):
+            return {"main": Markup.escape(self.t["not_applicable"]), "detail": Markup()}
+        if k.figure == "savings_exceed_spending":
+            return {"main": self._span(scenario, year, k, k.statistic), "detail": Markup()}
+        if k.figure == "break_even_year":
+            share = self._span(scenario, "horizon", KeyFigure("", "break_even_share", "", 100.0, 0), "mean")
+            share_text = Markup(self.t["break_even_share"]).format(share=share)
+            if row["n"] == 0:
+                return {"main": Markup.escape(self.fill("never")), "detail": share_text}
+        low, high = ("p95", "p05") if k.scale < 0 else ("p05", "p95")  # "fewer" turns the interval round
+        interval = Markup(self.t["interval"]).format(
+            low=self._span(scenario, year, k, low), high=self._span(scenario, year, k, high)
+        )
+        detail = interval + Markup("<br>") + share_text if k.figure == "break_even_year" else interval
+        return {"main": self._span(scenario, year, k, k.statistic), "detail": detail}
+
+    def glance(self) -> list[dict[str, Any]]:
+        rows = []
+        for k in KEY_FIGURES:
+            label = self.fill(k.label, year=self.key_year)
+            rows.append({"label": label, "cells": [self.key_figure(s, k) for s in self.results.alternatives]})
+        return rows
+
+    def differences(self) -> list[dict[str, Any]]:
+        """Per alternative: the sourced numbers it changes against the reference."""
+        reference = dict(self.results.scenarios[0].parameters())
+        sections = []
+        for scenario in self.results.scenarios[1:]:
+            rows = []
+            for key, p in scenario.parameters():
+                ref = reference.get(key)
+                if ref is not None and (ref.value, getattr(ref, "by_year", {})) == (p.value, getattr(p, "by_year", {})):
+                    continue
+                unit = unit_of(key) or ""
+                rows.append(
+                    {
+                        "key": key,
+                        "unit": self.t["units"].get(unit, unit),
+                        "reference": self.value_text(ref) if ref is not None else [],
+                        "value": self.value_text(p),
+                        "source": p.source,
+                    }
+                )
+            sections.append({"title": self.title_of(scenario.name), "rows": rows})
+        return sections
+
+    def value_text(self, p: Any) -> list[str]:
+        """The value, then one line per change from a year on."""
+        plain = self.number.plain
+        value = " / ".join(plain(v) for v in p.value) if isinstance(p.value, list) else plain(p.value)
+        by_year = sorted(getattr(p, "by_year", {}).items())
+        return [value, *(self.t["from_year"].format(year=year, value=plain(v)) for year, v in by_year)]
+
+
+# --- charts ----------------------------------------------------------------------------------------------------
+
+
+def _rgba(colour: str, alpha: float) -> str:
+    r, g, b = hex_to_rgb(colour)
+    return f"rgba({r},{g},{b},{alpha})"
+
+
+def _colours(names: list[str]) -> dict[str, str]:
+    others = [c for c in OKABE_ITO if c != REFERENCE_COLOUR]
+    return {name: REFERENCE_COLOUR if i == 0 else others[(i - 1) % len(others)] for i, name in enumerate(names)}
+
+
+def _look(fig: go.Figure, page: Page, height: int) -> go.Figure:
+    fig.update_layout(
+        template="plotly_white",
+        font=FONT,
+        height=height,
+        margin={"l": 70, "r": 20, "t": 60, "b": 60},
+        separators=",." if page.lang == "de" else ".,",
+        legend={"orientation": "h", "y": -0.12, "yanchor": "top", "x": 0, "xanchor": "left"},
+        hoverlabel={"font_size": 14},
+    )
+    fig.update_annotations(font_size=15)
+    return fig
+
+
+def _band(
+    fig: go.Figure, x: Any, low: Any, mid: Any, high: Any, colour: str, name: str, legend: bool, **at: int
+) -> None:
+    """A mean line with its 90 % band (5-95 % of replicates) in the same colour, one legend entry per scenario."""
+    common = {"x": x, "legendgroup": name, "hoverinfo": "skip", "line": {"width": 0}, "showlegend": False}
+    fig.add_trace(go.Scatter(y=high, mode="lines", **common), **at)
+    fig.add_trace(go.Scatter(y=low, mode="lines", fill="tonexty", fillcolor=_rgba(colour, 0.15), **common), **at)
+    fig.add_trace(
+        go.Scatter(
+            x=x, y=mid, mode="lines", name=name, legendgroup=name, showlegend=legend, line={"color": colour, "width": 3}
+        ),
+        **at,
+    )
+
+
+def placements_chart(page: Page) -> go.Figure:
+    r, t = page.results, page.t
+    panels = [("stock_heimerziehung_34", "stock_34"), ("begun_heimerziehung_34", "begun_34")]
+    panels += [("stock_vollzeitpflege_33", "stock_33"), ("begun_vollzeitpflege_33", "begun_33")]
+    fig = make_subplots(rows=2, cols=2, subplot_titles=[t[label] for _, label in panels], vertical_spacing=0.16)
+    yearly = r.summary[r.summary["year"] != "all"]
+    colours = _colours(r.names)
+    for i, (figure, _) in enumerate(panels):
+        at = {"row": i // 2 + 1, "col": i % 2 + 1}
+        for name in r.names:
+            rows = yearly[(yearly["scenario"] == name) & (yearly["figure"] == figure)]
+            x = rows["year"].astype(int)
+            _band(fig, x, rows["p05"], rows["mean"], rows["p95"], colours[name], page.title_of(name), i == 0, **at)
+        fig.update_yaxes(
+            title_text=t["per_10k"] if figure.startswith("stock") else t["per_year"], rangemode="tozero", **at
+        )
+        fig.update_xaxes(title_text=t["year"], **at)
+    return _look(fig, page, 760)
+
+
+def cost_chart(page: Page) -> go.Figure:
+    r, t = page.results, page.t
+    cols = 1 if len(r.names) == 1 else 2
+    rows = math.ceil(len(r.names) / cols)
+    titles = [page.title_of(n) for n in r.names]
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=titles, shared_yaxes=True, vertical_spacing=0.35 / rows)
+    yearly = r.summary[r.summary["year"] != "all"]
+    for i, name in enumerate(r.names):
+        at = {"row": i // cols + 1, "col": i % cols + 1}
+        for category in CATEGORIES:
+            values = yearly[(yearly["scenario"] == name) & (yearly["figure"] == f"cost_eur_{category}")]
+            fig.add_trace(
+                go.Bar(
+                    x=values["year"].astype(int),
+                    y=values["mean"] * 1e-6,
+                    name=t[f"category_{category}"],
+                    legendgroup=category,
+                    showlegend=i == 0,
+                    marker_color=CATEGORY_COLOURS[category],
+                ),
+                **at,
+            )
+        fig.update_yaxes(title_text=t["cost_axis"] if at["col"] == 1 else None, **at)
+    fig.update_layout(barmode="stack", bargap=0.1)
+    return _look(fig, page, 150 + 280 * rows)
+
+
+def cumulative_chart(page: Page) -> go.Figure:
+    r, t = page.results, page.t
+    data = r.cumulative_net_saving()
+    colours = _colours(r.names)
+    fig = go.Figure()
+    fig.add_hline(y=0, line={"color": "#555555", "width": 1})
+    for name in r.alternatives:
+        rows = data[data["scenario"] == name]
+        scaled = [rows[c] * 1e-6 for c in ("p05", "mean", "p95")]
+        _band(fig, rows["year"], *scaled, colours[name], page.title_of(name), True)
+        share = r.row(name, "horizon", "break_even_share")["mean"]
+        year = r.row(name, "horizon", "break_even_year")["p50"]
+        if not pd.isna(share) and not pd.isna(year):
+            fig.add_vline(
+                x=year,
+                line={"color": colours[name], "dash": "dot", "width": 2},
+                annotation={"text": t["break_even_marker"].format(year=int(year)), "font": {"color": colours[name]}},
+            )
+    fig.update_xaxes(title_text=t["year"])
+    fig.update_yaxes(title_text=page.fill("cumulative_axis"))
+    return _look(fig, page, 520)
+
+
+# --- what drives the result ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Drivers:
+    figure: go.Figure
+    note: str
+    uncertainties: list[Uncertainty]  # shown with their sources (empty when an experiment's indices are shown)
+
+
+def drivers_from_experiment(page: Page, folder: Path) -> Drivers:
+    """The Sobol, eFAST or Morris ranking of a finished `prevsim experiment` on the same scenarios."""
+    manifest_path, indices_path = folder / "manifest.json", folder / "indices.csv"
+    if not manifest_path.is_file() or not indices_path.is_file():
+        raise ScenarioError([f"{folder}: not a finished sensitivity experiment (needs manifest.json and indices.csv)"])
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    names = [s["name"] for s in manifest.get("scenarios", [])]
+    if manifest.get("kind") != "experiment" or not set(names) <= set(page.results.names):
+        raise ScenarioError(
+            [f"{folder}: experiment on {names!r}: its scenarios must be among the comparison's {page.results.names!r}"]
+        )
+    spec = manifest["experiment"]
+    indices = pd.read_csv(indices_path)
+    outcome = NPV if NPV in set(indices["outcome"]) else str(indices["outcome"].iloc[0])
+    rows = indices[indices["outcome"] == outcome]
+    t = page.t
+    outcome_label = t["outcome_npv"] if outcome == NPV else outcome
+    fig = go.Figure()
+    if "mu_star" in rows:
+        rows = rows.sort_values("mu_star")
+        fig.add_trace(go.Bar(y=rows["parameter"], x=rows["mu_star"], orientation="h", marker_color=OKABE_ITO[0]))
+        fig.update_xaxes(title_text=t["morris_axis"])
+        note = t["drivers_morris"].format(experiment=spec["name"], outcome=outcome_label)
+    else:
+        rows = rows.sort_values("ST")
+        for key, colour in (("S1", OKABE_ITO[5]), ("ST", OKABE_ITO[0])):
+            fig.add_trace(
+                go.Bar(
+                    y=rows["parameter"],
+                    x=rows[key],
+                    error_x={"type": "data", "array": rows[f"{key}_conf"]},
+                    orientation="h",
+                    name=t["sobol_first" if key == "S1" else "sobol_total"],
+                    marker_color=colour,
+                )
+            )
+        fig.update_xaxes(title_text=t["sobol_axis"])
+        method = spec["design"]["method"].capitalize() if spec["design"]["method"] == "sobol" else "eFAST"
+        note = t["drivers_sobol"].format(method=method, experiment=spec["name"], outcome=outcome_label)
+    fig.update_yaxes(automargin=True)
+    return Drivers(_look(fig, page, 140 + 45 * len(rows)), note, [])
+
+
+def most_uncertain(uncertainties: list[Uncertainty], count: int = OAT_PARAMETERS) -> list[Uncertainty]:
+    """The `count` uncertainties with the widest range relative to its midpoint."""
+    width = [(u.high - u.low) / abs((u.high + u.low) / 2) for u in uncertainties]
+    order = sorted(range(len(uncertainties)), key=lambda i: -width[i])
+    return [uncertainties[i] for i in order[:count]]
+
+
+def one_at_a_time(
+    results: ComparisonResults,
+    uncertainties: list[Uncertainty],
+    replicates: int,
+    workers: int | None = None,
+    on_start: Callable[[int], None] | None = None,
+    on_done: Callable[[int], None] | None = None,
+) -> pd.DataFrame:
+    """NPV at 3.5 % of every alternative with each uncertainty at its low and high value (others unchanged),
+    and with none changed, under the comparison's replicate seeds; cached in the folder (never overwritten)."""
+    key = hashlib.sha256(
+        json.dumps(
+            [[u.model_dump() for u in uncertainties], replicates, results.manifest["seed"]]
+            + [s["content_hash"] for s in results.manifest["scenarios"]],
+            sort_keys=True,
+        ).encode()
+    ).hexdigest()[:12]
+    cache = results.folder / f"drivers_oat-{key}.csv"
+    if cache.is_file():
+        return pd.read_csv(cache)
+    settings: list[tuple[str, str, float]] = [("", "none", math.nan)]
+    settings += [(u.path, level, getattr(u, level)) for u in uncertainties for level in ("low", "high")]
+    relative = {u.path: u.relative for u in uncertainties}
+    variants = []
+    for path, _, value in settings:
+        for s in results.scenarios:
+            variants.append(s if not path else s.with_values({path: value}, relative=relative[path]))
+    if on_start:
+        on_start(len(variants) * replicates)
+    runs = simulate_many(variants, replicates, results.manifest["seed"], workers, on_done)
+    n = len(results.scenarios)
+    rows = []
+    for i, (path, level, value) in enumerate(settings):
+        economics = Comparison(runs[i * n : (i + 1) * n]).economics()
+        npv = economics[NPV].groupby(level="scenario", sort=False).mean()
+        rows += [{"parameter": path, "setting": level, "value": value, "scenario": s, NPV: npv[s]} for s in npv.index]
+    frame = pd.DataFrame(rows)
+    temporary = cache.with_suffix(".tmp")
+    frame.to_csv(temporary, index=False)
+    temporary.rename(cache)
+    return frame
+
+
+def drivers_one_at_a_time(
+    page: Page, frame: pd.DataFrame, uncertainties: list[Uncertainty], replicates: int
+) -> Drivers:
+    """A tornado chart per alternative: change of its NPV with each uncertainty at its low and high value."""
+    r, t = page.results, page.t
+    rows = len(r.alternatives)
+    fig = make_subplots(rows=rows, cols=1, subplot_titles=[page.title_of(n) for n in r.alternatives])
+    # the service or help and the number: "familienhebamme.protection_half_life_months (12 to 180)"
+    labels = {u.path: f"{'.'.join(u.path.split('.')[-2:])} ({_range_text(page, u)})" for u in uncertainties}
+    for i, name in enumerate(r.alternatives):
+        at = {"row": i + 1, "col": 1}
+        mine = frame[frame["scenario"] == name]
+        centre = float(mine.loc[mine["setting"] == "none", NPV].iloc[0])
+        change = mine[mine["setting"] != "none"].pivot(index="parameter", columns="setting", values=NPV) - centre
+        change = change.loc[(change["high"] - change["low"]).abs().sort_values().index] * 1e-6
+        y = [labels[p] for p in change.index]
+        for level, colour in (("low", OKABE_ITO[5]), ("high", OKABE_ITO[3])):
+            fig.add_trace(
+                go.Bar(
+                    y=y,
+                    x=change[level],
+                    orientation="h",
+                    name=t[f"oat_{level}"],
+                    legendgroup=level,
+                    showlegend=i == 0,
+                    marker_color=colour,
+                ),
+                **at,
+            )
+        fig.update_xaxes(title_text=t["oat_axis"], zeroline=True, zerolinecolor="#555555", **at)
+    fig.update_layout(barmode="overlay")
+    note = t["drivers_oat"].format(replicates=replicates)
+    fig.update_yaxes(automargin=True)
+    return Drivers(_look(fig, page, 120 + 260 * rows), note, uncertainties)
+
+
+def _range_text(page: Page, u: Uncertainty) -> str:
+    text = page.t["oat_range"].format(low=page.number.plain(u.low), high=page.number.plain(u.high))
+    return f"× {text}" if u.relative else text
+
+
+# --- the page ---------------------------------------------------------------------------------------------------
+
+
+def render(page: Page, drivers: Drivers) -> str:
+    """The whole briefing as one HTML document."""
+    r, t = page.results, page.t
+    config = {"displayModeBar": False, "responsive": True}
+    charts = {
+        name: fig.to_html(full_html=False, include_plotlyjs=False, config=config, div_id=f"chart-{name}")
+        for name, fig in (
+            ("placements", placements_chart(page)),
+            ("cost", cost_chart(page)),
+            ("cumulative", cumulative_chart(page)),
+            ("drivers", drivers.figure),
+        )
+    }
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(DATA), autoescape=True, undefined=jinja2.StrictUndefined
+    )
+    inhabitants = r.scenarios[0].district.inhabitants.value
+    return environment.get_template("briefing.html.j2").render(
+        t=t,
+        page=page,
+        plotly_js=get_plotlyjs(),
+        charts={name: Markup(html) for name, html in charts.items()},
+        title=t["title"],
+        subtitle=page.fill("subtitle", district=r.scenarios[0].district.name, count=len(r.alternatives)),
+        made=t["made"].format(date=datetime.date.today().isoformat(), folder=r.folder.name),
+        glance_lead=page.fill("glance_lead"),
+        rests_on=page.fill("rests_on", replicates=r.replicates, inhabitants=page.number(inhabitants, 0)),
+        alternatives=[page.title_of(n) for n in r.alternatives],
+        glance=page.glance(),
+        placements_lead=t["placements_lead"],
+        cumulative_lead=page.fill("cumulative_lead"),
+        drivers=drivers,
+        uncertainties=[
+            {"key": u.path, "range": _range_text(page, u), "source": u.source} for u in drivers.uncertainties
+        ],
+        assumptions_lead=page.fill("assumptions_lead"),
+        differences=page.differences(),
+        methods=[text.format(replicates=r.replicates, first_year=r.first_year) for text in t["methods"]],
+    )
+
+
+def write_briefing(
+    folder: Path,
+    lang: str = "de",
+    sensitivity: Path | None = None,
+    uncertainties_file: Path | None = None,
+    oat_replicates: int = 4,
+    workers: int | None = None,
+    on_start: Callable[[int], None] | None = None,
+    on_done: Callable[[int], None] | None = None,
+    output: Path | None = None,
+) -> Path:
+    """Write the briefing of the comparison in `folder`; refuse to overwrite an existing file."""
+    if lang not in LANGUAGES:
+        raise ScenarioError([f"--lang: {lang!r}: allowed are {', '.join(LANGUAGES)}"])
+    results = read_comparison(folder)
+    target = output or folder / BRIEFING_FILES[lang]
+    if target.exists():
+        raise ScenarioError([f"{target}: exists; results are never overwritten (give --output, or move it away)"])
+    page = Page(results, lang)
+    if sensitivity is not None:
+        drivers = drivers_from_experiment(page, sensitivity)
+    else:
+        chosen = most_uncertain(load_experiment(uncertainties_file or DEFAULT_UNCERTAINTIES).spec.uncertainties)
+        frame = one_at_a_time(results, chosen, oat_replicates, workers, on_start, on_done)
+        drivers = drivers_one_at_a_time(page, frame, chosen, oat_replicates)
+    html = render(page, drivers)
+    temporary = target.with_suffix(".tmp")
+    temporary.write_text(html, encoding="utf-8")
+    temporary.rename(target)
+    return target

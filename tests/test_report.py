@@ -1,0 +1,246 @@
+"""The committee briefing: drawn in a real browser (online and offline), key figures equal comparison.csv,
+one language per page, clear errors for folders that are not a finished comparison."""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import re
+import shutil
+import tomllib
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from model import load_scenario
+from model.cli import app
+from model.comparison import compare
+from model.experiment import Uncertainty
+from model.report import BRIEFING_FILES, DATA, most_uncertain, write_briefing
+from tests.conftest import BASELINE, ROOT, shrink
+
+UNCERTAINTIES = f"""
+name = "two_uncertainties"
+description = "test: two assumptions for the one-at-a-time analysis"
+scenarios = ["{BASELINE.as_posix()}"]
+outcomes = ["cost_eur_total"]
+[design]
+method = "monte_carlo"
+samples = 2
+[[uncertainties]]
+path = "helps.heimerziehung_34.cost_per_day_eur"
+relative = true
+low = 0.8
+high = 1.25
+source = "test"
+[[uncertainties]]
+path = "detection.report_hazard_per_month_by_level[3]"
+low = 0.09
+high = 0.16
+source = "test"
+"""
+
+
+@pytest.fixture(scope="module")
+def comparison_folder(tmp_path_factory) -> Path:
+    scenarios = [
+        shrink(load_scenario(ROOT / "scenarios" / f"{name}.toml"), 10_000, 2, 4)
+        for name in ("baseline", "osterode_prevention", "austerity")
+    ]
+    folder = compare(scenarios, replicates=3, seed=4, workers=2).write(tmp_path_factory.mktemp("results"))
+    uncertainties = folder.parent / "uncertainties.toml"
+    uncertainties.write_text(UNCERTAINTIES, encoding="utf-8")
+    for lang in BRIEFING_FILES:
+        write_briefing(folder, lang, uncertainties_file=uncertainties, oat_replicates=1, workers=2)
+    return folder
+
+
+# --- in a browser -----------------------------------------------------------------------------------------------
+
+
+def _chromium(offline: bool):
+    """Headless Chromium (Debian packages chromium and chromium-driver) driven by Selenium."""
+    binary, driver = shutil.which("chromium"), shutil.which("chromedriver")
+    if not (binary and driver):
+        message = "needs Chromium: apt-get install chromium chromium-driver (.ci/run installs them)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = binary
+    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"):
+        options.add_argument(argument)
+    options.add_argument("--window-size=1280,1800")
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
+    browser = webdriver.Chrome(options=options, service=Service(driver))
+    if offline:
+        browser.execute_cdp_cmd("Network.enable", {})
+        browser.execute_cdp_cmd(
+            "Network.emulateNetworkConditions",
+            {"offline": True, "latency": 0, "downloadThroughput": 0, "uploadThroughput": 0},
+        )
+    return browser
+
+
+@pytest.mark.parametrize("offline", [False, True], ids=["online", "offline"])
+@pytest.mark.parametrize("lang", list(BRIEFING_FILES))
+def test_briefing_draws_every_chart_in_chromium(comparison_folder, tmp_path, lang, offline):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser = _chromium(offline)
+    try:
+        browser.get((comparison_folder / BRIEFING_FILES[lang]).as_uri())
+        charts = browser.find_elements(By.CSS_SELECTOR, "div.chart")
+        assert len(charts) == 4
+        WebDriverWait(browser, 30).until(
+            lambda b: all(c.find_elements(By.CSS_SELECTOR, "svg.main-svg g.trace path") for c in charts)
+        )
+        for chart in charts:
+            assert chart.find_elements(By.CSS_SELECTOR, "g.trace path"), "a chart without drawn data"
+        errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+        assert errors == [], errors
+        requests = [
+            json.loads(e["message"])["message"]["params"]["request"]["url"]
+            for e in browser.get_log("performance")
+            if '"Network.requestWillBeSent"' in e["message"]
+        ]
+        assert [url for url in requests if not url.startswith(("file:", "data:", "blob:"))] == []
+        assert browser.save_screenshot(str(tmp_path / f"briefing-{lang}.png"))
+        assert (tmp_path / f"briefing-{lang}.png").stat().st_size > 50_000
+    finally:
+        browser.quit()
+
+
+# --- the numbers and words on the page -------------------------------------------------------------------------
+
+_SPAN = re.compile(
+    r'<span class="kf" data-scenario="([^"]+)" data-year="([^"]+)" data-figure="([^"]+)" data-statistic="([^"]+)" '
+    r'data-scale="([^"]+)" data-digits="(\d+)">([^<]+)</span>'
+)
+
+
+def _parse(text: str, lang: str) -> float:
+    """A number as the page shows it: 1.234,5 (de) or 1,234.5 (en); a trailing % is dropped."""
+    text = text.replace("\u00a0%", "").replace("\u2212", "-")
+    if lang == "de":
+        text = text.replace(".", "").replace(",", ".")
+    return float(text.replace(",", ""))
+
+
+@pytest.mark.parametrize("lang", list(BRIEFING_FILES))
+def test_every_key_figure_equals_comparison_csv(comparison_folder, lang):
+    page = (comparison_folder / BRIEFING_FILES[lang]).read_text(encoding="utf-8")
+    table = pd.read_csv(comparison_folder / "comparison.csv", dtype={"year": str})
+    table = table.set_index(["scenario", "year", "figure"])
+    found = _SPAN.findall(page)
+    figures = {f for _, _, f, *_ in found}
+    # placements in year 10 (here the last year), net saving, NPV, break-even year and share, BCR, chance it pays
+    assert {"begun_heimerziehung_34", "net_saving_eur", "npv_eur_at_3_5pct", "break_even_year"} <= figures
+    assert {"break_even_share", "benefit_cost_ratio", "savings_exceed_spending"} <= figures
+    for scenario, year, figure, statistic, scale, digits, text in found:
+        expected = table.loc[(scenario, year, figure), statistic] * float(scale)
+        assert _parse(html.unescape(text), lang) == pytest.approx(round(expected, int(digits)), abs=1e-9), (
+            scenario,
+            figure,
+            statistic,
+        )
+    # a scenario that spends less (austerity) has no payback figures: "n/a", never a misleading 100 %
+    assert not [f for s, _, f, *_ in found if s == "austerity" and f in ("savings_exceed_spending", "break_even_year")]
+
+
+def _labels(lang: str) -> list[str]:
+    """The fixed fragments (12+ characters) of every text of one language in briefing.toml."""
+    words = tomllib.loads((DATA / "briefing.toml").read_text(encoding="utf-8"))[lang]
+    texts = [v for k, v in words.items() if isinstance(v, str) and k not in ("locale", "html_lang")]
+    texts += [v for v in words.get("methods", [])] + list(words.get("units", {}).values())
+    return [part.strip() for text in texts for part in re.split(r"\{[^}]*\}", text) if len(part.strip()) >= 12]
+
+
+@pytest.mark.parametrize(("lang", "other"), [("de", "en"), ("en", "de")])
+def test_a_page_holds_no_label_of_the_other_language(comparison_folder, lang, other):
+    page = html.unescape((comparison_folder / BRIEFING_FILES[lang]).read_text(encoding="utf-8"))
+    mine = set(_labels(lang))
+    leaked = [label for label in _labels(other) if label not in mine and label in page]
+    assert leaked == []
+    if lang == "de":  # visible words outside the quoted sources and key paths
+        visible = re.sub(r'<td class="(source|key)">.*?</td>', "", page.split("</head>")[1], flags=re.S)
+        visible = re.sub(r"<[^>]+>", " ", re.sub(r"<script.*?</script>", "", visible, flags=re.S))
+        assert not re.findall(r"\b(the|and|per year|cost|placements|year|scenario|reference)\b", visible)
+
+
+def test_most_uncertain_takes_the_widest_relative_ranges():
+    def u(low: float, high: float) -> Uncertainty:
+        return Uncertainty(path=f"p{low}", low=low, high=high, source="test")
+
+    chosen = most_uncertain([u(0.9, 1.1), u(12, 180), u(0.1, 0.4), u(0.5, 0.6), u(1, 2), u(2, 3), u(3, 4)], 3)
+    assert [c.path for c in chosen] == ["p12", "p0.1", "p1"]
+
+
+# --- bad folders --------------------------------------------------------------------------------------------------
+
+
+def _report(*args: str):
+    return CliRunner().invoke(app, ["report", *args])
+
+
+def test_a_folder_that_is_not_a_finished_comparison_is_named(comparison_folder, tmp_path):
+    run_folder = tmp_path / "run"
+    run_folder.mkdir()
+    (run_folder / "manifest.json").write_text('{"kind": "run"}', encoding="utf-8")
+    incomplete = tmp_path / "incomplete"
+    shutil.copytree(comparison_folder, incomplete)
+    (incomplete / "timeseries.parquet").unlink()
+    for folder, expected in [
+        (tmp_path / "nowhere", "not a folder"),
+        (tmp_path, "no manifest.json: not a results folder of prevsim compare"),
+        (run_folder, "kind: 'run': not a comparison"),
+        (incomplete, "missing timeseries.parquet"),
+        (comparison_folder, "exists; results are never overwritten"),
+    ]:
+        result = _report(str(folder))
+        assert result.exit_code == 2, result.output
+        assert expected in result.output
+        assert "Traceback" not in result.output
+    assert _report(str(comparison_folder), "--lang", "fr").exit_code == 2
+
+
+def test_cli_writes_a_briefing_from_a_sensitivity_experiment(comparison_folder, tmp_path):
+    experiment = tmp_path / "sobol"
+    experiment.mkdir()
+    manifest = {
+        "kind": "experiment",
+        "status": "complete",
+        "experiment": {"name": "sobol_test", "design": {"method": "sobol"}},
+        "scenarios": [{"name": "baseline"}, {"name": "osterode_prevention"}],
+    }
+    (experiment / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    pd.DataFrame(
+        {
+            "outcome": "npv_eur_at_3_5pct",
+            "parameter": ["a.half_life_months", "b.cost_per_day_eur"],
+            "S1": [0.1, 0.6],
+            "S1_conf": [0.05, 0.05],
+            "ST": [0.2, 0.7],
+            "ST_conf": [0.05, 0.05],
+        }
+    ).to_csv(experiment / "indices.csv", index=False)
+    target = tmp_path / "briefing.en.html"
+    result = _report(str(comparison_folder), "--lang", "en", "--sensitivity", str(experiment), "--output", str(target))
+    assert result.exit_code == 0, result.output
+    page = target.read_text(encoding="utf-8")
+    assert "Global sensitivity analysis (Sobol, experiment sobol_test)" in page
+    assert "b.cost_per_day_eur" in page
+    wrong = tmp_path / "other"
+    shutil.copytree(experiment, wrong)
+    manifest["scenarios"] = [{"name": "neuss_ambulant"}]
+    (wrong / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    result = _report(str(comparison_folder), "--sensitivity", str(wrong), "--output", str(tmp_path / "x.html"))
+    assert result.exit_code == 2
+    assert "must be among the comparison's" in result.output

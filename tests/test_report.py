@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from model import load_scenario
+from model import browser, load_scenario
 from model.cli import app
 from model.comparison import compare
 from model.experiment import Uncertainty
@@ -58,64 +58,30 @@ def comparison_folder(tmp_path_factory) -> Path:
     return folder
 
 
-# --- in a browser -----------------------------------------------------------------------------------------------
-
-
-def _chromium(offline: bool):
-    """Headless Chromium (Debian packages chromium and chromium-driver) driven by Selenium."""
-    binary, driver = shutil.which("chromium"), shutil.which("chromedriver")
-    if not (binary and driver):
-        message = "needs Chromium: apt-get install chromium chromium-driver (.ci/run installs them)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = binary
-    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"):
-        options.add_argument(argument)
-    options.add_argument("--window-size=1280,1800")
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
-    browser = webdriver.Chrome(options=options, service=Service(driver))
-    if offline:
-        browser.execute_cdp_cmd("Network.enable", {})
-        browser.execute_cdp_cmd(
-            "Network.emulateNetworkConditions",
-            {"offline": True, "latency": 0, "downloadThroughput": 0, "uploadThroughput": 0},
-        )
-    return browser
+# --- in a real browser -----------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("offline", [False, True], ids=["online", "offline"])
 @pytest.mark.parametrize("lang", list(BRIEFING_FILES))
 def test_briefing_draws_every_chart_in_chromium(comparison_folder, tmp_path, lang, offline):
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    browser = _chromium(offline)
+    if not browser.available():
+        (pytest.fail if os.environ.get("CI") else pytest.skip)(browser.MISSING)
+    driver = browser.chromium(offline)
     try:
-        browser.get((comparison_folder / BRIEFING_FILES[lang]).as_uri())
-        charts = browser.find_elements(By.CSS_SELECTOR, "div.chart")
-        assert len(charts) == 4
-        WebDriverWait(browser, 30).until(
-            lambda b: all(c.find_elements(By.CSS_SELECTOR, "svg.main-svg g.trace path") for c in charts)
-        )
-        for chart in charts:
-            assert chart.find_elements(By.CSS_SELECTOR, "g.trace path"), "a chart without drawn data"
-        errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+        driver.get((comparison_folder / BRIEFING_FILES[lang]).as_uri())
+        assert len(browser.wait_for_charts(driver)) == 4  # placements, cost, cumulative saving, drivers
+        errors = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
         assert errors == [], errors
         requests = [
             json.loads(e["message"])["message"]["params"]["request"]["url"]
-            for e in browser.get_log("performance")
+            for e in driver.get_log("performance")
             if '"Network.requestWillBeSent"' in e["message"]
         ]
         assert [url for url in requests if not url.startswith(("file:", "data:", "blob:"))] == []
-        assert browser.save_screenshot(str(tmp_path / f"briefing-{lang}.png"))
+        assert driver.save_screenshot(str(tmp_path / f"briefing-{lang}.png"))
         assert (tmp_path / f"briefing-{lang}.png").stat().st_size > 50_000
     finally:
-        browser.quit()
+        driver.quit()
 
 
 # --- the numbers and words on the page -------------------------------------------------------------------------

@@ -49,8 +49,9 @@ FONT = {"family": "DejaVu Sans, Verdana, Arial, sans-serif", "size": 15}
 
 
 def texts(lang: str) -> dict[str, Any]:
-    """The briefing's words in one language."""
-    return tomllib.loads((DATA / "briefing.toml").read_text(encoding="utf-8"))[lang]
+    """The briefing's words in one language ("§ 34" never broken across lines)."""
+    raw = (DATA / "briefing.toml").read_text(encoding="utf-8").replace("§ ", "§\u00a0")
+    return tomllib.loads(raw)[lang]
 
 
 # --- reading a comparison folder ------------------------------------------------------------------------------
@@ -224,7 +225,7 @@ class Page:
         """A number with the coordinates of its comparison.csv cell, so a test can check it against the file."""
         value = float(self.results.row(scenario, year, k.figure)[statistic])
         text = str(int(value)) if k.figure == "break_even_year" else self.number(value * k.scale, k.digits)
-        if k.figure == "savings_exceed_spending":
+        if k.scale == 100.0:  # a share in per cent
             text += "\u00a0%"
         return Markup(
             '<span class="kf" data-scenario="{}" data-year="{}" data-figure="{}" data-statistic="{}" data-scale="{:g}" '

@@ -8,7 +8,6 @@ import json
 import os
 import re
 import shutil
-import tomllib
 from pathlib import Path
 
 import pandas as pd
@@ -19,7 +18,7 @@ from model import browser, load_scenario
 from model.cli import app
 from model.comparison import compare
 from model.experiment import Uncertainty
-from model.report import BRIEFING_FILES, DATA, most_uncertain, write_briefing
+from model.report import BRIEFING_FILES, most_uncertain, texts, write_briefing
 from tests.conftest import BASELINE, ROOT, shrink
 
 UNCERTAINTIES = f"""
@@ -123,10 +122,10 @@ def test_every_key_figure_equals_comparison_csv(comparison_folder, lang):
 
 def _labels(lang: str) -> list[str]:
     """The fixed fragments (12+ characters) of every text of one language in briefing.toml."""
-    words = tomllib.loads((DATA / "briefing.toml").read_text(encoding="utf-8"))[lang]
-    texts = [v for k, v in words.items() if isinstance(v, str) and k not in ("locale", "html_lang")]
-    texts += [v for v in words.get("methods", [])] + list(words.get("units", {}).values())
-    return [part.strip() for text in texts for part in re.split(r"\{[^}]*\}", text) if len(part.strip()) >= 12]
+    words = texts(lang)
+    labels = [v for k, v in words.items() if isinstance(v, str) and k not in ("locale", "html_lang")]
+    labels += [*words.get("methods", []), *words.get("units", {}).values()]
+    return [part.strip() for text in labels for part in re.split(r"\{[^}]*\}", text) if len(part.strip()) >= 12]
 
 
 @pytest.mark.parametrize(("lang", "other"), [("de", "en"), ("en", "de")])

@@ -7,6 +7,7 @@ counts comparable with them; siblings occupy separate slots with independently d
 
 from __future__ import annotations
 
+import numba as nb
 import numpy as np
 
 from model.scenario import RISK_FACTORS
@@ -39,24 +40,62 @@ FIELDS: dict[str, type] = {
 
 
 class Families:
-    """The population; attributes are the arrays named in FIELDS."""
+    """The population; attributes are the arrays named in FIELDS, views of the first `len` slots of a store.
+
+    The store has room to spare, so that births and arrivals are written into it instead of copying
+    every array, and exits are removed by moving the remaining families down in place (their order
+    is kept: capped places are granted in array order). Assign to a field's elements (`f.level[:] = ...`),
+    never rebind the attribute, or the store and the view part.
+    """
 
     def __init__(self, n: int):
-        for name, dtype in FIELDS.items():
-            setattr(self, name, np.zeros(n, dtype=dtype))
-        self.help[:] = NO_HELP
-        self.prevention[:] = NO_HELP
-        self.protection_decay[:] = 1.0
+        self._n = n
+        self._store = {name: np.zeros(n, dtype=dtype) for name, dtype in FIELDS.items()}
+        self._store["help"][:] = NO_HELP
+        self._store["prevention"][:] = NO_HELP
+        self._store["protection_decay"][:] = 1.0
+        self._view()
+
+    def _view(self) -> None:
+        for name, values in self._store.items():
+            setattr(self, name, values[: self._n])
 
     def __len__(self) -> int:
-        return len(self.id)
+        return self._n
 
     def keep(self, mask: np.ndarray) -> None:
-        """Drop the families where mask is False (exits)."""
-        for name in FIELDS:
-            setattr(self, name, getattr(self, name)[mask])
+        """Drop the families where mask is False (exits), keeping the order of the others."""
+        start = int(np.argmin(mask)) if len(mask) else 0  # families before the first exit stay where they are
+        if mask[start:].all():
+            return
+        for values in self._store.values():
+            kept = _compact(values[: self._n], mask, start)
+        self._n = kept
+        self._view()
 
     def extend(self, other: Families) -> None:
         """Add new families (births, arrivals) at the end."""
-        for name in FIELDS:
-            setattr(self, name, np.concatenate([getattr(self, name), getattr(other, name)]))
+        n = self._n + len(other)
+        if n > len(self._store["id"]):
+            self._grow(n + n // 4 + 64)  # room for a few years of net growth: a copy now and then, not every month
+        for name, values in self._store.items():
+            values[self._n : n] = getattr(other, name)
+        self._n = n
+        self._view()
+
+    def _grow(self, capacity: int) -> None:
+        for name, values in self._store.items():
+            grown = np.empty(capacity, dtype=values.dtype)
+            grown[: self._n] = values[: self._n]
+            self._store[name] = grown
+
+
+@nb.njit(cache=True)
+def _compact(values: np.ndarray, keep: np.ndarray, start: int) -> int:
+    """Move the values where keep is True to the front, in order, in place; their number."""
+    j = start
+    for i in range(start, len(keep)):
+        if keep[i]:
+            values[j] = values[i]
+            j += 1
+    return j

@@ -170,7 +170,7 @@ class DistrictModel(mesa.Model):
         f.burden *= (1.0 - p.reversion) * (1.0 - relief[f.help])
         f.burden[shocked] -= p.shock_mean_size * np.log1p(-self.draw("shock_size", shocked))  # exponential size
         f.protection *= f.protection_decay
-        f.level = risk_level(f.burden)
+        f.level[:] = risk_level(f.burden)
 
     # 3. reach and detection -------------------------------------------------------------------
 

@@ -10,11 +10,12 @@ from model.scenario import AGE_BANDS_YEARS, CATEGORIES, RISK_FACTORS, Scenario
 
 DAYS_PER_MONTH = 365.25 / 12
 ACCESSES = ("self_referral", "help_plan", "diagnostic", "placement", "crisis")
+AGE_BAND_STARTS = np.array(AGE_BANDS_YEARS[1:-1]) * 12  # in months, after the first band's
 
 
 def age_band(age_months: np.ndarray) -> np.ndarray:
     """Age band index 0-3 (0-5, 6-11, 12-17, 18-20 years) of ages in months."""
-    return np.searchsorted(np.array(AGE_BANDS_YEARS[1:-1]) * 12, age_months, side="right")
+    return np.searchsorted(AGE_BAND_STARTS, age_months, side="right")
 
 
 @dataclass(frozen=True)

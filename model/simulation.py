@@ -12,8 +12,9 @@ import mesa
 import numpy as np
 from scipy.special import ndtri
 
+from model import kernels
 from model.families import NO_HELP, Families
-from model.parameters import ACCESSES, Catalogue, YearParameters, age_band
+from model.parameters import ACCESSES, AGE_BAND_STARTS, Catalogue, YearParameters, age_band
 from model.recorder import Recorder, Tally
 from model.scenario import Scenario
 from model.streams import Streams
@@ -155,22 +156,28 @@ class DistrictModel(mesa.Model):
     # 2. burden and risk -----------------------------------------------------------------------
 
     def burden_and_risk(self) -> None:
+        """Shocks raise a family's burden, it reverts towards zero (faster in a help); levels follow the burden."""
         f, p = self.families, self.params
-        during_prevention = np.append(p.prevention_shock_ratio, 1.0)  # index -1 (no service) -> 1.0
-        hazard = (
-            p.shock_hazard
-            * f.shock_ratio
-            * p.age_hazard_ratio[age_band(f.age_months)]
-            * (1.0 - f.protection)
-            * during_prevention[f.prevention]
+        shocked = kernels.shocks_and_reversion(
+            self.streams.key("shock"),
+            self.month,
+            f.id,
+            f.age_months,
+            f.shock_ratio,
+            f.protection,
+            f.protection_decay,
+            f.prevention,
+            f.help,
+            f.burden,
+            f.level,
+            p.shock_hazard,
+            p.age_hazard_ratio,
+            AGE_BAND_STARTS,
+            np.append(p.prevention_shock_ratio, 1.0),  # index -1 (no service) -> 1.0
+            (1.0 - p.reversion) * (1.0 - np.append(p.help_relief, 0.0)),  # index -1 (no help) -> no relief
         )
-        everyone = np.arange(len(f))
-        shocked = np.flatnonzero(self.draw("shock", everyone) < hazard)
-        relief = np.append(p.help_relief, 0.0)  # index -1 (no help) -> no relief
-        f.burden *= (1.0 - p.reversion) * (1.0 - relief[f.help])
         f.burden[shocked] -= p.shock_mean_size * np.log1p(-self.draw("shock_size", shocked))  # exponential size
-        f.protection *= f.protection_decay
-        f.level[:] = risk_level(f.burden)
+        f.level[shocked] = risk_level(f.burden[shocked])
 
     # 3. reach and detection -------------------------------------------------------------------
 
@@ -184,31 +191,23 @@ class DistrictModel(mesa.Model):
         """Low-threshold services reach eligible families, within the places their budget buys."""
         f, p, cat = self.families, self.params, self.catalogue
         occupied = np.bincount(f.prevention[f.prevention != NO_HELP], minlength=len(cat.prevention_names))
-        oldest = cat.prevention_age_months[:, 1].max(initial=-1)
-        idle = np.flatnonzero(  # unaccompanied minors have no family here: prevention never reaches them
-            (f.prevention == NO_HELP) & (f.help == NO_HELP) & (f.age_months <= oldest) & ~f.unaccompanied
+        self.tally.prevention_begun += kernels.prevention_uptake(
+            np.array([self.streams.key(f"uptake:{name}") for name in cat.prevention_names], dtype=np.uint64),
+            self.month,
+            f.id,
+            f.age_months,
+            f.level,
+            f.help,
+            f.unaccompanied,
+            f.prevention,
+            f.prevention_months_left,
+            f.prevention_received,
+            (p.prevention_places - occupied).astype(np.int64),
+            p.prevention_uptake * p.network_outreach,
+            cat.prevention_age_months,
+            cat.prevention_level_ok,
+            p.prevention_duration,
         )
-        age, level, received = f.age_months[idle], f.level[idle], f.prevention_received[idle]
-        open_ = np.ones(len(idle), dtype=bool)  # not yet taken by a service this month
-        for s, name in enumerate(cat.prevention_names):
-            free = int(p.prevention_places[s] - occupied[s])
-            if free <= 0:
-                continue
-            low, high = cat.prevention_age_months[s]
-            eligible = np.flatnonzero(
-                open_ & (age >= low) & (age <= high) & cat.prevention_level_ok[s, level] & ((received & (1 << s)) == 0)
-            )
-            u = self.draw(f"uptake:{name}", idle[eligible])
-            reached = u < p.prevention_uptake[s] * p.network_outreach
-            taken, u = eligible[reached], u[reached]
-            if len(taken) > free:  # the most burdened first
-                taken = taken[np.lexsort((u, -level[taken]))[:free]]
-            open_[taken] = False
-            families = idle[taken]
-            f.prevention[families] = s
-            f.prevention_months_left[families] = p.prevention_duration[s]
-            f.prevention_received[families] |= 1 << s
-            self.tally.prevention_begun[s] += len(taken)
 
     def _reports_to_youth_office(self) -> None:
         """Schools, Kitas, health services, police and services report families; the office assesses (§8a)."""

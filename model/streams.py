@@ -30,7 +30,7 @@ def position(month: int) -> np.uint64:
 def draw(key: np.uint64, month_position: np.uint64, family_id: np.int64) -> float:
     """SplitMix64 at (month_position | family_id) of the stream `key`, as a uniform in [0, 1)."""
     # uint64 arithmetic wraps around, as SplitMix64 wants
-    z = (np.uint64(family_id) | month_position) * np.uint64(0x9E3779B97F4A7C15) + key
+    z = (np.uint64(family_id) | np.uint64(month_position)) * np.uint64(0x9E3779B97F4A7C15) + key
     z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
     z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
     z ^= z >> np.uint64(31)

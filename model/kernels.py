@@ -1,0 +1,139 @@
+"""Compiled (numba) passes over the families for the phases that visit every family each month.
+
+Each kernel does in one loop what the array version did in many whole-array operations, and draws
+its random numbers inline with `streams.draw`: the same draw for the same (stream, month, family id),
+so results are bit-identical to the array version and common random numbers are kept. Operations
+are the array version's, in its order (no fast-math, no reassociation); logarithms and other library
+functions stay in NumPy, on the few families that need them, so that their last bits are NumPy's.
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+from model.families import NO_HELP
+from model.streams import draw, position
+
+
+@nb.njit(cache=True, inline="always")
+def band_of(age_months: int, band_starts: np.ndarray) -> int:
+    """Index of the age band: how many band starts (after the first) the age has reached."""
+    band = 0
+    for start in band_starts:
+        band += age_months >= start
+    return band
+
+
+@nb.njit(cache=True)
+def shocks_and_reversion(
+    key: np.uint64,
+    month: int,
+    ids: np.ndarray,
+    age_months: np.ndarray,
+    shock_ratio: np.ndarray,
+    protection: np.ndarray,
+    protection_decay: np.ndarray,
+    prevention: np.ndarray,
+    help: np.ndarray,
+    burden: np.ndarray,
+    level: np.ndarray,
+    shock_hazard: float,
+    age_hazard_ratio: np.ndarray,
+    band_starts: np.ndarray,
+    during_prevention: np.ndarray,
+    kept_by_help: np.ndarray,
+) -> np.ndarray:
+    """Draw who has a shock this month, revert every burden, decay protection, set levels; the shocked.
+
+    `during_prevention` and `kept_by_help` end with the value for NO_HELP (index -1). The caller adds the
+    shocks' sizes to the burden of the shocked families and sets their levels again.
+    """
+    at = position(month)
+    shocked = np.empty(len(ids), dtype=np.int64)
+    n = 0
+    for i in range(len(ids)):
+        hazard = (
+            shock_hazard
+            * shock_ratio[i]
+            * age_hazard_ratio[band_of(age_months[i], band_starts)]
+            * (1.0 - protection[i])
+            * during_prevention[prevention[i]]
+        )
+        if draw(key, at, ids[i]) < hazard:
+            shocked[n] = i
+            n += 1
+        burden[i] *= kept_by_help[help[i]]
+        protection[i] *= protection_decay[i]
+        level[i] = np.int8(min(burden[i], 4.0))  # as risk_level
+    return shocked[:n]
+
+
+@nb.njit(cache=True)
+def prevention_uptake(
+    keys: np.ndarray,
+    month: int,
+    ids: np.ndarray,
+    age_months: np.ndarray,
+    level: np.ndarray,
+    help: np.ndarray,
+    unaccompanied: np.ndarray,
+    prevention: np.ndarray,
+    prevention_months_left: np.ndarray,
+    prevention_received: np.ndarray,
+    free: np.ndarray,
+    reach: np.ndarray,
+    age_range: np.ndarray,
+    level_ok: np.ndarray,
+    duration: np.ndarray,
+) -> np.ndarray:
+    """Services, in catalogue order, take the eligible idle families they reach, within their free places.
+
+    A family is eligible for a service if it has no help and no prevention, is of the service's age and
+    level, has not had this service before, and has not been taken by an earlier service this month. Each
+    reached with probability `reach`; where more are reached than places are free, the most burdened
+    (highest level) first, then the lowest draw. Unaccompanied minors have no family here: never reached.
+    Returns the number of families each service took.
+    """
+    oldest = age_range[:, 1].max() if len(age_range) else -1
+    idle = np.empty(len(ids), dtype=np.int64)
+    n_idle = 0
+    for i in range(len(ids)):
+        if prevention[i] == NO_HELP and help[i] == NO_HELP and age_months[i] <= oldest and not unaccompanied[i]:
+            idle[n_idle] = i
+            n_idle += 1
+    idle = idle[:n_idle]
+    at = position(month)
+    open_ = np.ones(len(idle), dtype=np.bool_)
+    begun = np.zeros(len(free), dtype=np.int64)
+    reached = np.empty(len(idle), dtype=np.int64)
+    order_key = np.empty(len(idle), dtype=np.int64)
+    for s in range(len(free)):
+        if free[s] <= 0:
+            continue
+        n = 0
+        for k in range(len(idle)):
+            i = idle[k]
+            if (
+                open_[k]
+                and age_range[s, 0] <= age_months[i] <= age_range[s, 1]
+                and level_ok[s, level[i]]
+                and (prevention_received[i] >> s) & 1 == 0
+            ):
+                u = draw(keys[s], at, ids[i])
+                if u < reach[s]:
+                    reached[n] = k
+                    # level first (highest first), then the draw: its 53 bits, exact, in the lower bits
+                    order_key[n] = (4 - level[i]) * 9007199254740992 + np.int64(u * 9007199254740992.0)
+                    n += 1
+        taken = reached[:n]
+        if n > free[s]:  # a stable sort: equal keys keep array order, as np.lexsort does
+            taken = taken[np.argsort(order_key[:n], kind="mergesort")[: free[s]]]
+        for k in taken:
+            open_[k] = False
+            i = idle[k]
+            prevention[i] = s
+            prevention_months_left[i] = duration[s]
+            prevention_received[i] |= 1 << s
+        begun[s] = len(taken)
+    return begun

@@ -37,6 +37,7 @@ FIELDS: dict[str, type] = {
     "failed_help": np.bool_,  # an earlier help ended with the need unresolved
     "diagnosed": np.bool_,  # had intensive family diagnostics
 }
+DEFAULTS = {"help": NO_HELP, "prevention": NO_HELP, "protection_decay": 1.0}  # of a new family; else 0 or False
 
 
 class Families:
@@ -49,12 +50,9 @@ class Families:
     """
 
     def __init__(self, n: int):
-        self._n = n
-        self._store = {name: np.zeros(n, dtype=dtype) for name, dtype in FIELDS.items()}
-        self._store["help"][:] = NO_HELP
-        self._store["prevention"][:] = NO_HELP
-        self._store["protection_decay"][:] = 1.0
-        self._view()
+        self._n = 0
+        self._store = {name: np.zeros(0, dtype=dtype) for name, dtype in FIELDS.items()}
+        self.add(n)
 
     def _view(self) -> None:
         for name, values in self._store.items():
@@ -73,15 +71,17 @@ class Families:
         self._n = kept
         self._view()
 
-    def extend(self, other: Families) -> None:
-        """Add new families (births, arrivals) at the end."""
-        n = self._n + len(other)
-        if n > len(self._store["id"]):
-            self._grow(n + n // 4 + 64)  # room for a few years of net growth: a copy now and then, not every month
+    def add(self, n: int) -> slice:
+        """Slots for n new families (births, arrivals) at the end, holding the defaults of FIELDS."""
+        end = self._n + n
+        if end > len(self._store["id"]):
+            self._grow(end + end // 4 + 64)  # room for years of net growth: a copy now and then, not every month
         for name, values in self._store.items():
-            values[self._n : n] = getattr(other, name)
-        self._n = n
+            values[self._n : end] = DEFAULTS.get(name, 0)
+        new = slice(self._n, end)
+        self._n = end
         self._view()
+        return new
 
     def _grow(self, capacity: int) -> None:
         for name, values in self._store.items():

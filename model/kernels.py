@@ -26,6 +26,16 @@ def band_of(age_months: int, band_starts: np.ndarray) -> int:
 
 
 @nb.njit(cache=True)
+def occupancy(index: np.ndarray, n: int) -> np.ndarray:
+    """How many families hold each of n helps (or services), from their `help` (or `prevention`) index."""
+    counts = np.zeros(n, dtype=np.int64)
+    for i in index:
+        if i != NO_HELP:
+            counts[i] += 1
+    return counts
+
+
+@nb.njit(cache=True)
 def shocks_and_reversion(
     key: np.uint64,
     month: int,

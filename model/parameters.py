@@ -33,6 +33,7 @@ class Catalogue:
     prevention_age_months: np.ndarray  # [service, (min, max)]
     prevention_level_ok: np.ndarray  # [service, level 0-4] -> bool
     unaccompanied_help: int  # the residential help unaccompanied minors go to after Inobhutnahme
+    helps_by_access: dict[str, np.ndarray]  # the helps of each access, in catalogue order
 
     @classmethod
     def of(cls, scenario: Scenario) -> Catalogue:
@@ -41,13 +42,14 @@ class Catalogue:
         level_ok = np.zeros((len(helps), 5), dtype=bool)
         for i, h in enumerate(helps.values()):
             level_ok[i, h.levels] = True
+        access = np.array([ACCESSES.index(h.access) for h in helps.values()])
         prevention_level_ok = np.zeros((len(services), 5), dtype=bool)
         for i, s in enumerate(services.values()):
             prevention_level_ok[i, s.target_levels] = True
         return cls(
             help_names=names,
             help_labels=tuple(h.label for h in helps.values()),
-            help_access=np.array([ACCESSES.index(h.access) for h in helps.values()]),
+            help_access=access,
             help_category=np.array([CATEGORIES.index(h.category) for h in helps.values()]),
             help_counts_as_hze=np.array([h.counts_as_hze for h in helps.values()]),
             help_level_ok=level_ok,
@@ -56,10 +58,11 @@ class Catalogue:
             prevention_age_months=np.array([s.eligible_age_months for s in services.values()]).reshape(-1, 2),
             prevention_level_ok=prevention_level_ok,
             unaccompanied_help=names.index(scenario.unaccompanied_minors.residential_help),
+            helps_by_access={a: np.flatnonzero(access == i) for i, a in enumerate(ACCESSES)},
         )
 
     def helps_with(self, access: str) -> np.ndarray:
-        return np.flatnonzero(self.help_access == ACCESSES.index(access))
+        return self.helps_by_access[access]
 
 
 @dataclass(frozen=True)

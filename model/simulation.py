@@ -104,54 +104,54 @@ class DistrictModel(mesa.Model):
         arrivals = int(self.arrival_carry)
         self.arrival_carry -= arrivals
         if arrivals:
-            minors = Families(arrivals)
-            minors.id[:] = np.arange(self.next_unaccompanied_id, self.next_unaccompanied_id + arrivals)
+            minors = f.add(arrivals)
+            f.id[minors] = np.arange(self.next_unaccompanied_id, self.next_unaccompanied_id + arrivals)
             self.next_unaccompanied_id += arrivals
-            minors.unaccompanied[:] = True
-            minors.age_months[:] = p.unaccompanied_arrival_age_months  # shock_ratio 0: no family burden
-            self.families.extend(minors)
+            f.unaccompanied[minors] = True
+            f.age_months[minors] = p.unaccompanied_arrival_age_months  # shock_ratio 0: no family burden
             crisis = self.catalogue.helps_with("crisis")[0]
-            new = np.arange(len(self.families) - arrivals, len(self.families))
-            self._start_helps(new, np.full(arrivals, crisis), "duration:arrival")
+            self._start_helps(np.arange(minors.start, minors.stop), np.full(arrivals, crisis), "duration:arrival")
 
     def _add_families(self, n: int, age_months: np.ndarray) -> None:
         """New resident families (births, or the initial population) with risk factors from the district profile."""
         if n == 0:
             return
-        new = Families(n)
-        new.id[:] = np.arange(self.next_id, self.next_id + n)
+        f = self.families
+        new = f.add(n)
+        f.id[new] = np.arange(self.next_id, self.next_id + n)
         self.next_id += n
-        new.age_months[:] = age_months
-        rf, year = self.scenario.district.risk_factors, self.year
+        f.age_months[new] = age_months
+        ids, rf, year = f.id[new], self.scenario.district.risk_factors, self.year
 
         def draw_at_birth(stream: str) -> np.ndarray:  # month-independent: a family is born once
-            return self.streams.uniform(stream, 0, new.id)
+            return self.streams.uniform(stream, 0, ids)
 
-        new.single_parent[:] = draw_at_birth("single_parent") < rf.single_parent_share.at(year)
+        f.single_parent[new] = draw_at_birth("single_parent") < rf.single_parent_share.at(year)
         poverty_share = np.where(
-            new.single_parent, rf.sgb2_poverty_share_if_single_parent.at(year), rf.sgb2_poverty_share_if_couple.at(year)
+            f.single_parent[new],
+            rf.sgb2_poverty_share_if_single_parent.at(year),
+            rf.sgb2_poverty_share_if_couple.at(year),
         )
-        new.sgb2_poverty[:] = draw_at_birth("sgb2_poverty") < poverty_share
-        new.parental_mental_illness[:] = draw_at_birth("parental_mental_illness") < rf.parental_mental_illness_share.at(
+        f.sgb2_poverty[new] = draw_at_birth("sgb2_poverty") < poverty_share
+        f.parental_mental_illness[new] = draw_at_birth("parental_mental_illness") < rf.parental_mental_illness_share.at(
             year
         )
-        new.young_parent[:] = draw_at_birth("young_parent") < rf.young_parent_share.at(year)
-        new.special_needs[:] = draw_at_birth("special_needs") < rf.special_needs_share.at(year)
+        f.young_parent[new] = draw_at_birth("young_parent") < rf.young_parent_share.at(year)
+        f.special_needs[new] = draw_at_birth("special_needs") < rf.special_needs_share.at(year)
         sd = self.scenario.burden.frailty_sd_log.at(year)
         frailty = np.exp(sd * ndtri(draw_at_birth("frailty")) - sd**2 / 2)  # log-normal, mean 1
-        factors = {name: getattr(new, name) for name in rf.shock_hazard_ratio}
-        new.shock_ratio[:] = self.params.family_shock_ratio(self.scenario, factors, frailty)
+        factors = {name: getattr(f, name)[new] for name in rf.shock_hazard_ratio}
+        f.shock_ratio[new] = self.params.family_shock_ratio(self.scenario, factors, frailty)
         # Start at the family's expected burden, so the population does not drift during burn-in.
         p = self.params
-        new.burden[:] = (
+        f.burden[new] = (
             p.shock_hazard
-            * new.shock_ratio
-            * p.age_hazard_ratio[age_band(new.age_months)]
+            * f.shock_ratio[new]
+            * p.age_hazard_ratio[age_band(f.age_months[new])]
             * p.shock_mean_size
             / p.reversion
         )
-        new.level[:] = risk_level(new.burden)
-        self.families.extend(new)
+        f.level[new] = risk_level(f.burden[new])
 
     # 2. burden and risk -----------------------------------------------------------------------
 
@@ -190,7 +190,7 @@ class DistrictModel(mesa.Model):
     def _prevention_uptake(self) -> None:
         """Low-threshold services reach eligible families, within the places their budget buys."""
         f, p, cat = self.families, self.params, self.catalogue
-        occupied = np.bincount(f.prevention[f.prevention != NO_HELP], minlength=len(cat.prevention_names))
+        occupied = kernels.occupancy(f.prevention, len(cat.prevention_names))
         self.tally.prevention_begun += kernels.prevention_uptake(
             np.array([self.streams.key(f"uptake:{name}") for name in cat.prevention_names], dtype=np.uint64),
             self.month,
@@ -291,7 +291,7 @@ class DistrictModel(mesa.Model):
             p.help_weight[helps][:, age_band(f.age_months[idx])].T
             * self.catalogue.help_level_ok[helps][:, f.level[idx]].T
         )
-        free = p.help_places[helps] - np.bincount(f.help[f.help != NO_HELP], minlength=len(p.help_places))[helps]
+        free = p.help_places[helps] - kernels.occupancy(f.help, len(p.help_places))[helps]
         u = self.draw("help_choice:" + stream, idx)
         choice = np.full(len(idx), NO_HELP)
         pending = np.arange(len(idx))

@@ -63,12 +63,12 @@ class Families:
 
     def keep(self, mask: np.ndarray) -> None:
         """Drop the families where mask is False (exits), keeping the order of the others."""
-        start = int(np.argmin(mask)) if len(mask) else 0  # families before the first exit stay where they are
-        if mask[start:].all():
+        gone = np.flatnonzero(~mask)
+        if len(gone) == 0:
             return
         for values in self._store.values():
-            kept = _compact(values[: self._n], mask, start)
-        self._n = kept
+            _remove(values[: self._n], gone)
+        self._n -= len(gone)
         self._view()
 
     def add(self, n: int) -> slice:
@@ -91,11 +91,8 @@ class Families:
 
 
 @nb.njit(cache=True)
-def _compact(values: np.ndarray, keep: np.ndarray, start: int) -> int:
-    """Move the values where keep is True to the front, in order, in place; their number."""
-    j = start
-    for i in range(start, len(keep)):
-        if keep[i]:
-            values[j] = values[i]
-            j += 1
-    return j
+def _remove(values: np.ndarray, gone: np.ndarray) -> None:
+    """Remove the values at the (ascending) indices `gone` in place: the runs between them move down, in order."""
+    for k in range(len(gone)):  # the run after the k-th removed value moves down by k + 1
+        stop = gone[k + 1] if k + 1 < len(gone) else len(values)
+        values[gone[k] - k : stop - k - 1] = values[gone[k] + 1 : stop]  # numba copies overlapping slices safely

@@ -147,3 +147,38 @@ def prevention_uptake(
             prevention_received[i] |= 1 << s
         begun[s] = len(taken)
     return begun
+
+
+@nb.njit(cache=True)
+def census(
+    help: np.ndarray,
+    prevention: np.ndarray,
+    level: np.ndarray,
+    waiting: np.ndarray,
+    unaccompanied: np.ndarray,
+    n_helps: int,
+    n_services: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+    """Month-end counts: stock per help (all, unaccompanied), per prevention service, residents per risk
+    level, families in each state of `recorder.STATES` (in a help they are counted by help), unaccompanied."""
+    stock = np.zeros(n_helps, dtype=np.int64)
+    stock_alone = np.zeros(n_helps, dtype=np.int64)
+    prevention_stock = np.zeros(n_services, dtype=np.int64)
+    levels = np.zeros(5, dtype=np.int64)
+    states = np.zeros(3, dtype=np.int64)  # home, prevention only, waiting
+    alone = 0
+    for i in range(len(help)):
+        if unaccompanied[i]:
+            alone += 1
+        else:
+            levels[level[i]] += 1
+        if prevention[i] != NO_HELP:
+            prevention_stock[prevention[i]] += 1
+        if help[i] != NO_HELP:
+            stock[help[i]] += 1
+            stock_alone[help[i]] += unaccompanied[i]
+        elif waiting[i]:
+            states[2] += 1
+        else:
+            states[1 if prevention[i] != NO_HELP else 0] += 1
+    return stock, stock_alone, prevention_stock, levels, states, alone

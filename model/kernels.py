@@ -26,6 +26,32 @@ def band_of(age_months: int, band_starts: np.ndarray) -> int:
 
 
 @nb.njit(cache=True)
+def pairwise_sum(values: np.ndarray) -> float:
+    """The sum of a contiguous row as NumPy's `sum` adds it (pairwise, eight partial sums), to the last bit."""
+    n = len(values)
+    if n < 8:
+        total = 0.0
+        for x in values:
+            total += x
+        return total
+    if n > 128:  # NumPy's block size
+        half = n // 2
+        half -= half % 8
+        return pairwise_sum(values[:half]) + pairwise_sum(values[half:])
+    partial = values[:8].copy()
+    i = 8
+    while i < n - n % 8:
+        partial += values[i : i + 8]
+        i += 8
+    total = ((partial[0] + partial[1]) + (partial[2] + partial[3])) + (
+        (partial[4] + partial[5]) + (partial[6] + partial[7])
+    )
+    for x in values[i:]:
+        total += x
+    return total
+
+
+@nb.njit(cache=True)
 def occupancy(index: np.ndarray, n: int) -> np.ndarray:
     """How many families hold each of n helps (or services), from their `help` (or `prevention`) index."""
     counts = np.zeros(n, dtype=np.int64)
@@ -182,3 +208,65 @@ def census(
         else:
             states[1 if prevention[i] != NO_HELP else 0] += 1
     return stock, stock_alone, prevention_stock, levels, states, alone
+
+
+@nb.njit(cache=True)
+def choose_helps(
+    key: np.uint64,
+    month: int,
+    ids: np.ndarray,
+    idx: np.ndarray,
+    age_months: np.ndarray,
+    level: np.ndarray,
+    helps: np.ndarray,
+    help_weight: np.ndarray,
+    help_level_ok: np.ndarray,
+    band_starts: np.ndarray,
+    free: np.ndarray,
+) -> np.ndarray:
+    """For each family in idx (in priority order), the position in `helps` of the help it gets, or NO_HELP.
+
+    A family draws one of the helps open to its level, by the helps' weights for its age band. Where more
+    families draw a capped help than it has free places, the first in idx keep it; the others draw again
+    (the same draw) among the helps left to them, until every family has a help or none is left.
+    """
+    at = position(month)
+    weights = np.empty((len(idx), len(helps)))
+    u = np.empty(len(idx))
+    for r in range(len(idx)):
+        i = idx[r]
+        band = band_of(age_months[i], band_starts)
+        for j in range(len(helps)):
+            weights[r, j] = help_weight[helps[j], band] * help_level_ok[helps[j], level[i]]
+        u[r] = draw(key, at, ids[i])
+    choice = np.full(len(idx), NO_HELP, dtype=np.int64)
+    pending = np.arange(len(idx))
+    while len(pending):
+        for r in pending:
+            w = weights[r]
+            total = pairwise_sum(w)
+            if total <= 0:
+                continue  # nothing left open to this family
+            pick, cumulative = 0, 0.0
+            for j in range(len(helps)):
+                cumulative += w[j]
+                pick += cumulative / total < u[r]
+            if pick == len(helps):  # rounding left the last cumulative weight below u: the last open help
+                pick = len(helps) - 1
+                while w[pick] <= 0:
+                    pick -= 1
+            choice[r] = pick
+        losers = []
+        for j in range(len(helps)):
+            if not np.isfinite(free[j]):
+                continue
+            place = 0
+            for r in range(len(idx)):
+                if choice[r] == j:
+                    place += 1
+                    if place > max(free[j], 0):
+                        choice[r] = NO_HELP
+                        weights[r, j] = 0.0
+                        losers.append(r)
+        pending = np.array(losers, dtype=np.int64)
+    return choice

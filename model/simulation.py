@@ -287,33 +287,19 @@ class DistrictModel(mesa.Model):
         if len(idx) == 0 or len(helps) == 0:
             return
         f, p = self.families, self.params
-        weights = (
-            p.help_weight[helps][:, age_band(f.age_months[idx])].T
-            * self.catalogue.help_level_ok[helps][:, f.level[idx]].T
+        choice = kernels.choose_helps(
+            self.streams.key("help_choice:" + stream),
+            self.month,
+            f.id,
+            idx,
+            f.age_months,
+            f.level,
+            helps,
+            p.help_weight,
+            self.catalogue.help_level_ok,
+            AGE_BAND_STARTS,
+            p.help_places[helps] - kernels.occupancy(f.help, len(p.help_places))[helps],
         )
-        free = p.help_places[helps] - kernels.occupancy(f.help, len(p.help_places))[helps]
-        u = self.draw("help_choice:" + stream, idx)
-        choice = np.full(len(idx), NO_HELP)
-        pending = np.arange(len(idx))
-        while len(pending):
-            w = weights[pending]
-            total = w.sum(axis=1)
-            open_ = total > 0
-            cumulative = np.cumsum(w[open_], axis=1) / total[open_, None]
-            pick = (cumulative < u[pending[open_], None]).sum(axis=1)
-            beyond = np.flatnonzero(pick == len(helps))  # rounding left the last cumulative weight below u
-            if len(beyond):  # take the last help that is open (a zero weight can never be picked otherwise)
-                pick[beyond] = len(helps) - 1 - np.argmax(w[open_][beyond][:, ::-1] > 0, axis=1)
-            choice[pending[open_]] = pick
-            pending = []
-            for j in np.flatnonzero(np.isfinite(free)):  # capped helps: the first in priority keep their place
-                got = np.flatnonzero(choice == j)
-                losers = got[int(max(free[j], 0)) :]
-                if len(losers):
-                    choice[losers] = NO_HELP
-                    weights[losers, j] = 0.0
-                    pending.extend(losers)
-            pending = np.array(pending, dtype=np.int64)
         granted = choice != NO_HELP
         self._start_helps(idx[granted], helps[choice[granted]], stream)
 

@@ -235,6 +235,8 @@ class DistrictModel(mesa.Model):
 
     def _assess(self, idx: np.ndarray) -> None:
         """§8a assessment: acute endangerment -> Inobhutnahme; latent endangerment or need -> wait for a help plan."""
+        if len(idx) == 0:  # most months at small districts: skip a dozen array calls (draws do not shift)
+            return
         f, p, tally = self.families, self.params, self.tally
         level = f.level[idx]
         endangered = idx[level == 4]
@@ -304,6 +306,8 @@ class DistrictModel(mesa.Model):
         self._start_helps(idx[granted], helps[choice[granted]], stream)
 
     def _start_helps(self, idx: np.ndarray, helps: np.ndarray, stream: str) -> None:
+        if len(idx) == 0:
+            return
         f, p = self.families, self.params
         u = self.draw(stream, idx)
         months = np.exp(p.help_duration_mu[helps] + p.help_duration_sigma[helps] * ndtri(u))
@@ -319,6 +323,8 @@ class DistrictModel(mesa.Model):
         self.tally.count_begun(helps, f.unaccompanied[idx])
 
     def _end_helps(self, idx: np.ndarray) -> None:
+        if len(idx) == 0:
+            return
         f = self.families
         self.tally.count_ended(f.help[idx], f.help_months_used[idx])
         f.help[idx] = NO_HELP

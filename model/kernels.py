@@ -106,6 +106,35 @@ def shocks_and_reversion(
 
 
 @nb.njit(cache=True)
+def come_to_notice(
+    key: np.uint64,
+    month: int,
+    ids: np.ndarray,
+    help: np.ndarray,
+    waiting: np.ndarray,
+    level: np.ndarray,
+    prevention: np.ndarray,
+    hazard_by_level: np.ndarray,
+    ratio: float,
+    ratio_by_prevention: np.ndarray,
+) -> np.ndarray:
+    """The families without a help, not waiting, at level 1 or more, that come to the youth office's notice.
+
+    Hazard: hazard_by_level[level] * ratio * ratio_by_prevention[prevention] (the last entry for NO_HELP).
+    """
+    at = position(month)
+    noticed = np.empty(len(ids), dtype=np.int64)
+    n = 0
+    for i in range(len(ids)):
+        if help[i] == NO_HELP and not waiting[i] and level[i] >= 1:
+            hazard = hazard_by_level[level[i]] * ratio * ratio_by_prevention[prevention[i]]
+            if draw(key, at, ids[i]) < hazard:
+                noticed[n] = i
+                n += 1
+    return noticed[:n]
+
+
+@nb.njit(cache=True)
 def prevention_uptake(
     keys: np.ndarray,
     month: int,

@@ -211,15 +211,27 @@ class DistrictModel(mesa.Model):
 
     def _reports_to_youth_office(self) -> None:
         """Schools, Kitas, health services, police and services report families; the office assesses (§8a)."""
-        f, p = self.families, self.params
-        candidates = np.flatnonzero((f.help == NO_HELP) & ~f.waiting & (f.level >= 1))
-        referral_during = np.append(p.prevention_referral_ratio, 1.0)
-        hazard = (
-            p.report_hazard_by_level[f.level[candidates]]
-            * p.network_referral
-            * referral_during[f.prevention[candidates]]
+        p = self.params
+        referral_during = np.append(p.prevention_referral_ratio, 1.0)  # index -1 (no service) -> 1.0
+        self._assess(self._come_to_notice("report", p.report_hazard_by_level, p.network_referral, referral_during))
+
+    def _come_to_notice(
+        self, stream: str, hazard_by_level: np.ndarray, ratio: float, ratio_by_prevention: np.ndarray
+    ) -> np.ndarray:
+        """The families without a help or a wait whose need (level 1+) comes to the youth office's notice."""
+        f = self.families
+        return kernels.come_to_notice(
+            self.streams.key(stream),
+            self.month,
+            f.id,
+            f.help,
+            f.waiting,
+            f.level,
+            f.prevention,
+            hazard_by_level,
+            ratio,
+            ratio_by_prevention,
         )
-        self._assess(candidates[self.draw("report", candidates) < hazard])
 
     def _escalations_noticed_in_help(self) -> None:
         """A helper who sees endangerment (level 4) in an ambulant help reports it; the help ends as failed."""
@@ -250,10 +262,10 @@ class DistrictModel(mesa.Model):
 
     def _self_referrals(self) -> None:
         """Families seek counselling (§28) themselves."""
-        f, p = self.families, self.params
-        candidates = np.flatnonzero((f.help == NO_HELP) & ~f.waiting & (f.level >= 1))
-        seeking = candidates[self.draw("self_referral", candidates) < p.self_referral_by_level[f.level[candidates]]]
-        self._grant(seeking, self.catalogue.helps_with("self_referral"), "duration:self_referral")
+        p, cat = self.params, self.catalogue
+        no_ratio = np.ones(len(cat.prevention_names) + 1)  # x * 1.0 is x: the hazard is the level's
+        seeking = self._come_to_notice("self_referral", p.self_referral_by_level, 1.0, no_ratio)
+        self._grant(seeking, cat.helps_with("self_referral"), "duration:self_referral")
 
     # 4. help planning -------------------------------------------------------------------------
 

@@ -299,3 +299,48 @@ def choose_helps(
                         losers.append(r)
         pending = np.array(losers, dtype=np.int64)
     return choice
+
+
+@nb.njit(cache=True)
+def help_clock(
+    help: np.ndarray, months_left: np.ndarray, months_used: np.ndarray, n_helps: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """A month of every running help passes; the occupancy per help, and the families whose help runs out."""
+    occupancy = np.zeros(n_helps, dtype=np.int64)
+    ending = np.empty(len(help), dtype=np.int64)
+    n = 0
+    for i in range(len(help)):
+        if help[i] != NO_HELP:
+            occupancy[help[i]] += 1
+            months_left[i] -= 1
+            months_used[i] += 1
+            if months_left[i] <= 0:
+                ending[n] = i
+                n += 1
+    return occupancy, ending[:n]
+
+
+@nb.njit(cache=True)
+def prevention_clock(
+    prevention: np.ndarray,
+    months_left: np.ndarray,
+    protection: np.ndarray,
+    protection_decay: np.ndarray,
+    service_protection: np.ndarray,
+    service_decay: np.ndarray,
+) -> np.ndarray:
+    """A month of every running prevention service passes; those that end leave their protection where it
+    is at least the family's current one. The occupancy per service."""
+    occupancy = np.zeros(len(service_protection), dtype=np.int64)
+    for i in range(len(prevention)):
+        s = prevention[i]
+        if s == NO_HELP:
+            continue
+        occupancy[s] += 1
+        months_left[i] -= 1
+        if months_left[i] <= 0:
+            if service_protection[s] >= protection[i]:
+                protection[i] = service_protection[s]
+                protection_decay[i] = service_decay[s]
+            prevention[i] = NO_HELP
+    return occupancy

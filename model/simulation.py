@@ -346,11 +346,9 @@ class DistrictModel(mesa.Model):
 
     def help_outcomes(self) -> None:
         f, p, cat, tally = self.families, self.params, self.catalogue, self.tally
-        in_help = np.flatnonzero(f.help != NO_HELP)
-        tally.occupancy[:] = np.bincount(f.help[in_help], minlength=len(cat.help_names))
-        f.help_months_left[in_help] -= 1
-        f.help_months_used[in_help] += 1
-        ending = in_help[f.help_months_left[in_help] <= 0]
+        tally.occupancy[:], ending = kernels.help_clock(
+            f.help, f.help_months_left, f.help_months_used, len(cat.help_names)
+        )
         access = cat.help_access[f.help[ending]]
         resolved = f.level[ending] <= 2
         tally.count_resolved(f.help[ending[resolved & (access <= HELP_PLAN)]])
@@ -384,15 +382,14 @@ class DistrictModel(mesa.Model):
         f.waiting[back_home] = True
 
         # prevention services end and leave a lasting, decaying protection
-        in_prevention = np.flatnonzero(f.prevention != NO_HELP)
-        tally.prevention_occupancy[:] = np.bincount(f.prevention[in_prevention], minlength=len(cat.prevention_names))
-        f.prevention_months_left[in_prevention] -= 1
-        done = in_prevention[f.prevention_months_left[in_prevention] <= 0]
-        service = f.prevention[done]
-        stronger = p.prevention_protection[service] >= f.protection[done]
-        f.protection[done[stronger]] = p.prevention_protection[service[stronger]]
-        f.protection_decay[done[stronger]] = p.prevention_decay[service[stronger]]
-        f.prevention[done] = NO_HELP
+        tally.prevention_occupancy[:] = kernels.prevention_clock(
+            f.prevention,
+            f.prevention_months_left,
+            f.protection,
+            f.protection_decay,
+            p.prevention_protection,
+            p.prevention_decay,
+        )
 
     # 6. accounting ----------------------------------------------------------------------------
 

@@ -61,9 +61,8 @@ class Families:
     def __len__(self) -> int:
         return self._n
 
-    def keep(self, mask: np.ndarray) -> None:
-        """Drop the families where mask is False (exits), keeping the order of the others."""
-        gone = np.flatnonzero(~mask)
+    def remove(self, gone: np.ndarray) -> None:
+        """Drop the families at the ascending indices `gone` (exits), keeping the order of the others."""
         if len(gone) == 0:
             return
         for values in self._store.values():

@@ -62,6 +62,44 @@ def occupancy(index: np.ndarray, n: int) -> np.ndarray:
 
 
 @nb.njit(cache=True)
+def age_a_month(
+    key: np.uint64,
+    month: int,
+    ids: np.ndarray,
+    age_months: np.ndarray,
+    help: np.ndarray,
+    moving_away: np.ndarray,
+    continue_after_18: float,
+    adult_months: int,
+    max_age_months: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Everyone grows a month older; the families whose help ends with age, and the families that leave.
+
+    At 18 a help continues as help for young adults (§41) with a probability, else it ends; at 21 it ends.
+    Adults without a help (counting those whose help ends now) and families moving away leave. Both
+    index arrays ascend.
+    """
+    at = position(month)
+    ending = np.empty(len(ids), dtype=np.int64)
+    leaving = np.empty(len(ids), dtype=np.int64)
+    n_ending = n_leaving = 0
+    for i in range(len(ids)):
+        age_months[i] += 1
+        in_help = help[i] != NO_HELP
+        if in_help and (
+            (age_months[i] == adult_months and draw(key, at, ids[i]) >= continue_after_18)
+            or age_months[i] >= max_age_months
+        ):
+            ending[n_ending] = i
+            n_ending += 1
+            in_help = False
+        if (age_months[i] >= adult_months and not in_help) or moving_away[i]:
+            leaving[n_leaving] = i
+            n_leaving += 1
+    return ending[:n_ending], leaving[:n_leaving]
+
+
+@nb.njit(cache=True)
 def shocks_and_reversion(
     key: np.uint64,
     month: int,

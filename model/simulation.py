@@ -84,15 +84,20 @@ class DistrictModel(mesa.Model):
 
     def demography(self) -> None:
         f, p = self.families, self.params
-        f.age_months += 1
-        # At 18 a help continues as help for young adults (§41) with a probability, else it ends.
-        turning_adult = np.flatnonzero((f.age_months == ADULT_MONTHS) & (f.help != NO_HELP))
-        stops = turning_adult[self.draw("continue_after_18", turning_adult) >= p.continue_after_18]
-        self._end_helps(stops)
-        self._end_helps(np.flatnonzero((f.age_months >= MAX_AGE_MONTHS) & (f.help != NO_HELP)))
-        leaving = ((f.age_months >= ADULT_MONTHS) & (f.help == NO_HELP)) | f.moving_away
-        self.tally.exits = int(leaving.sum())
-        f.keep(~leaving)
+        ending, leaving = kernels.age_a_month(
+            self.streams.key("continue_after_18"),
+            self.month,
+            f.id,
+            f.age_months,
+            f.help,
+            f.moving_away,
+            p.continue_after_18,
+            ADULT_MONTHS,
+            MAX_AGE_MONTHS,
+        )
+        self._end_helps(ending)
+        self.tally.exits = len(leaving)
+        f.remove(leaving)
 
         self.birth_carry += p.births_per_month
         births = int(self.birth_carry)

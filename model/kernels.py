@@ -173,6 +173,59 @@ def come_to_notice(
 
 
 @nb.njit(cache=True)
+def escalations_noticed(
+    key: np.uint64,
+    month: int,
+    ids: np.ndarray,
+    help: np.ndarray,
+    level: np.ndarray,
+    help_start_level: np.ndarray,
+    ambulant: np.ndarray,
+    noticed_probability: float,
+) -> np.ndarray:
+    """The families in an ambulant help (`ambulant[help]`) who reached level 4 since it began, and whose
+    helper notices it this month."""
+    at = position(month)
+    noticed = np.empty(len(ids), dtype=np.int64)
+    n = 0
+    for i in range(len(ids)):
+        if (
+            help[i] != NO_HELP
+            and ambulant[help[i]]
+            and level[i] == 4
+            and help_start_level[i] < 4
+            and draw(key, at, ids[i]) < noticed_probability
+        ):
+            noticed[n] = i
+            n += 1
+    return noticed[:n]
+
+
+@nb.njit(cache=True)
+def ready_for_planning(
+    key: np.uint64,
+    month: int,
+    ids: np.ndarray,
+    waiting: np.ndarray,
+    months_waiting: np.ndarray,
+    level: np.ndarray,
+    completion: float,
+) -> np.ndarray:
+    """Waiting families whose need has resolved (level below 3) stop waiting; the waiting whose plan is ready."""
+    at = position(month)
+    ready = np.empty(len(ids), dtype=np.int64)
+    n = 0
+    for i in range(len(ids)):
+        waiting[i] = waiting[i] and level[i] >= 3
+        if not waiting[i]:
+            months_waiting[i] = 0
+        elif draw(key, at, ids[i]) < completion:
+            ready[n] = i
+            n += 1
+    return ready[:n]
+
+
+@nb.njit(cache=True)
 def prevention_uptake(
     keys: np.ndarray,
     month: int,

@@ -241,11 +241,16 @@ class DistrictModel(mesa.Model):
     def _escalations_noticed_in_help(self) -> None:
         """A helper who sees endangerment (level 4) in an ambulant help reports it; the help ends as failed."""
         f, p = self.families, self.params
-        in_help = np.flatnonzero(f.help != NO_HELP)
-        ambulant = self.catalogue.help_access[f.help[in_help]] <= DIAGNOSTIC
-        escalated = (f.level[in_help] == 4) & (f.help_start_level[in_help] < 4)
-        endangered = in_help[ambulant & escalated]
-        noticed = endangered[self.draw("escalation_noticed", endangered) < p.escalation_noticed]
+        noticed = kernels.escalations_noticed(
+            self.streams.key("escalation_noticed"),
+            self.month,
+            f.id,
+            f.help,
+            f.level,
+            f.help_start_level,
+            self.catalogue.help_access <= DIAGNOSTIC,  # ambulant
+            p.escalation_noticed,
+        )
         self._end_helps(noticed)
         f.failed_help[noticed] = True
         self._assess(noticed)
@@ -277,10 +282,9 @@ class DistrictModel(mesa.Model):
     def help_planning(self) -> None:
         """The youth office makes help plans (§36) for waiting families, within caseworker capacity."""
         f, p, cat = self.families, self.params, self.catalogue
-        f.waiting &= f.level >= 3  # need resolved while waiting: the case is closed
-        f.months_waiting[~f.waiting] = 0
-        waiting = np.flatnonzero(f.waiting)
-        ready = waiting[self.draw("plan_ready", waiting) < p.plan_completion]
+        ready = kernels.ready_for_planning(  # a need resolved while waiting closes the case
+            self.streams.key("plan_ready"), self.month, f.id, f.waiting, f.months_waiting, f.level, p.plan_completion
+        )
         capacity = self.plan_carry + p.help_plans_per_month
         planned = min(len(ready), int(capacity))
         self.plan_carry = capacity - int(capacity)  # unused capacity is not saved up
@@ -299,7 +303,7 @@ class DistrictModel(mesa.Model):
         placed = self.draw("placement", rest) < p_place
         self._grant(rest[placed], cat.helps_with("placement"), "duration:planning")
         self._grant(rest[~placed], cat.helps_with("help_plan"), "duration:planning")
-        f.months_waiting[f.waiting] += 1
+        f.months_waiting += f.waiting
 
     def _grant(self, idx: np.ndarray, helps: np.ndarray, stream: str) -> None:
         """Start, for each family, one of `helps` chosen by age-band weights among those with a free place."""

@@ -55,6 +55,10 @@ class DistrictModel(mesa.Model):
     def year(self) -> int:
         return self.scenario.simulation.start_year + self.month // 12
 
+    def counters(self, stream: str) -> tuple[np.uint64, int, np.ndarray]:
+        """What a kernel needs to draw from the named stream this month: its key, the month, the family ids."""
+        return self.streams.key(stream), self.month, self.families.id
+
     def draw(self, stream: str, idx: np.ndarray) -> np.ndarray:
         """One uniform draw per family in idx from the named stream, this month."""
         return self.streams.uniform(stream, self.month, self.families.id[idx])
@@ -85,9 +89,7 @@ class DistrictModel(mesa.Model):
     def demography(self) -> None:
         f, p = self.families, self.params
         ending, leaving = kernels.age_a_month(
-            self.streams.key("continue_after_18"),
-            self.month,
-            f.id,
+            *self.counters("continue_after_18"),
             f.age_months,
             f.help,
             f.moving_away,
@@ -164,9 +166,7 @@ class DistrictModel(mesa.Model):
         """Shocks raise a family's burden, it reverts towards zero (faster in a help); levels follow the burden."""
         f, p = self.families, self.params
         shocked = kernels.shocks_and_reversion(
-            self.streams.key("shock"),
-            self.month,
-            f.id,
+            *self.counters("shock"),
             f.age_months,
             f.shock_ratio,
             f.protection,
@@ -226,9 +226,7 @@ class DistrictModel(mesa.Model):
         """The families without a help or a wait whose need (level 1+) comes to the youth office's notice."""
         f = self.families
         return kernels.come_to_notice(
-            self.streams.key(stream),
-            self.month,
-            f.id,
+            *self.counters(stream),
             f.help,
             f.waiting,
             f.level,
@@ -242,9 +240,7 @@ class DistrictModel(mesa.Model):
         """A helper who sees endangerment (level 4) in an ambulant help reports it; the help ends as failed."""
         f, p = self.families, self.params
         noticed = kernels.escalations_noticed(
-            self.streams.key("escalation_noticed"),
-            self.month,
-            f.id,
+            *self.counters("escalation_noticed"),
             f.help,
             f.level,
             f.help_start_level,
@@ -283,7 +279,7 @@ class DistrictModel(mesa.Model):
         """The youth office makes help plans (§36) for waiting families, within caseworker capacity."""
         f, p, cat = self.families, self.params, self.catalogue
         ready = kernels.ready_for_planning(  # a need resolved while waiting closes the case
-            self.streams.key("plan_ready"), self.month, f.id, f.waiting, f.months_waiting, f.level, p.plan_completion
+            *self.counters("plan_ready"), f.waiting, f.months_waiting, f.level, p.plan_completion
         )
         capacity = self.plan_carry + p.help_plans_per_month
         planned = min(len(ready), int(capacity))
@@ -311,9 +307,7 @@ class DistrictModel(mesa.Model):
             return
         f, p = self.families, self.params
         choice = kernels.choose_helps(
-            self.streams.key("help_choice:" + stream),
-            self.month,
-            f.id,
+            *self.counters("help_choice:" + stream),
             idx,
             f.age_months,
             f.level,

@@ -62,6 +62,33 @@ def occupancy(index: np.ndarray, n: int) -> np.ndarray:
 
 
 @nb.njit(cache=True)
+def risk_factors_at_birth(
+    keys: np.ndarray,
+    ids: np.ndarray,
+    share: np.ndarray,
+    hazard_ratio: np.ndarray,
+    single_parent: int,
+    frailty: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Which risk factors each new family has ([factor, family]), and its shock ratio: its frailty times the
+    hazard ratios of the factors it has (in factor order).
+
+    A factor is drawn from its own stream (`keys`) against its share, which may depend on the factor
+    `single_parent` (share[factor, 1] for single parents). Draws at birth do not depend on the month.
+    """
+    at = position(0)
+    has = np.empty((len(keys), len(ids)), dtype=np.bool_)
+    ratio = frailty.copy()
+    for r in range(len(ids)):
+        single = draw(keys[single_parent], at, ids[r]) < share[single_parent, 0]
+        for k in range(len(keys)):
+            has[k, r] = draw(keys[k], at, ids[r]) < share[k, int(single)]
+            if has[k, r]:
+                ratio[r] *= hazard_ratio[k]
+    return has, ratio
+
+
+@nb.njit(cache=True)
 def age_a_month(
     key: np.uint64,
     month: int,

@@ -71,6 +71,9 @@ class YearParameters:
 
     year: int
     births_per_month: float
+    risk_factor_share: np.ndarray  # [risk factor (RISK_FACTORS), parents a couple 0 / single 1] -> share at birth
+    risk_factor_hazard_ratio: np.ndarray  # by risk factor: the shock hazard ratio of having it
+    frailty_sd_log: float
     under_21: float
     unaccompanied_per_month: float
     unaccompanied_arrival_age_months: int
@@ -138,9 +141,20 @@ class YearParameters:
         budget = np.array([p.budget_eur_per_year.at(year) for p in services])
         half_life = np.array([p.protection_half_life_months.at(year) for p in services])
         placement_4 = pol.placement_probability_level_4.at(year)
+        rf = d.risk_factors
+        share = {
+            factor: [getattr(rf, f"{factor}_share").at(year)] * 2 for factor in RISK_FACTORS if factor != "sgb2_poverty"
+        }
+        share["sgb2_poverty"] = [
+            rf.sgb2_poverty_share_if_couple.at(year),
+            rf.sgb2_poverty_share_if_single_parent.at(year),
+        ]
         return cls(
             year=year,
             births_per_month=minors / 216,  # stationary population: one cohort of minors per 18 years
+            risk_factor_share=np.array([share[factor] for factor in RISK_FACTORS]),
+            risk_factor_hazard_ratio=np.array([rf.shock_hazard_ratio[factor].at(year) for factor in RISK_FACTORS]),
+            frailty_sd_log=b.frailty_sd_log.at(year),
             under_21=under_21,
             unaccompanied_per_month=uma.crisis_intakes_per_10k_under_21_per_year.at(year) * under_21 / 10_000 / 12,
             unaccompanied_arrival_age_months=round(uma.arrival_age_years.at(year) * 12),
@@ -179,11 +193,3 @@ class YearParameters:
             prevention_decay=0.5 ** (1 / half_life),
             prevention_referral_ratio=np.array([p.referral_hazard_ratio_during.at(year) for p in services]),
         )
-
-    def family_shock_ratio(self, scenario: Scenario, factors: dict[str, np.ndarray], frailty: np.ndarray) -> np.ndarray:
-        """Product of the hazard ratios of a family's risk factors, times its frailty."""
-        ratios = scenario.district.risk_factors.shock_hazard_ratio
-        product = frailty.copy()
-        for factor in RISK_FACTORS:
-            product *= np.where(factors[factor], ratios[factor].at(self.year), 1.0)
-        return product

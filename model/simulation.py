@@ -16,7 +16,7 @@ from model import kernels
 from model.families import NO_HELP, Families
 from model.parameters import ACCESSES, AGE_BAND_STARTS, Catalogue, YearParameters, age_band
 from model.recorder import Recorder, Tally
-from model.scenario import Scenario
+from model.scenario import RISK_FACTORS, Scenario
 from model.streams import Streams
 
 ADULT_MONTHS = 18 * 12
@@ -128,29 +128,21 @@ class DistrictModel(mesa.Model):
         f.id[new] = np.arange(self.next_id, self.next_id + n)
         self.next_id += n
         f.age_months[new] = age_months
-        ids, rf, year = f.id[new], self.scenario.district.risk_factors, self.year
-
-        def draw_at_birth(stream: str) -> np.ndarray:  # month-independent: a family is born once
-            return self.streams.uniform(stream, 0, ids)
-
-        f.single_parent[new] = draw_at_birth("single_parent") < rf.single_parent_share.at(year)
-        poverty_share = np.where(
-            f.single_parent[new],
-            rf.sgb2_poverty_share_if_single_parent.at(year),
-            rf.sgb2_poverty_share_if_couple.at(year),
-        )
-        f.sgb2_poverty[new] = draw_at_birth("sgb2_poverty") < poverty_share
-        f.parental_mental_illness[new] = draw_at_birth("parental_mental_illness") < rf.parental_mental_illness_share.at(
-            year
-        )
-        f.young_parent[new] = draw_at_birth("young_parent") < rf.young_parent_share.at(year)
-        f.special_needs[new] = draw_at_birth("special_needs") < rf.special_needs_share.at(year)
-        sd = self.scenario.burden.frailty_sd_log.at(year)
-        frailty = np.exp(sd * ndtri(draw_at_birth("frailty")) - sd**2 / 2)  # log-normal, mean 1
-        factors = {name: getattr(f, name)[new] for name in rf.shock_hazard_ratio}
-        f.shock_ratio[new] = self.params.family_shock_ratio(self.scenario, factors, frailty)
-        # Start at the family's expected burden, so the population does not drift during burn-in.
         p = self.params
+        ids = f.id[new]
+        sd = p.frailty_sd_log
+        frailty = np.exp(sd * ndtri(self.streams.uniform("frailty", 0, ids)) - sd**2 / 2)  # log-normal, mean 1
+        has, f.shock_ratio[new] = kernels.risk_factors_at_birth(
+            np.array([self.streams.key(factor) for factor in RISK_FACTORS], dtype=np.uint64),  # a stream each
+            ids,
+            p.risk_factor_share,
+            p.risk_factor_hazard_ratio,
+            RISK_FACTORS.index("single_parent"),
+            frailty,
+        )
+        for factor, values in zip(RISK_FACTORS, has, strict=True):
+            getattr(f, factor)[new] = values
+        # Start at the family's expected burden, so the population does not drift during burn-in.
         f.burden[new] = (
             p.shock_hazard
             * f.shock_ratio[new]

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numba as nb
 import numpy as np
+from numba.core import cgutils, types
+from numba.extending import intrinsic
 
 from model.scenario import RISK_FACTORS
 
@@ -89,9 +91,27 @@ class Families:
             self._store[name] = grown
 
 
+@intrinsic
+def _move(typingctx, values, dst, src, count):
+    """values[dst : dst + count] = values[src : src + count] as one memmove (the ranges may overlap).
+
+    numba copies an overlapping slice through a temporary array; a month's exits are many short runs.
+    """
+
+    def codegen(context, builder, signature, args):
+        array, dst, src, count = args
+        data = context.make_array(signature.args[0])(context, builder, array).data
+        itemsize = context.get_abi_sizeof(context.get_data_type(signature.args[0].dtype))
+        cgutils.raw_memmove(builder, builder.gep(data, [dst]), builder.gep(data, [src]), count, itemsize)
+        return context.get_dummy_value()
+
+    return types.void(values, types.intp, types.intp, types.intp), codegen
+
+
 @nb.njit(cache=True)
 def _remove(values: np.ndarray, gone: np.ndarray) -> None:
     """Remove the values at the (ascending) indices `gone` in place: the runs between them move down, in order."""
     for k in range(len(gone)):  # the run after the k-th removed value moves down by k + 1
+        start = gone[k] + 1
         stop = gone[k + 1] if k + 1 < len(gone) else len(values)
-        values[gone[k] - k : stop - k - 1] = values[gone[k] + 1 : stop]  # numba copies overlapping slices safely
+        _move(values, start - k - 1, start, stop - start)

@@ -462,3 +462,54 @@ def prevention_clock(
                 protection_decay[i] = service_decay[s]
             prevention[i] = NO_HELP
     return occupancy
+
+
+@nb.njit(cache=True)
+def start_helps(
+    idx: np.ndarray,
+    helps: np.ndarray,
+    months: np.ndarray,
+    level: np.ndarray,
+    help: np.ndarray,
+    help_months_left: np.ndarray,
+    help_months_used: np.ndarray,
+    help_start_level: np.ndarray,
+    waiting: np.ndarray,
+    months_waiting: np.ndarray,
+    prevention: np.ndarray,
+    unaccompanied: np.ndarray,
+    out_of_home: np.ndarray,
+    begun: np.ndarray,
+    begun_unaccompanied: np.ndarray,
+) -> None:
+    """Family idx[r] begins help helps[r] for months[r] months; a help out of home (`out_of_home[help]`)
+    ends any prevention service. Counts the helps begun."""
+    for r in range(len(idx)):
+        i, h = idx[r], helps[r]
+        help[i] = h
+        help_months_left[i] = months[r]
+        help_months_used[i] = 0
+        help_start_level[i] = level[i]
+        waiting[i] = False
+        months_waiting[i] = 0
+        if out_of_home[h]:
+            prevention[i] = NO_HELP  # the child has left home
+        begun[h] += 1
+        begun_unaccompanied[h] += unaccompanied[i]
+
+
+@nb.njit(cache=True)
+def end_helps(
+    idx: np.ndarray,
+    help: np.ndarray,
+    help_months_left: np.ndarray,
+    help_months_used: np.ndarray,
+    ended: np.ndarray,
+    ended_months: np.ndarray,
+) -> None:
+    """The helps of the (distinct) families idx end; counts them and the months they ran."""
+    for i in idx:
+        ended[help[i]] += 1
+        ended_months[help[i]] += help_months_used[i]
+        help[i] = NO_HELP
+        help_months_left[i] = 0

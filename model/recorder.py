@@ -54,14 +54,6 @@ class Tally:
                 value[:] = 0
         self.births = self.exits = 0
 
-    def count_begun(self, helps: np.ndarray, unaccompanied: np.ndarray) -> None:
-        self.begun += np.bincount(helps, minlength=len(self.begun))
-        self.begun_unaccompanied += np.bincount(helps[unaccompanied], minlength=len(self.begun))
-
-    def count_ended(self, helps: np.ndarray, months_used: np.ndarray) -> None:
-        self.ended += np.bincount(helps, minlength=len(self.ended))
-        self.ended_months += np.bincount(helps, weights=months_used, minlength=len(self.ended)).astype(np.int64)
-
     def count_resolved(self, helps: np.ndarray) -> None:
         self.ended_resolved += np.bincount(helps, minlength=len(self.ended_resolved))
 

@@ -315,27 +315,29 @@ class DistrictModel(mesa.Model):
     def _start_helps(self, idx: np.ndarray, helps: np.ndarray, stream: str) -> None:
         if len(idx) == 0:
             return
-        f, p = self.families, self.params
-        u = self.draw(stream, idx)
-        months = np.exp(p.help_duration_mu[helps] + p.help_duration_sigma[helps] * ndtri(u))
-        f.help[idx] = helps
-        f.help_months_left[idx] = np.maximum(1, np.rint(months))
-        f.help_months_used[idx] = 0
-        f.help_start_level[idx] = f.level[idx]
-        f.waiting[idx] = False
-        f.months_waiting[idx] = 0
-        access = self.catalogue.help_access[helps]
-        out_of_home = access >= PLACEMENT
-        f.prevention[idx[out_of_home]] = NO_HELP  # the child has left home
-        self.tally.count_begun(helps, f.unaccompanied[idx])
+        f, p, tally = self.families, self.params, self.tally
+        months = np.exp(p.help_duration_mu[helps] + p.help_duration_sigma[helps] * ndtri(self.draw(stream, idx)))
+        kernels.start_helps(
+            idx,
+            helps,
+            np.maximum(1, np.rint(months)),
+            f.level,
+            f.help,
+            f.help_months_left,
+            f.help_months_used,
+            f.help_start_level,
+            f.waiting,
+            f.months_waiting,
+            f.prevention,
+            f.unaccompanied,
+            self.catalogue.help_access >= PLACEMENT,
+            tally.begun,
+            tally.begun_unaccompanied,
+        )
 
     def _end_helps(self, idx: np.ndarray) -> None:
-        if len(idx) == 0:
-            return
-        f = self.families
-        self.tally.count_ended(f.help[idx], f.help_months_used[idx])
-        f.help[idx] = NO_HELP
-        f.help_months_left[idx] = 0
+        f, tally = self.families, self.tally
+        kernels.end_helps(idx, f.help, f.help_months_left, f.help_months_used, tally.ended, tally.ended_months)
 
     # 5. help outcomes -------------------------------------------------------------------------
 

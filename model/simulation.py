@@ -1,7 +1,9 @@
 """The district model: one Mesa model, one monthly step, seven phases in the order they run.
 
 Read `DistrictModel.step` top to bottom: it is the whole month. Every phase works on the family
-arrays at once; no phase loops over families in Python. Every random decision draws from its own
+arrays at once; no phase loops over families in Python. Where a phase visits every family, or makes
+many small decisions, it calls a compiled pass (`kernels`) that does in one loop what a dozen array
+operations did, with the same arithmetic in the same order. Every random decision draws from its own
 stream, indexed by family id and month (see `streams`), so scenarios run with the same seed share
 their random numbers (common random numbers).
 """

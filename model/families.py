@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numba as nb
 import numpy as np
+from numba import literal_unroll
 from numba.core import cgutils, types
 from numba.extending import intrinsic
 
@@ -47,13 +48,15 @@ class Families:
 
     The store has room to spare, so that births and arrivals are written into it instead of copying
     every array, and exits are removed by moving the remaining families down in place (their order
-    is kept: capped places are granted in array order). Assign to a field's elements (`f.level[:] = ...`),
-    never rebind the attribute, or the store and the view part.
+    is kept: capped places are granted in array order). Slots past the last family hold the defaults
+    of a new family. Assign to a field's elements (`f.level[:] = ...`), never rebind the attribute,
+    or the store and the view part.
     """
 
     def __init__(self, n: int):
         self._n = 0
         self._store = {name: np.zeros(0, dtype=dtype) for name, dtype in FIELDS.items()}
+        self._grow(n)
         self.add(n)
 
     def _view(self) -> None:
@@ -67,8 +70,7 @@ class Families:
         """Drop the families at the ascending indices `gone` (exits), keeping the order of the others."""
         if len(gone) == 0:
             return
-        for values in self._store.values():
-            _remove(values[: self._n], gone)
+        _remove(self._columns, self._n, gone)
         self._n -= len(gone)
         self._view()
 
@@ -77,8 +79,6 @@ class Families:
         end = self._n + n
         if end > len(self._store["id"]):
             self._grow(end + end // 4 + 64)  # room for years of net growth: a copy now and then, not every month
-        for name, values in self._store.items():
-            values[self._n : end] = DEFAULTS.get(name, 0)
         new = slice(self._n, end)
         self._n = end
         self._view()
@@ -86,9 +86,13 @@ class Families:
 
     def _grow(self, capacity: int) -> None:
         for name, values in self._store.items():
-            grown = np.empty(capacity, dtype=values.dtype)
+            grown = np.full(capacity, DEFAULTS.get(name, 0), dtype=values.dtype)
             grown[: self._n] = values[: self._n]
             self._store[name] = grown
+        # for the compiled removal: each store array with its default, one argument
+        self._columns = tuple(
+            (values, values.dtype.type(DEFAULTS.get(name, 0))) for name, values in self._store.items()
+        )
 
 
 @intrinsic
@@ -109,9 +113,13 @@ def _move(typingctx, values, dst, src, count):
 
 
 @nb.njit(cache=True)
-def _remove(values: np.ndarray, gone: np.ndarray) -> None:
-    """Remove the values at the (ascending) indices `gone` in place: the runs between them move down, in order."""
-    for k in range(len(gone)):  # the run after the k-th removed value moves down by k + 1
-        start = gone[k] + 1
-        stop = gone[k + 1] if k + 1 < len(gone) else len(values)
-        _move(values, start - k - 1, start, stop - start)
+def _remove(columns: tuple, n: int, gone: np.ndarray) -> None:
+    """Remove the families at the (ascending) indices `gone` from the first n slots of each (store, default)
+    column: the runs between them move down, in order; the slots freed at the end get the default."""
+    for column in literal_unroll(columns):  # a heterogeneous tuple: the loop is unrolled per column
+        values, default = column[0], column[1]
+        for k in range(len(gone)):  # the run after the k-th removed family moves down by k + 1
+            start = gone[k] + 1
+            stop = gone[k + 1] if k + 1 < len(gone) else n
+            _move(values, start - k - 1, start, stop - start)
+        values[n - len(gone) : n] = default

@@ -135,7 +135,7 @@ class DistrictModel(mesa.Model):
         sd = p.frailty_sd_log
         frailty = np.exp(sd * ndtri(self.streams.uniform("frailty", 0, ids)) - sd**2 / 2)  # log-normal, mean 1
         has, f.shock_ratio[new] = kernels.risk_factors_at_birth(
-            np.array([self.streams.key(factor) for factor in RISK_FACTORS], dtype=np.uint64),  # a stream each
+            self.streams.keys(RISK_FACTORS),  # a stream each
             ids,
             p.risk_factor_share,
             p.risk_factor_hazard_ratio,
@@ -191,7 +191,7 @@ class DistrictModel(mesa.Model):
         f, p, cat = self.families, self.params, self.catalogue
         occupied = kernels.occupancy(f.prevention, len(cat.prevention_names))
         self.tally.prevention_begun += kernels.prevention_uptake(
-            np.array([self.streams.key(f"uptake:{name}") for name in cat.prevention_names], dtype=np.uint64),
+            self.streams.keys(tuple(f"uptake:{name}" for name in cat.prevention_names)),
             self.month,
             f.id,
             f.age_months,

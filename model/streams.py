@@ -51,13 +51,19 @@ class Streams:
 
     def __init__(self, seed: int):
         self.seed = seed
-        self._keys: dict[str, np.uint64] = {}
+        self._keys: dict[str | tuple[str, ...], np.uint64 | np.ndarray] = {}  # a name: its key; names: their keys
 
     def key(self, stream: str) -> np.uint64:
         if stream not in self._keys:
             entropy = [self.seed, zlib.crc32(stream.encode())]
             self._keys[stream] = np.random.SeedSequence(entropy).generate_state(1, dtype=np.uint64)[0]
         return self._keys[stream]
+
+    def keys(self, streams: tuple[str, ...]) -> np.ndarray:
+        """The keys of several streams, for a kernel that draws from each (e.g. one per service)."""
+        if streams not in self._keys:
+            self._keys[streams] = np.array([self.key(stream) for stream in streams], dtype=np.uint64)
+        return self._keys[streams]
 
     def uniform(self, stream: str, month: int, ids: np.ndarray) -> np.ndarray:
         """Uniform draws in [0, 1), one per family id."""

@@ -200,6 +200,40 @@ def come_to_notice(
 
 
 @nb.njit(cache=True)
+def assess(
+    key: np.uint64,
+    month: int,
+    ids: np.ndarray,
+    idx: np.ndarray,
+    level: np.ndarray,
+    age_months: np.ndarray,
+    waiting: np.ndarray,
+    acute_share: float,
+    adult_months: int,
+    assessments: np.ndarray,
+) -> np.ndarray:
+    """§8a assessment of the families idx; those in acute endangerment (level 4, a minor, a share of them).
+
+    Latent endangerment (other level 4) and need (level 3) wait for a help plan. Counts the outcomes
+    in `assessments` (acute, latent, need, neither).
+    """
+    at = position(month)
+    acute = np.empty(len(idx), dtype=np.int64)
+    n = 0
+    for i in idx:
+        if level[i] == 4 and age_months[i] < adult_months and draw(key, at, ids[i]) < acute_share:
+            acute[n] = i
+            n += 1
+            assessments[0] += 1
+        elif level[i] >= 3:
+            waiting[i] = True
+            assessments[1 if level[i] == 4 else 2] += 1
+        else:
+            assessments[3] += 1
+    return acute[:n]
+
+
+@nb.njit(cache=True)
 def escalations_noticed(
     key: np.uint64,
     month: int,

@@ -247,18 +247,19 @@ class DistrictModel(mesa.Model):
 
     def _assess(self, idx: np.ndarray) -> None:
         """§8a assessment: acute endangerment -> Inobhutnahme; latent endangerment or need -> wait for a help plan."""
-        if len(idx) == 0:  # most months at small districts: skip a dozen array calls (draws do not shift)
-            return
-        f, p, tally = self.families, self.params, self.tally
-        level = f.level[idx]
-        endangered = idx[level == 4]
-        minor = f.age_months[endangered] < ADULT_MONTHS  # Inobhutnahme (§42) is for minors only
-        acute = (self.draw("acute", endangered) < p.acute_share) & minor
-        tally.assessments += [acute.sum(), (~acute).sum(), (level == 3).sum(), (level <= 2).sum()]
-        needs_plan = np.concatenate([endangered[~acute], idx[level == 3]])
-        f.waiting[needs_plan] = True
+        f, p = self.families, self.params
+        acute = kernels.assess(
+            *self.counters("acute"),
+            idx,
+            f.level,
+            f.age_months,
+            f.waiting,
+            p.acute_share,
+            ADULT_MONTHS,  # Inobhutnahme (§42) is for minors only
+            self.tally.assessments,
+        )
         crisis = self.catalogue.helps_with("crisis")[0]
-        self._start_helps(endangered[acute], np.full(acute.sum(), crisis), "duration:crisis")
+        self._start_helps(acute, np.full(len(acute), crisis), "duration:crisis")
 
     def _self_referrals(self) -> None:
         """Families seek counselling (§28) themselves."""

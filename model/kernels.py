@@ -17,7 +17,7 @@ from model.streams import draw, position
 
 
 @nb.njit(cache=True, inline="always")
-def band_of(age_months: int, band_starts: np.ndarray) -> int:
+def band_of(age_months: int, band_starts: tuple[int, ...]) -> int:
     """Index of the age band: how many band starts (after the first) the age has reached."""
     band = 0
     for start in band_starts:
@@ -141,7 +141,7 @@ def shocks_and_reversion(
     level: np.ndarray,
     shock_hazard: float,
     age_hazard_ratio: np.ndarray,
-    band_starts: np.ndarray,
+    band_starts: tuple[int, ...],
     during_prevention: np.ndarray,
     kept_by_help: np.ndarray,
 ) -> np.ndarray:
@@ -402,7 +402,7 @@ def choose_helps(
     helps: np.ndarray,
     help_weight: np.ndarray,
     help_level_ok: np.ndarray,
-    band_starts: np.ndarray,
+    band_starts: tuple[int, ...],
     free: np.ndarray,
 ) -> np.ndarray:
     """For each family in idx (in priority order), the position in `helps` of the help it gets, or NO_HELP.

@@ -13,6 +13,7 @@ import numba as nb
 import numpy as np
 
 from model.families import NO_HELP
+from model.parameters import CRISIS, DIAGNOSTIC, HELP_PLAN, PLACEMENT
 from model.streams import draw, position
 
 
@@ -547,3 +548,72 @@ def end_helps(
         ended_months[help[i]] += help_months_used[i]
         help[i] = NO_HELP
         help_months_left[i] = 0
+
+
+@nb.njit(cache=True)
+def settle_endings(
+    keys: np.ndarray,
+    month: int,
+    ids: np.ndarray,
+    ending: np.ndarray,
+    help: np.ndarray,
+    help_months_left: np.ndarray,
+    help_months_used: np.ndarray,
+    level: np.ndarray,
+    age_months: np.ndarray,
+    unaccompanied: np.ndarray,
+    failed_help: np.ndarray,
+    diagnosed: np.ndarray,
+    moving_away: np.ndarray,
+    help_access: np.ndarray,
+    transfer_if_burdened: float,
+    residential_probability: float,
+    placement_after_crisis: float,
+    adult_months: int,
+    ended_resolved: np.ndarray,
+    ended: np.ndarray,
+    ended_months: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The helps of the families `ending` end, with what follows from how they end.
+
+    An ambulant help ends resolved (level 2 or less) or failed: the need goes back to the youth office.
+    A placement that ends while home is still burdened (level 3+) continues elsewhere with a probability
+    (`transfer`, draws from keys[0]). After Inobhutnahme (draws from keys[1]) an unaccompanied minor gets
+    a residential place (`stays`) or moves on; a resident child may be placed (`placed`). Returns those
+    three and the resident families still burdened (level 3+), who wait for a help plan unless they get
+    a help now.
+    """
+    at = position(month)
+    transfer = np.empty(len(ending), dtype=np.int64)
+    stays = np.empty(len(ending), dtype=np.int64)
+    placed = np.empty(len(ending), dtype=np.int64)
+    back_home = np.empty(len(ending), dtype=np.int64)
+    n_transfer = n_stays = n_placed = n_back_home = 0
+    for i in ending:
+        access = help_access[help[i]]
+        if access <= HELP_PLAN:
+            if level[i] <= 2:
+                ended_resolved[help[i]] += 1
+            else:
+                failed_help[i] = True
+        elif access == DIAGNOSTIC:
+            diagnosed[i] = True
+        elif access == PLACEMENT:
+            if age_months[i] < adult_months and level[i] >= 3 and draw(keys[0], at, ids[i]) < transfer_if_burdened:
+                transfer[n_transfer] = i
+                n_transfer += 1
+        elif access == CRISIS:
+            if unaccompanied[i]:
+                if draw(keys[1], at, ids[i]) < residential_probability:
+                    stays[n_stays] = i
+                    n_stays += 1
+                else:
+                    moving_away[i] = True
+            elif draw(keys[1], at, ids[i]) < placement_after_crisis:
+                placed[n_placed] = i
+                n_placed += 1
+        if level[i] >= 3 and not unaccompanied[i]:
+            back_home[n_back_home] = i
+            n_back_home += 1
+    end_helps(ending, help, help_months_left, help_months_used, ended, ended_months)
+    return transfer[:n_transfer], stays[:n_stays], placed[:n_placed], back_home[:n_back_home]

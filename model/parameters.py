@@ -10,6 +10,7 @@ from model.scenario import AGE_BANDS_YEARS, CATEGORIES, RISK_FACTORS, Scenario
 
 DAYS_PER_MONTH = 365.25 / 12
 ACCESSES = ("self_referral", "help_plan", "diagnostic", "placement", "crisis")
+SELF_REFERRAL, HELP_PLAN, DIAGNOSTIC, PLACEMENT, CRISIS = range(len(ACCESSES))
 AGE_BAND_STARTS = tuple(12 * years for years in AGE_BANDS_YEARS[1:-1])  # in months, after the first band's
 # (a tuple: compiled code knows its length, and unrolls the loop over it)
 

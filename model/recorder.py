@@ -54,9 +54,6 @@ class Tally:
                 value[:] = 0
         self.births = self.exits = 0
 
-    def count_resolved(self, helps: np.ndarray) -> None:
-        self.ended_resolved += np.bincount(helps, minlength=len(self.ended_resolved))
-
 
 class Recorder:
     """One row of metrics per reported month."""

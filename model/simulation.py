@@ -16,7 +16,7 @@ from scipy.special import ndtri
 
 from model import kernels
 from model.families import NO_HELP, Families
-from model.parameters import ACCESSES, AGE_BAND_STARTS, Catalogue, YearParameters, age_band
+from model.parameters import AGE_BAND_STARTS, DIAGNOSTIC, PLACEMENT, Catalogue, YearParameters, age_band
 from model.recorder import Recorder, Tally
 from model.scenario import RISK_FACTORS, Scenario
 from model.streams import Streams
@@ -24,7 +24,6 @@ from model.streams import Streams
 ADULT_MONTHS = 18 * 12
 MAX_AGE_MONTHS = 21 * 12  # §41 helps end at 21
 UNACCOMPANIED_ID_BASE = 1 << 39  # their ids never collide with residents' ids
-SELF_REFERRAL, HELP_PLAN, DIAGNOSTIC, PLACEMENT, CRISIS = range(len(ACCESSES))
 
 
 def risk_level(burden: np.ndarray) -> np.ndarray:
@@ -345,41 +344,39 @@ class DistrictModel(mesa.Model):
     # 5. help outcomes -------------------------------------------------------------------------
 
     def help_outcomes(self) -> None:
+        """Helps and prevention services run a month; those that run out end, with what follows (settle_endings):
+        resolved or failed, a transfer to another placement, after Inobhutnahme a placement or home."""
         f, p, cat, tally = self.families, self.params, self.catalogue, self.tally
         tally.occupancy[:], ending = kernels.help_clock(
             f.help, f.help_months_left, f.help_months_used, len(cat.help_names)
         )
-        access = cat.help_access[f.help[ending]]
-        resolved = f.level[ending] <= 2
-        tally.count_resolved(f.help[ending[resolved & (access <= HELP_PLAN)]])
-        self._end_helps(ending)
-        home = ending[access != CRISIS]
-
-        # ambulant helps and diagnostics: an unresolved need goes back to the youth office (below)
-        f.failed_help[ending[(access <= HELP_PLAN) & ~resolved]] = True
-        f.diagnosed[ending[access == DIAGNOSTIC]] = True
-
-        # placements that end while home is still burdened continue elsewhere with a probability
-        placement = ending[(access == PLACEMENT) & (f.age_months[ending] < ADULT_MONTHS) & (f.level[ending] >= 3)]
-        transfer = placement[self.draw("transfer", placement) < p.transfer_if_burdened]
-        self._grant(transfer, cat.helps_with("placement"), "duration:transfer")
-
-        # after Inobhutnahme: a placement, or home (unaccompanied minors: a residential place, or they move on)
-        crisis = ending[access == CRISIS]
-        alone = crisis[f.unaccompanied[crisis]]
-        stays = self.draw("after_crisis", alone) < p.unaccompanied_residential_probability
-        self._start_helps(alone[stays], np.full(stays.sum(), cat.unaccompanied_help), "duration:after_crisis")
-        f.moving_away[alone[~stays]] = True
-        resident = crisis[~f.unaccompanied[crisis]]
-        self._grant(
-            resident[self.draw("after_crisis", resident) < p.placement_after_crisis],
-            cat.helps_with("placement"),
-            "duration:after_crisis",
+        transfer, stays, placed, back_home = kernels.settle_endings(
+            self.streams.keys(("transfer", "after_crisis")),
+            self.month,
+            f.id,
+            ending,
+            f.help,
+            f.help_months_left,
+            f.help_months_used,
+            f.level,
+            f.age_months,
+            f.unaccompanied,
+            f.failed_help,
+            f.diagnosed,
+            f.moving_away,
+            cat.help_access,
+            p.transfer_if_burdened,
+            p.unaccompanied_residential_probability,
+            p.placement_after_crisis,
+            ADULT_MONTHS,
+            tally.ended_resolved,
+            tally.ended,
+            tally.ended_months,
         )
-
-        back_home = np.concatenate([home, resident])
-        back_home = back_home[(f.help[back_home] == NO_HELP) & (f.level[back_home] >= 3) & ~f.unaccompanied[back_home]]
-        f.waiting[back_home] = True
+        self._grant(transfer, cat.helps_with("placement"), "duration:transfer")
+        self._start_helps(stays, np.full(len(stays), cat.unaccompanied_help), "duration:after_crisis")
+        self._grant(placed, cat.helps_with("placement"), "duration:after_crisis")
+        f.waiting[back_home[f.help[back_home] == NO_HELP]] = True  # still burdened, and no new help
 
         # prevention services end and leave a lasting, decaying protection
         tally.prevention_occupancy[:] = kernels.prevention_clock(

@@ -1,10 +1,12 @@
-"""Compiled (numba) passes over the families for the phases that visit every family each month.
+"""Compiled (numba) passes over the families: the phases' loops over every family each month, and the
+many small decisions (choice of help, assessment, start and end of helps) that cost a dozen array calls each.
 
-Each kernel does in one loop what the array version did in many whole-array operations, and draws
-its random numbers inline with `streams.draw`: the same draw for the same (stream, month, family id),
-so results are bit-identical to the array version and common random numbers are kept. Operations
-are the array version's, in its order (no fast-math, no reassociation); logarithms and other library
-functions stay in NumPy, on the few families that need them, so that their last bits are NumPy's.
+Each kernel does in one loop what the array version did in many array operations, and draws its random
+numbers inline with `streams.draw`: the same draw for the same (stream, month, family id), so results
+are bit-identical to the array version and common random numbers are kept. Operations are the array
+version's, in its order (no fast-math, no reassociation; a row of weights is summed as NumPy sums it,
+`pairwise_sum`); logarithms and other library functions stay in NumPy, on the few families that need
+them, so that their last bits are NumPy's. `experiments/fingerprint.py` checks the bits.
 """
 
 from __future__ import annotations

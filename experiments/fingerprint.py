@@ -1,6 +1,6 @@
 """Fingerprint of the engine's results: a hash of the recorded values of four small runs.
 
-python experiments/fingerprint.py
+python experiments/fingerprint.py        (with the test extras installed: it reuses the tests' `shrink`)
 
 A change meant only to make the engine faster must leave the hash as it was (docs/performance.md
 states the current one); a change of the rules changes it.

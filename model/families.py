@@ -44,24 +44,25 @@ DEFAULTS = {"help": NO_HELP, "prevention": NO_HELP, "protection_decay": 1.0}  # 
 
 
 class Families:
-    """The population; attributes are the arrays named in FIELDS, views of the first `len` slots of a store.
+    """The population; attributes are the arrays named in FIELDS, views of `len` consecutive slots of a store.
 
     The store has room to spare, so that births and arrivals are written into it instead of copying
-    every array, and exits are removed by moving the remaining families down in place (their order
-    is kept: capped places are granted in array order). Slots past the last family hold the defaults
-    of a new family. Assign to a field's elements (`f.level[:] = ...`), never rebind the attribute,
-    or the store and the view part.
+    every array, and exits are removed in place, keeping the order of the others (capped places are
+    granted in array order): the families on the shorter side of the widest gap between leavers move
+    towards it, so the block of families may start later in the store. Slots outside the block hold
+    the defaults of a new family. Assign to a field's elements (`f.level[:] = ...`), never rebind the
+    attribute, or the store and the view part.
     """
 
     def __init__(self, n: int):
-        self._n = 0
+        self._start = self._n = 0
         self._store = {name: np.zeros(0, dtype=dtype) for name, dtype in FIELDS.items()}
-        self._grow(n)
+        self._restore(n)
         self.add(n)
 
     def _view(self) -> None:
         for name, values in self._store.items():
-            setattr(self, name, values[: self._n])
+            setattr(self, name, values[self._start : self._start + self._n])
 
     def __len__(self) -> int:
         return self._n
@@ -70,25 +71,27 @@ class Families:
         """Drop the families at the ascending indices `gone` (exits), keeping the order of the others."""
         if len(gone) == 0:
             return
-        _remove(self._columns, self._n, gone)
+        self._start += _remove(self._columns, self._start, self._n, gone)
         self._n -= len(gone)
         self._view()
 
     def add(self, n: int) -> slice:
         """Slots for n new families (births, arrivals) at the end, holding the defaults of FIELDS."""
         end = self._n + n
-        if end > len(self._store["id"]):
-            self._grow(end + end // 4 + 64)  # room for years of net growth: a copy now and then, not every month
+        if self._start + end > len(self._store["id"]):
+            self._restore(end + end // 4 + 64)  # room for years of net growth: a copy now and then, not every month
         new = slice(self._n, end)
         self._n = end
         self._view()
         return new
 
-    def _grow(self, capacity: int) -> None:
+    def _restore(self, capacity: int) -> None:
+        """A new store of `capacity` slots, the families at its beginning."""
         for name, values in self._store.items():
-            grown = np.full(capacity, DEFAULTS.get(name, 0), dtype=values.dtype)
-            grown[: self._n] = values[: self._n]
-            self._store[name] = grown
+            stored = np.full(capacity, DEFAULTS.get(name, 0), dtype=values.dtype)
+            stored[: self._n] = values[self._start : self._start + self._n]
+            self._store[name] = stored
+        self._start = 0
         # for the compiled removal: each store array with its default, one argument
         self._columns = tuple(
             (values, values.dtype.type(DEFAULTS.get(name, 0))) for name, values in self._store.items()
@@ -113,13 +116,30 @@ def _move(typingctx, values, dst, src, count):
 
 
 @nb.njit(cache=True)
-def _remove(columns: tuple, n: int, gone: np.ndarray) -> None:
-    """Remove the families at the (ascending) indices `gone` from the first n slots of each (store, default)
-    column: the runs between them move down, in order; the slots freed at the end get the default."""
+def _remove(columns: tuple, start: int, n: int, gone: np.ndarray) -> int:
+    """Remove the families at the (ascending) indices `gone` of the block of n families beginning at slot
+    `start` of each (store, default) column, keeping the order of the others; how far the block's
+    beginning moved.
+
+    The widest gap between leavers splits the block: the families before it move up towards it, those
+    after it move down, so that only the families between the first and the last leaver on each side move
+    (in the steady state leavers are mostly the oldest, stored first). Freed slots get the default.
+    """
+    # split so that `before` leavers are removed by moving up what precedes them, the rest by moving down
+    before, fewest = 0, n - 1 - gone[0]
+    for k in range(1, len(gone) + 1):
+        moved = gone[k - 1] + (n - 1 - gone[k] if k < len(gone) else 0)
+        if moved < fewest:
+            before, fewest = k, moved
     for column in literal_unroll(columns):  # a heterogeneous tuple: the loop is unrolled per column
-        values, default = column[0], column[1]
-        for k in range(len(gone)):  # the run after the k-th removed family moves down by k + 1
-            start = gone[k] + 1
+        values, default = column[0][start : start + n], column[1]
+        for k in range(before - 1, -1, -1):  # the run before the k-th leaver moves up by before - k
+            first = gone[k - 1] + 1 if k > 0 else 0
+            _move(values, first + before - k, first, gone[k] - first)
+        for k in range(before, len(gone)):  # the run after the k-th leaver moves down by k - before + 1
+            first = gone[k] + 1
             stop = gone[k + 1] if k + 1 < len(gone) else n
-            _move(values, start - k - 1, start, stop - start)
-        values[n - len(gone) : n] = default
+            _move(values, first - (k - before + 1), first, stop - first)
+        values[:before] = default
+        values[n - (len(gone) - before) :] = default
+    return before

@@ -48,8 +48,8 @@ class Families:
 
     The store has room to spare, so that births and arrivals are written into it instead of copying
     every array, and exits are removed in place, keeping the order of the others (capped places are
-    granted in array order): the families on the shorter side of the widest gap between leavers move
-    towards it, so the block of families may start later in the store. Slots outside the block hold
+    granted in array order): the longest stretch without a leaver stays, the families on either side
+    move towards it, so the block of families may start later in the store. Slots outside the block hold
     the defaults of a new family. Assign to a field's elements (`f.level[:] = ...`), never rebind the
     attribute, or the store and the view part.
     """
@@ -57,7 +57,7 @@ class Families:
     def __init__(self, n: int):
         self._start = self._n = 0
         self._store = {name: np.zeros(0, dtype=dtype) for name, dtype in FIELDS.items()}
-        self._restore(n)
+        self._reallocate(n)
         self.add(n)
 
     def _view(self) -> None:
@@ -79,13 +79,13 @@ class Families:
         """Slots for n new families (births, arrivals) at the end, holding the defaults of FIELDS."""
         end = self._n + n
         if self._start + end > len(self._store["id"]):
-            self._restore(end + end // 4 + 64)  # room for years of net growth: a copy now and then, not every month
+            self._reallocate(end + end // 4 + 64)  # room for years of net growth: a copy now and then, not every month
         new = slice(self._n, end)
         self._n = end
         self._view()
         return new
 
-    def _restore(self, capacity: int) -> None:
+    def _reallocate(self, capacity: int) -> None:
         """A new store of `capacity` slots, the families at its beginning."""
         for name, values in self._store.items():
             stored = np.full(capacity, DEFAULTS.get(name, 0), dtype=values.dtype)
@@ -121,11 +121,13 @@ def _remove(columns: tuple, start: int, n: int, gone: np.ndarray) -> int:
     `start` of each (store, default) column, keeping the order of the others; how far the block's
     beginning moved.
 
-    The widest gap between leavers splits the block: the families before it move up towards it, those
-    after it move down, so that only the families between the first and the last leaver on each side move
-    (in the steady state leavers are mostly the oldest, stored first). Freed slots get the default.
+    The longest stretch of families without a leaver (before the first leaver, between two, or after the
+    last) stays where it is: the families before it move up towards it, those after it move down. In the
+    steady state leavers are mostly the oldest, stored first, so few families move. Freed slots get the
+    default.
     """
-    # split so that `before` leavers are removed by moving up what precedes them, the rest by moving down
+    # the `before` first leavers are removed by moving up what precedes them, the others by moving down
+    # what follows them; moved: how many families that moves
     before, fewest = 0, n - 1 - gone[0]
     for k in range(1, len(gone) + 1):
         moved = gone[k - 1] + (n - 1 - gone[k] if k < len(gone) else 0)

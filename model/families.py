@@ -7,7 +7,11 @@ counts comparable with them; siblings occupy separate slots with independently d
 
 from __future__ import annotations
 
+import numba as nb
 import numpy as np
+from numba import literal_unroll
+from numba.core import cgutils, types
+from numba.extending import intrinsic
 
 from model.scenario import RISK_FACTORS
 
@@ -36,27 +40,108 @@ FIELDS: dict[str, type] = {
     "failed_help": np.bool_,  # an earlier help ended with the need unresolved
     "diagnosed": np.bool_,  # had intensive family diagnostics
 }
+DEFAULTS = {"help": NO_HELP, "prevention": NO_HELP, "protection_decay": 1.0}  # of a new family; else 0 or False
 
 
 class Families:
-    """The population; attributes are the arrays named in FIELDS."""
+    """The population; attributes are the arrays named in FIELDS, views of `len` consecutive slots of a store.
+
+    The store has room to spare, so that births and arrivals are written into it instead of copying
+    every array, and exits are removed in place, keeping the order of the others (capped places are
+    granted in array order): the longest stretch without a leaver stays, the families on either side
+    move towards it, so the block of families may start later in the store. Slots outside the block hold
+    the defaults of a new family. Assign to a field's elements (`f.level[:] = ...`), never rebind the
+    attribute, or the store and the view part.
+    """
 
     def __init__(self, n: int):
-        for name, dtype in FIELDS.items():
-            setattr(self, name, np.zeros(n, dtype=dtype))
-        self.help[:] = NO_HELP
-        self.prevention[:] = NO_HELP
-        self.protection_decay[:] = 1.0
+        self._start = self._n = 0
+        self._store = {name: np.zeros(0, dtype=dtype) for name, dtype in FIELDS.items()}
+        self._reallocate(n)
+        self.add(n)
+
+    def _view(self) -> None:
+        for name, values in self._store.items():
+            setattr(self, name, values[self._start : self._start + self._n])
 
     def __len__(self) -> int:
-        return len(self.id)
+        return self._n
 
-    def keep(self, mask: np.ndarray) -> None:
-        """Drop the families where mask is False (exits)."""
-        for name in FIELDS:
-            setattr(self, name, getattr(self, name)[mask])
+    def remove(self, gone: np.ndarray) -> None:
+        """Drop the families at the ascending indices `gone` (exits), keeping the order of the others."""
+        if len(gone) == 0:
+            return
+        self._start += _remove(self._columns, self._start, self._n, gone)
+        self._n -= len(gone)
+        self._view()
 
-    def extend(self, other: Families) -> None:
-        """Add new families (births, arrivals) at the end."""
-        for name in FIELDS:
-            setattr(self, name, np.concatenate([getattr(self, name), getattr(other, name)]))
+    def add(self, n: int) -> slice:
+        """Slots for n new families (births, arrivals) at the end, holding the defaults of FIELDS."""
+        end = self._n + n
+        if self._start + end > len(self._store["id"]):
+            self._reallocate(end + end // 4 + 64)  # room for years of net growth: a copy now and then, not every month
+        new = slice(self._n, end)
+        self._n = end
+        self._view()
+        return new
+
+    def _reallocate(self, capacity: int) -> None:
+        """A new store of `capacity` slots, the families at its beginning."""
+        for name, values in self._store.items():
+            stored = np.full(capacity, DEFAULTS.get(name, 0), dtype=values.dtype)
+            stored[: self._n] = values[self._start : self._start + self._n]
+            self._store[name] = stored
+        self._start = 0
+        # for the compiled removal: each store array with its default, one argument
+        self._columns = tuple(
+            (values, values.dtype.type(DEFAULTS.get(name, 0))) for name, values in self._store.items()
+        )
+
+
+@intrinsic
+def _move(typingctx, values, dst, src, count):
+    """values[dst : dst + count] = values[src : src + count] as one memmove (the ranges may overlap).
+
+    numba copies an overlapping slice through a temporary array; a month's exits are many short runs.
+    """
+
+    def codegen(context, builder, signature, args):
+        array, dst, src, count = args
+        data = context.make_array(signature.args[0])(context, builder, array).data
+        itemsize = context.get_abi_sizeof(context.get_data_type(signature.args[0].dtype))
+        cgutils.raw_memmove(builder, builder.gep(data, [dst]), builder.gep(data, [src]), count, itemsize)
+        return context.get_dummy_value()
+
+    return types.void(values, types.intp, types.intp, types.intp), codegen
+
+
+@nb.njit(cache=True)
+def _remove(columns: tuple, start: int, n: int, gone: np.ndarray) -> int:
+    """Remove the families at the (ascending) indices `gone` of the block of n families beginning at slot
+    `start` of each (store, default) column, keeping the order of the others; how far the block's
+    beginning moved.
+
+    The longest stretch of families without a leaver (before the first leaver, between two, or after the
+    last) stays where it is: the families before it move up towards it, those after it move down. In the
+    steady state leavers are mostly the oldest, stored first, so few families move. Freed slots get the
+    default.
+    """
+    # the `before` first leavers are removed by moving up what precedes them, the others by moving down
+    # what follows them; moved: how many families that moves
+    before, fewest = 0, n - 1 - gone[0]
+    for k in range(1, len(gone) + 1):
+        moved = gone[k - 1] + (n - 1 - gone[k] if k < len(gone) else 0)
+        if moved < fewest:
+            before, fewest = k, moved
+    for column in literal_unroll(columns):  # a heterogeneous tuple: the loop is unrolled per column
+        values, default = column[0][start : start + n], column[1]
+        for k in range(before - 1, -1, -1):  # the run before the k-th leaver moves up by before - k
+            first = gone[k - 1] + 1 if k > 0 else 0
+            _move(values, first + before - k, first, gone[k] - first)
+        for k in range(before, len(gone)):  # the run after the k-th leaver moves down by k - before + 1
+            first = gone[k] + 1
+            stop = gone[k + 1] if k + 1 < len(gone) else n
+            _move(values, first - (k - before + 1), first, stop - first)
+        values[:before] = default
+        values[n - (len(gone) - before) :] = default
+    return before

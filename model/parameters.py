@@ -10,11 +10,15 @@ from model.scenario import AGE_BANDS_YEARS, CATEGORIES, RISK_FACTORS, Scenario
 
 DAYS_PER_MONTH = 365.25 / 12
 ACCESSES = ("self_referral", "help_plan", "diagnostic", "placement", "crisis")
+SELF_REFERRAL, HELP_PLAN, DIAGNOSTIC, PLACEMENT, CRISIS = range(len(ACCESSES))
+AGE_BAND_STARTS = tuple(12 * years for years in AGE_BANDS_YEARS[1:-1])  # in months, after the first band's
+# (a tuple: compiled code knows its length, and unrolls the loop over it)
+_AGE_BAND_STARTS = np.array(AGE_BAND_STARTS)
 
 
 def age_band(age_months: np.ndarray) -> np.ndarray:
     """Age band index 0-3 (0-5, 6-11, 12-17, 18-20 years) of ages in months."""
-    return np.searchsorted(np.array(AGE_BANDS_YEARS[1:-1]) * 12, age_months, side="right")
+    return np.searchsorted(_AGE_BAND_STARTS, age_months, side="right")
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,7 @@ class Catalogue:
     prevention_age_months: np.ndarray  # [service, (min, max)]
     prevention_level_ok: np.ndarray  # [service, level 0-4] -> bool
     unaccompanied_help: int  # the residential help unaccompanied minors go to after Inobhutnahme
+    helps_by_access: dict[str, np.ndarray]  # the helps of each access, in catalogue order
 
     @classmethod
     def of(cls, scenario: Scenario) -> Catalogue:
@@ -40,13 +45,14 @@ class Catalogue:
         level_ok = np.zeros((len(helps), 5), dtype=bool)
         for i, h in enumerate(helps.values()):
             level_ok[i, h.levels] = True
+        access = np.array([ACCESSES.index(h.access) for h in helps.values()])
         prevention_level_ok = np.zeros((len(services), 5), dtype=bool)
         for i, s in enumerate(services.values()):
             prevention_level_ok[i, s.target_levels] = True
         return cls(
             help_names=names,
             help_labels=tuple(h.label for h in helps.values()),
-            help_access=np.array([ACCESSES.index(h.access) for h in helps.values()]),
+            help_access=access,
             help_category=np.array([CATEGORIES.index(h.category) for h in helps.values()]),
             help_counts_as_hze=np.array([h.counts_as_hze for h in helps.values()]),
             help_level_ok=level_ok,
@@ -55,10 +61,11 @@ class Catalogue:
             prevention_age_months=np.array([s.eligible_age_months for s in services.values()]).reshape(-1, 2),
             prevention_level_ok=prevention_level_ok,
             unaccompanied_help=names.index(scenario.unaccompanied_minors.residential_help),
+            helps_by_access={a: np.flatnonzero(access == i) for i, a in enumerate(ACCESSES)},
         )
 
     def helps_with(self, access: str) -> np.ndarray:
-        return np.flatnonzero(self.help_access == ACCESSES.index(access))
+        return self.helps_by_access[access]
 
 
 @dataclass(frozen=True)
@@ -67,6 +74,9 @@ class YearParameters:
 
     year: int
     births_per_month: float
+    risk_factor_share: np.ndarray  # [risk factor (RISK_FACTORS), parents a couple 0 / single 1] -> share at birth
+    risk_factor_hazard_ratio: np.ndarray  # by risk factor: the shock hazard ratio of having it
+    frailty_sd_log: float
     under_21: float
     unaccompanied_per_month: float
     unaccompanied_arrival_age_months: int
@@ -134,9 +144,20 @@ class YearParameters:
         budget = np.array([p.budget_eur_per_year.at(year) for p in services])
         half_life = np.array([p.protection_half_life_months.at(year) for p in services])
         placement_4 = pol.placement_probability_level_4.at(year)
+        rf = d.risk_factors
+        share = {
+            factor: [getattr(rf, f"{factor}_share").at(year)] * 2 for factor in RISK_FACTORS if factor != "sgb2_poverty"
+        }
+        share["sgb2_poverty"] = [
+            rf.sgb2_poverty_share_if_couple.at(year),
+            rf.sgb2_poverty_share_if_single_parent.at(year),
+        ]
         return cls(
             year=year,
             births_per_month=minors / 216,  # stationary population: one cohort of minors per 18 years
+            risk_factor_share=np.array([share[factor] for factor in RISK_FACTORS]),
+            risk_factor_hazard_ratio=np.array([rf.shock_hazard_ratio[factor].at(year) for factor in RISK_FACTORS]),
+            frailty_sd_log=b.frailty_sd_log.at(year),
             under_21=under_21,
             unaccompanied_per_month=uma.crisis_intakes_per_10k_under_21_per_year.at(year) * under_21 / 10_000 / 12,
             unaccompanied_arrival_age_months=round(uma.arrival_age_years.at(year) * 12),
@@ -175,11 +196,3 @@ class YearParameters:
             prevention_decay=0.5 ** (1 / half_life),
             prevention_referral_ratio=np.array([p.referral_hazard_ratio_during.at(year) for p in services]),
         )
-
-    def family_shock_ratio(self, scenario: Scenario, factors: dict[str, np.ndarray], frailty: np.ndarray) -> np.ndarray:
-        """Product of the hazard ratios of a family's risk factors, times its frailty."""
-        ratios = scenario.district.risk_factors.shock_hazard_ratio
-        product = frailty.copy()
-        for factor in RISK_FACTORS:
-            product *= np.where(factors[factor], ratios[factor].at(self.year), 1.0)
-        return product

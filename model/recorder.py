@@ -9,7 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from model.families import NO_HELP, Families
+from model import kernels
+from model.families import Families
 from model.parameters import Catalogue, YearParameters
 from model.scenario import CATEGORIES
 
@@ -53,17 +54,6 @@ class Tally:
                 value[:] = 0
         self.births = self.exits = 0
 
-    def count_begun(self, helps: np.ndarray, unaccompanied: np.ndarray) -> None:
-        self.begun += np.bincount(helps, minlength=len(self.begun))
-        self.begun_unaccompanied += np.bincount(helps[unaccompanied], minlength=len(self.begun))
-
-    def count_ended(self, helps: np.ndarray, months_used: np.ndarray) -> None:
-        self.ended += np.bincount(helps, minlength=len(self.ended))
-        self.ended_months += np.bincount(helps, weights=months_used, minlength=len(self.ended)).astype(np.int64)
-
-    def count_resolved(self, helps: np.ndarray) -> None:
-        self.ended_resolved += np.bincount(helps, minlength=len(self.ended_resolved))
-
 
 class Recorder:
     """One row of metrics per reported month."""
@@ -86,20 +76,11 @@ class Recorder:
     def observe(self, month: int, f: Families, tally: Tally, p: YearParameters) -> None:
         cat = self.catalogue
         n_helps, n_services = len(cat.help_names), len(cat.prevention_names)
-        in_help = f.help != NO_HELP
-        stock = np.bincount(f.help[in_help], minlength=n_helps)
-        stock_alone = np.bincount(f.help[in_help & f.unaccompanied], minlength=n_helps)
-        in_prevention = f.prevention != NO_HELP
-        prevention_stock = np.bincount(f.prevention[in_prevention], minlength=n_services)
+        stock, stock_alone, prevention_stock, levels, states, alone = kernels.census(
+            f.help, f.prevention, f.level, f.waiting, f.unaccompanied, n_helps, n_services
+        )
         category_cost = np.bincount(cat.help_category, weights=tally.help_cost, minlength=len(CATEGORIES))
         category_cost[CATEGORIES.index("prevention")] += tally.prevention_cost.sum()
-        levels = np.bincount(f.level[~f.unaccompanied], minlength=5)
-        waiting = f.waiting & ~in_help
-        states = [
-            (~in_help & ~in_prevention & ~waiting).sum(),
-            (~in_help & in_prevention & ~waiting).sum(),
-            waiting.sum(),
-        ]
         self.values[month] = np.concatenate(
             [
                 stock,
@@ -120,7 +101,7 @@ class Recorder:
                 tally.assessments,
                 levels,
                 states,
-                [(~f.unaccompanied).sum(), f.unaccompanied.sum(), tally.births, tally.exits, p.under_21],
+                [len(f) - alone, alone, tally.births, tally.exits, p.under_21],
             ]
         )
 

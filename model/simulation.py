@@ -1,7 +1,9 @@
 """The district model: one Mesa model, one monthly step, seven phases in the order they run.
 
 Read `DistrictModel.step` top to bottom: it is the whole month. Every phase works on the family
-arrays at once; no phase loops over families in Python. Every random decision draws from its own
+arrays at once; no phase loops over families in Python. Where a phase visits every family, or makes
+many small decisions, it calls a compiled pass (`kernels`) that does in one loop what a dozen array
+operations did, with the same arithmetic in the same order. Every random decision draws from its own
 stream, indexed by family id and month (see `streams`), so scenarios run with the same seed share
 their random numbers (common random numbers).
 """
@@ -12,16 +14,16 @@ import mesa
 import numpy as np
 from scipy.special import ndtri
 
+from model import kernels
 from model.families import NO_HELP, Families
-from model.parameters import ACCESSES, Catalogue, YearParameters, age_band
+from model.parameters import AGE_BAND_STARTS, DIAGNOSTIC, PLACEMENT, Catalogue, YearParameters, age_band
 from model.recorder import Recorder, Tally
-from model.scenario import Scenario
+from model.scenario import RISK_FACTORS, Scenario
 from model.streams import Streams
 
 ADULT_MONTHS = 18 * 12
 MAX_AGE_MONTHS = 21 * 12  # §41 helps end at 21
 UNACCOMPANIED_ID_BASE = 1 << 39  # their ids never collide with residents' ids
-SELF_REFERRAL, HELP_PLAN, DIAGNOSTIC, PLACEMENT, CRISIS = range(len(ACCESSES))
 
 
 def risk_level(burden: np.ndarray) -> np.ndarray:
@@ -54,6 +56,10 @@ class DistrictModel(mesa.Model):
     def year(self) -> int:
         return self.scenario.simulation.start_year + self.month // 12
 
+    def counters(self, stream: str) -> tuple[np.uint64, int, np.ndarray]:
+        """What a kernel needs to draw from the named stream this month: its key, the month, the family ids."""
+        return self.streams.key(stream), self.month, self.families.id
+
     def draw(self, stream: str, idx: np.ndarray) -> np.ndarray:
         """One uniform draw per family in idx from the named stream, this month."""
         return self.streams.uniform(stream, self.month, self.families.id[idx])
@@ -83,15 +89,18 @@ class DistrictModel(mesa.Model):
 
     def demography(self) -> None:
         f, p = self.families, self.params
-        f.age_months += 1
-        # At 18 a help continues as help for young adults (§41) with a probability, else it ends.
-        turning_adult = np.flatnonzero((f.age_months == ADULT_MONTHS) & (f.help != NO_HELP))
-        stops = turning_adult[self.draw("continue_after_18", turning_adult) >= p.continue_after_18]
-        self._end_helps(stops)
-        self._end_helps(np.flatnonzero((f.age_months >= MAX_AGE_MONTHS) & (f.help != NO_HELP)))
-        leaving = ((f.age_months >= ADULT_MONTHS) & (f.help == NO_HELP)) | f.moving_away
-        self.tally.exits = int(leaving.sum())
-        f.keep(~leaving)
+        ending, leaving = kernels.age_a_month(
+            *self.counters("continue_after_18"),
+            f.age_months,
+            f.help,
+            f.moving_away,
+            p.continue_after_18,
+            ADULT_MONTHS,
+            MAX_AGE_MONTHS,
+        )
+        self._end_helps(ending)
+        self.tally.exits = len(leaving)
+        f.remove(leaving)
 
         self.birth_carry += p.births_per_month
         births = int(self.birth_carry)
@@ -103,74 +112,70 @@ class DistrictModel(mesa.Model):
         arrivals = int(self.arrival_carry)
         self.arrival_carry -= arrivals
         if arrivals:
-            minors = Families(arrivals)
-            minors.id[:] = np.arange(self.next_unaccompanied_id, self.next_unaccompanied_id + arrivals)
+            minors = f.add(arrivals)
+            f.id[minors] = np.arange(self.next_unaccompanied_id, self.next_unaccompanied_id + arrivals)
             self.next_unaccompanied_id += arrivals
-            minors.unaccompanied[:] = True
-            minors.age_months[:] = p.unaccompanied_arrival_age_months  # shock_ratio 0: no family burden
-            self.families.extend(minors)
+            f.unaccompanied[minors] = True
+            f.age_months[minors] = p.unaccompanied_arrival_age_months  # shock_ratio 0: no family burden
             crisis = self.catalogue.helps_with("crisis")[0]
-            new = np.arange(len(self.families) - arrivals, len(self.families))
-            self._start_helps(new, np.full(arrivals, crisis), "duration:arrival")
+            self._start_helps(np.arange(minors.start, minors.stop), np.full(arrivals, crisis), "duration:arrival")
 
     def _add_families(self, n: int, age_months: np.ndarray) -> None:
         """New resident families (births, or the initial population) with risk factors from the district profile."""
         if n == 0:
             return
-        new = Families(n)
-        new.id[:] = np.arange(self.next_id, self.next_id + n)
+        f = self.families
+        new = f.add(n)
+        f.id[new] = np.arange(self.next_id, self.next_id + n)
         self.next_id += n
-        new.age_months[:] = age_months
-        rf, year = self.scenario.district.risk_factors, self.year
-
-        def draw_at_birth(stream: str) -> np.ndarray:  # month-independent: a family is born once
-            return self.streams.uniform(stream, 0, new.id)
-
-        new.single_parent[:] = draw_at_birth("single_parent") < rf.single_parent_share.at(year)
-        poverty_share = np.where(
-            new.single_parent, rf.sgb2_poverty_share_if_single_parent.at(year), rf.sgb2_poverty_share_if_couple.at(year)
-        )
-        new.sgb2_poverty[:] = draw_at_birth("sgb2_poverty") < poverty_share
-        new.parental_mental_illness[:] = draw_at_birth("parental_mental_illness") < rf.parental_mental_illness_share.at(
-            year
-        )
-        new.young_parent[:] = draw_at_birth("young_parent") < rf.young_parent_share.at(year)
-        new.special_needs[:] = draw_at_birth("special_needs") < rf.special_needs_share.at(year)
-        sd = self.scenario.burden.frailty_sd_log.at(year)
-        frailty = np.exp(sd * ndtri(draw_at_birth("frailty")) - sd**2 / 2)  # log-normal, mean 1
-        factors = {name: getattr(new, name) for name in rf.shock_hazard_ratio}
-        new.shock_ratio[:] = self.params.family_shock_ratio(self.scenario, factors, frailty)
-        # Start at the family's expected burden, so the population does not drift during burn-in.
+        f.age_months[new] = age_months
         p = self.params
-        new.burden[:] = (
+        ids = f.id[new]
+        sd = p.frailty_sd_log
+        frailty = np.exp(sd * ndtri(self.streams.uniform("frailty", 0, ids)) - sd**2 / 2)  # log-normal, mean 1
+        has, f.shock_ratio[new] = kernels.risk_factors_at_birth(
+            self.streams.keys(RISK_FACTORS),  # a stream each
+            ids,
+            p.risk_factor_share,
+            p.risk_factor_hazard_ratio,
+            RISK_FACTORS.index("single_parent"),
+            frailty,
+        )
+        for factor, values in zip(RISK_FACTORS, has, strict=True):
+            getattr(f, factor)[new] = values
+        # Start at the family's expected burden, so the population does not drift during burn-in.
+        f.burden[new] = (
             p.shock_hazard
-            * new.shock_ratio
-            * p.age_hazard_ratio[age_band(new.age_months)]
+            * f.shock_ratio[new]
+            * p.age_hazard_ratio[age_band(f.age_months[new])]
             * p.shock_mean_size
             / p.reversion
         )
-        new.level[:] = risk_level(new.burden)
-        self.families.extend(new)
+        f.level[new] = risk_level(f.burden[new])
 
     # 2. burden and risk -----------------------------------------------------------------------
 
     def burden_and_risk(self) -> None:
+        """Shocks raise a family's burden, it reverts towards zero (faster in a help); levels follow the burden."""
         f, p = self.families, self.params
-        during_prevention = np.append(p.prevention_shock_ratio, 1.0)  # index -1 (no service) -> 1.0
-        hazard = (
-            p.shock_hazard
-            * f.shock_ratio
-            * p.age_hazard_ratio[age_band(f.age_months)]
-            * (1.0 - f.protection)
-            * during_prevention[f.prevention]
+        shocked = kernels.shocks_and_reversion(
+            *self.counters("shock"),
+            f.age_months,
+            f.shock_ratio,
+            f.protection,
+            f.protection_decay,
+            f.prevention,
+            f.help,
+            f.burden,
+            f.level,
+            p.shock_hazard,
+            p.age_hazard_ratio,
+            AGE_BAND_STARTS,
+            np.append(p.prevention_shock_ratio, 1.0),  # index -1 (no service) -> 1.0
+            (1.0 - p.reversion) * (1.0 - np.append(p.help_relief, 0.0)),  # index -1 (no help) -> no relief
         )
-        everyone = np.arange(len(f))
-        shocked = np.flatnonzero(self.draw("shock", everyone) < hazard)
-        relief = np.append(p.help_relief, 0.0)  # index -1 (no help) -> no relief
-        f.burden *= (1.0 - p.reversion) * (1.0 - relief[f.help])
         f.burden[shocked] -= p.shock_mean_size * np.log1p(-self.draw("shock_size", shocked))  # exponential size
-        f.protection *= f.protection_decay
-        f.level = risk_level(f.burden)
+        f.level[shocked] = risk_level(f.burden[shocked])
 
     # 3. reach and detection -------------------------------------------------------------------
 
@@ -183,86 +188,93 @@ class DistrictModel(mesa.Model):
     def _prevention_uptake(self) -> None:
         """Low-threshold services reach eligible families, within the places their budget buys."""
         f, p, cat = self.families, self.params, self.catalogue
-        occupied = np.bincount(f.prevention[f.prevention != NO_HELP], minlength=len(cat.prevention_names))
-        oldest = cat.prevention_age_months[:, 1].max(initial=-1)
-        idle = np.flatnonzero(  # unaccompanied minors have no family here: prevention never reaches them
-            (f.prevention == NO_HELP) & (f.help == NO_HELP) & (f.age_months <= oldest) & ~f.unaccompanied
+        occupied = kernels.occupancy(f.prevention, len(cat.prevention_names))
+        self.tally.prevention_begun += kernels.prevention_uptake(
+            self.streams.keys(tuple(f"uptake:{name}" for name in cat.prevention_names)),
+            self.month,
+            f.id,
+            f.age_months,
+            f.level,
+            f.help,
+            f.unaccompanied,
+            f.prevention,
+            f.prevention_months_left,
+            f.prevention_received,
+            (p.prevention_places - occupied).astype(np.int64),
+            p.prevention_uptake * p.network_outreach,
+            cat.prevention_age_months,
+            cat.prevention_level_ok,
+            p.prevention_duration,
         )
-        age, level, received = f.age_months[idle], f.level[idle], f.prevention_received[idle]
-        open_ = np.ones(len(idle), dtype=bool)  # not yet taken by a service this month
-        for s, name in enumerate(cat.prevention_names):
-            free = int(p.prevention_places[s] - occupied[s])
-            if free <= 0:
-                continue
-            low, high = cat.prevention_age_months[s]
-            eligible = np.flatnonzero(
-                open_ & (age >= low) & (age <= high) & cat.prevention_level_ok[s, level] & ((received & (1 << s)) == 0)
-            )
-            u = self.draw(f"uptake:{name}", idle[eligible])
-            reached = u < p.prevention_uptake[s] * p.network_outreach
-            taken, u = eligible[reached], u[reached]
-            if len(taken) > free:  # the most burdened first
-                taken = taken[np.lexsort((u, -level[taken]))[:free]]
-            open_[taken] = False
-            families = idle[taken]
-            f.prevention[families] = s
-            f.prevention_months_left[families] = p.prevention_duration[s]
-            f.prevention_received[families] |= 1 << s
-            self.tally.prevention_begun[s] += len(taken)
 
     def _reports_to_youth_office(self) -> None:
         """Schools, Kitas, health services, police and services report families; the office assesses (§8a)."""
-        f, p = self.families, self.params
-        candidates = np.flatnonzero((f.help == NO_HELP) & ~f.waiting & (f.level >= 1))
-        referral_during = np.append(p.prevention_referral_ratio, 1.0)
-        hazard = (
-            p.report_hazard_by_level[f.level[candidates]]
-            * p.network_referral
-            * referral_during[f.prevention[candidates]]
+        p = self.params
+        referral_during = np.append(p.prevention_referral_ratio, 1.0)  # index -1 (no service) -> 1.0
+        self._assess(self._come_to_notice("report", p.report_hazard_by_level, p.network_referral, referral_during))
+
+    def _come_to_notice(
+        self, stream: str, hazard_by_level: np.ndarray, ratio: float, ratio_by_prevention: np.ndarray
+    ) -> np.ndarray:
+        """The families without a help or a wait whose need (level 1+) comes to the youth office's notice."""
+        f = self.families
+        return kernels.come_to_notice(
+            *self.counters(stream),
+            f.help,
+            f.waiting,
+            f.level,
+            f.prevention,
+            hazard_by_level,
+            ratio,
+            ratio_by_prevention,
         )
-        self._assess(candidates[self.draw("report", candidates) < hazard])
 
     def _escalations_noticed_in_help(self) -> None:
         """A helper who sees endangerment (level 4) in an ambulant help reports it; the help ends as failed."""
         f, p = self.families, self.params
-        in_help = np.flatnonzero(f.help != NO_HELP)
-        ambulant = self.catalogue.help_access[f.help[in_help]] <= DIAGNOSTIC
-        escalated = (f.level[in_help] == 4) & (f.help_start_level[in_help] < 4)
-        endangered = in_help[ambulant & escalated]
-        noticed = endangered[self.draw("escalation_noticed", endangered) < p.escalation_noticed]
+        noticed = kernels.escalations_noticed(
+            *self.counters("escalation_noticed"),
+            f.help,
+            f.level,
+            f.help_start_level,
+            self.catalogue.help_access <= DIAGNOSTIC,  # ambulant
+            p.escalation_noticed,
+        )
         self._end_helps(noticed)
         f.failed_help[noticed] = True
         self._assess(noticed)
 
     def _assess(self, idx: np.ndarray) -> None:
         """§8a assessment: acute endangerment -> Inobhutnahme; latent endangerment or need -> wait for a help plan."""
-        f, p, tally = self.families, self.params, self.tally
-        level = f.level[idx]
-        endangered = idx[level == 4]
-        minor = f.age_months[endangered] < ADULT_MONTHS  # Inobhutnahme (§42) is for minors only
-        acute = (self.draw("acute", endangered) < p.acute_share) & minor
-        tally.assessments += [acute.sum(), (~acute).sum(), (level == 3).sum(), (level <= 2).sum()]
-        needs_plan = np.concatenate([endangered[~acute], idx[level == 3]])
-        f.waiting[needs_plan] = True
+        f, p = self.families, self.params
+        acute = kernels.assess(
+            *self.counters("acute"),
+            idx,
+            f.level,
+            f.age_months,
+            f.waiting,
+            p.acute_share,
+            ADULT_MONTHS,  # Inobhutnahme (§42) is for minors only
+            self.tally.assessments,
+        )
         crisis = self.catalogue.helps_with("crisis")[0]
-        self._start_helps(endangered[acute], np.full(acute.sum(), crisis), "duration:crisis")
+        self._start_helps(acute, np.full(len(acute), crisis), "duration:crisis")
 
     def _self_referrals(self) -> None:
         """Families seek counselling (§28) themselves."""
-        f, p = self.families, self.params
-        candidates = np.flatnonzero((f.help == NO_HELP) & ~f.waiting & (f.level >= 1))
-        seeking = candidates[self.draw("self_referral", candidates) < p.self_referral_by_level[f.level[candidates]]]
-        self._grant(seeking, self.catalogue.helps_with("self_referral"), "duration:self_referral")
+        p, cat = self.params, self.catalogue
+        no_ratio = np.ones(len(cat.prevention_names) + 1)  # x * 1.0 is x: the hazard is the level's
+        seeking = self._come_to_notice("self_referral", p.self_referral_by_level, 1.0, no_ratio)
+        self._grant(seeking, cat.helps_with("self_referral"), "duration:self_referral")
 
     # 4. help planning -------------------------------------------------------------------------
 
     def help_planning(self) -> None:
         """The youth office makes help plans (§36) for waiting families, within caseworker capacity."""
         f, p, cat = self.families, self.params, self.catalogue
-        f.waiting &= f.level >= 3  # need resolved while waiting: the case is closed
-        f.months_waiting[~f.waiting] = 0
-        waiting = np.flatnonzero(f.waiting)
-        ready = waiting[self.draw("plan_ready", waiting) < p.plan_completion]
+        ready = kernels.ready_for_planning(  # a need resolved while waiting closes the case
+            *self.counters("plan_ready"), f.waiting, f.months_waiting, f.level, p.plan_completion
+        )
         capacity = self.plan_carry + p.help_plans_per_month
         planned = min(len(ready), int(capacity))
         self.plan_carry = capacity - int(capacity)  # unused capacity is not saved up
@@ -281,115 +293,100 @@ class DistrictModel(mesa.Model):
         placed = self.draw("placement", rest) < p_place
         self._grant(rest[placed], cat.helps_with("placement"), "duration:planning")
         self._grant(rest[~placed], cat.helps_with("help_plan"), "duration:planning")
-        f.months_waiting[f.waiting] += 1
+        f.months_waiting += f.waiting
 
     def _grant(self, idx: np.ndarray, helps: np.ndarray, stream: str) -> None:
         """Start, for each family, one of `helps` chosen by age-band weights among those with a free place."""
         if len(idx) == 0 or len(helps) == 0:
             return
         f, p = self.families, self.params
-        weights = (
-            p.help_weight[helps][:, age_band(f.age_months[idx])].T
-            * self.catalogue.help_level_ok[helps][:, f.level[idx]].T
+        choice = kernels.choose_helps(
+            *self.counters("help_choice:" + stream),
+            idx,
+            f.age_months,
+            f.level,
+            helps,
+            p.help_weight,
+            self.catalogue.help_level_ok,
+            AGE_BAND_STARTS,
+            p.help_places[helps] - kernels.occupancy(f.help, len(p.help_places))[helps],
         )
-        free = p.help_places[helps] - np.bincount(f.help[f.help != NO_HELP], minlength=len(p.help_places))[helps]
-        u = self.draw("help_choice:" + stream, idx)
-        choice = np.full(len(idx), NO_HELP)
-        pending = np.arange(len(idx))
-        while len(pending):
-            w = weights[pending]
-            total = w.sum(axis=1)
-            open_ = total > 0
-            cumulative = np.cumsum(w[open_], axis=1) / total[open_, None]
-            pick = (cumulative < u[pending[open_], None]).sum(axis=1)
-            beyond = np.flatnonzero(pick == len(helps))  # rounding left the last cumulative weight below u
-            if len(beyond):  # take the last help that is open (a zero weight can never be picked otherwise)
-                pick[beyond] = len(helps) - 1 - np.argmax(w[open_][beyond][:, ::-1] > 0, axis=1)
-            choice[pending[open_]] = pick
-            pending = []
-            for j in np.flatnonzero(np.isfinite(free)):  # capped helps: the first in priority keep their place
-                got = np.flatnonzero(choice == j)
-                losers = got[int(max(free[j], 0)) :]
-                if len(losers):
-                    choice[losers] = NO_HELP
-                    weights[losers, j] = 0.0
-                    pending.extend(losers)
-            pending = np.array(pending, dtype=np.int64)
         granted = choice != NO_HELP
         self._start_helps(idx[granted], helps[choice[granted]], stream)
 
     def _start_helps(self, idx: np.ndarray, helps: np.ndarray, stream: str) -> None:
-        f, p = self.families, self.params
-        u = self.draw(stream, idx)
-        months = np.exp(p.help_duration_mu[helps] + p.help_duration_sigma[helps] * ndtri(u))
-        f.help[idx] = helps
-        f.help_months_left[idx] = np.maximum(1, np.rint(months))
-        f.help_months_used[idx] = 0
-        f.help_start_level[idx] = f.level[idx]
-        f.waiting[idx] = False
-        f.months_waiting[idx] = 0
-        access = self.catalogue.help_access[helps]
-        out_of_home = access >= PLACEMENT
-        f.prevention[idx[out_of_home]] = NO_HELP  # the child has left home
-        self.tally.count_begun(helps, f.unaccompanied[idx])
+        if len(idx) == 0:
+            return
+        f, p, tally = self.families, self.params, self.tally
+        months = np.exp(p.help_duration_mu[helps] + p.help_duration_sigma[helps] * ndtri(self.draw(stream, idx)))
+        kernels.start_helps(
+            idx,
+            helps,
+            np.maximum(1, np.rint(months)),
+            f.level,
+            f.help,
+            f.help_months_left,
+            f.help_months_used,
+            f.help_start_level,
+            f.waiting,
+            f.months_waiting,
+            f.prevention,
+            f.unaccompanied,
+            self.catalogue.help_access >= PLACEMENT,
+            tally.begun,
+            tally.begun_unaccompanied,
+        )
 
     def _end_helps(self, idx: np.ndarray) -> None:
-        f = self.families
-        self.tally.count_ended(f.help[idx], f.help_months_used[idx])
-        f.help[idx] = NO_HELP
-        f.help_months_left[idx] = 0
+        f, tally = self.families, self.tally
+        kernels.end_helps(idx, f.help, f.help_months_left, f.help_months_used, tally.ended, tally.ended_months)
 
     # 5. help outcomes -------------------------------------------------------------------------
 
     def help_outcomes(self) -> None:
+        """Helps and prevention services run a month; those that run out end, with what follows (settle_endings):
+        resolved or failed, a transfer to another placement, after Inobhutnahme a placement or home."""
         f, p, cat, tally = self.families, self.params, self.catalogue, self.tally
-        in_help = np.flatnonzero(f.help != NO_HELP)
-        tally.occupancy[:] = np.bincount(f.help[in_help], minlength=len(cat.help_names))
-        f.help_months_left[in_help] -= 1
-        f.help_months_used[in_help] += 1
-        ending = in_help[f.help_months_left[in_help] <= 0]
-        access = cat.help_access[f.help[ending]]
-        resolved = f.level[ending] <= 2
-        tally.count_resolved(f.help[ending[resolved & (access <= HELP_PLAN)]])
-        self._end_helps(ending)
-        home = ending[access != CRISIS]
-
-        # ambulant helps and diagnostics: an unresolved need goes back to the youth office (below)
-        f.failed_help[ending[(access <= HELP_PLAN) & ~resolved]] = True
-        f.diagnosed[ending[access == DIAGNOSTIC]] = True
-
-        # placements that end while home is still burdened continue elsewhere with a probability
-        placement = ending[(access == PLACEMENT) & (f.age_months[ending] < ADULT_MONTHS) & (f.level[ending] >= 3)]
-        transfer = placement[self.draw("transfer", placement) < p.transfer_if_burdened]
-        self._grant(transfer, cat.helps_with("placement"), "duration:transfer")
-
-        # after Inobhutnahme: a placement, or home (unaccompanied minors: a residential place, or they move on)
-        crisis = ending[access == CRISIS]
-        alone = crisis[f.unaccompanied[crisis]]
-        stays = self.draw("after_crisis", alone) < p.unaccompanied_residential_probability
-        self._start_helps(alone[stays], np.full(stays.sum(), cat.unaccompanied_help), "duration:after_crisis")
-        f.moving_away[alone[~stays]] = True
-        resident = crisis[~f.unaccompanied[crisis]]
-        self._grant(
-            resident[self.draw("after_crisis", resident) < p.placement_after_crisis],
-            cat.helps_with("placement"),
-            "duration:after_crisis",
+        tally.occupancy[:], ending = kernels.help_clock(
+            f.help, f.help_months_left, f.help_months_used, len(cat.help_names)
         )
-
-        back_home = np.concatenate([home, resident])
-        back_home = back_home[(f.help[back_home] == NO_HELP) & (f.level[back_home] >= 3) & ~f.unaccompanied[back_home]]
-        f.waiting[back_home] = True
+        transfer, stays, placed, back_home = kernels.settle_endings(
+            self.streams.keys(("transfer", "after_crisis")),
+            self.month,
+            f.id,
+            ending,
+            f.help,
+            f.help_months_left,
+            f.help_months_used,
+            f.level,
+            f.age_months,
+            f.unaccompanied,
+            f.failed_help,
+            f.diagnosed,
+            f.moving_away,
+            cat.help_access,
+            p.transfer_if_burdened,
+            p.unaccompanied_residential_probability,
+            p.placement_after_crisis,
+            ADULT_MONTHS,
+            tally.ended_resolved,
+            tally.ended,
+            tally.ended_months,
+        )
+        self._grant(transfer, cat.helps_with("placement"), "duration:transfer")
+        self._start_helps(stays, np.full(len(stays), cat.unaccompanied_help), "duration:after_crisis")
+        self._grant(placed, cat.helps_with("placement"), "duration:after_crisis")
+        f.waiting[back_home[f.help[back_home] == NO_HELP]] = True  # still burdened, and no new help
 
         # prevention services end and leave a lasting, decaying protection
-        in_prevention = np.flatnonzero(f.prevention != NO_HELP)
-        tally.prevention_occupancy[:] = np.bincount(f.prevention[in_prevention], minlength=len(cat.prevention_names))
-        f.prevention_months_left[in_prevention] -= 1
-        done = in_prevention[f.prevention_months_left[in_prevention] <= 0]
-        service = f.prevention[done]
-        stronger = p.prevention_protection[service] >= f.protection[done]
-        f.protection[done[stronger]] = p.prevention_protection[service[stronger]]
-        f.protection_decay[done[stronger]] = p.prevention_decay[service[stronger]]
-        f.prevention[done] = NO_HELP
+        tally.prevention_occupancy[:] = kernels.prevention_clock(
+            f.prevention,
+            f.prevention_months_left,
+            f.protection,
+            f.protection_decay,
+            p.prevention_protection,
+            p.prevention_decay,
+        )
 
     # 6. accounting ----------------------------------------------------------------------------
 

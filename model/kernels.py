@@ -1,0 +1,621 @@
+"""Compiled (numba) passes over the families: the phases' loops over every family each month, and the
+many small decisions (choice of help, assessment, start and end of helps) that cost a dozen array calls each.
+
+Each kernel does in one loop what the array version did in many array operations, and draws its random
+numbers inline with `streams.draw`: the same draw for the same (stream, month, family id), so results
+are bit-identical to the array version and common random numbers are kept. Operations are the array
+version's, in its order (no fast-math, no reassociation; a row of weights is summed as NumPy sums it,
+`pairwise_sum`); logarithms and other library functions stay in NumPy, on the few families that need
+them, so that their last bits are NumPy's. `experiments/fingerprint.py` checks the bits.
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+from model.families import NO_HELP
+from model.parameters import CRISIS, DIAGNOSTIC, HELP_PLAN, PLACEMENT
+from model.streams import draw, position
+
+
+@nb.njit(cache=True, inline="always")
+def band_of(age_months: int, band_starts: tuple[int, ...]) -> int:
+    """Index of the age band: how many band starts (after the first) the age has reached."""
+    band = 0
+    for start in band_starts:
+        band += age_months >= start
+    return band
+
+
+@nb.njit(cache=True)
+def pairwise_sum(values: np.ndarray) -> float:
+    """The sum of a contiguous row as NumPy's `sum` adds it (pairwise, eight partial sums), to the last bit."""
+    n = len(values)
+    if n < 8:
+        total = 0.0
+        for x in values:
+            total += x
+        return total
+    if n > 128:  # NumPy's block size
+        half = n // 2
+        half -= half % 8
+        return pairwise_sum(values[:half]) + pairwise_sum(values[half:])
+    partial = values[:8].copy()
+    i = 8
+    while i < n - n % 8:
+        partial += values[i : i + 8]
+        i += 8
+    total = ((partial[0] + partial[1]) + (partial[2] + partial[3])) + (
+        (partial[4] + partial[5]) + (partial[6] + partial[7])
+    )
+    for x in values[i:]:
+        total += x
+    return total
+
+
+@nb.njit(cache=True)
+def occupancy(index: np.ndarray, n: int) -> np.ndarray:
+    """How many families hold each of n helps (or services), from their `help` (or `prevention`) index."""
+    counts = np.zeros(n, dtype=np.int64)
+    for i in index:
+        if i != NO_HELP:
+            counts[i] += 1
+    return counts
+
+
+@nb.njit(cache=True)
+def risk_factors_at_birth(
+    keys: np.ndarray,
+    ids: np.ndarray,
+    share: np.ndarray,
+    hazard_ratio: np.ndarray,
+    single_parent: int,
+    frailty: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Which risk factors each new family has ([factor, family]), and its shock ratio: its frailty times the
+    hazard ratios of the factors it has (in factor order).
+
+    A factor is drawn from its own stream (`keys`) against its share, which may depend on the factor
+    `single_parent` (share[factor, 1] for single parents). Draws at birth do not depend on the month.
+    """
+    at = position(0)
+    has = np.empty((len(keys), len(ids)), dtype=np.bool_)
+    ratio = frailty.copy()
+    for r in range(len(ids)):
+        single = draw(keys[single_parent], at, ids[r]) < share[single_parent, 0]
+        for k in range(len(keys)):
+            has[k, r] = draw(keys[k], at, ids[r]) < share[k, int(single)]
+            if has[k, r]:
+                ratio[r] *= hazard_ratio[k]
+    return has, ratio
+
+
+@nb.njit(cache=True)
+def age_a_month(
+    key: np.uint64,
+    month: int,
+    ids: np.ndarray,
+    age_months: np.ndarray,
+    help: np.ndarray,
+    moving_away: np.ndarray,
+    continue_after_18: float,
+    adult_months: int,
+    max_age_months: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Everyone grows a month older; the families whose help ends with age, and the families that leave.
+
+    At 18 a help continues as help for young adults (§41) with a probability, else it ends; at 21 it ends.
+    Adults without a help (counting those whose help ends now) and families moving away leave. Both
+    index arrays ascend.
+    """
+    at = position(month)
+    ending = np.empty(len(ids), dtype=np.int64)
+    leaving = np.empty(len(ids), dtype=np.int64)
+    n_ending = n_leaving = 0
+    for i in range(len(ids)):
+        age_months[i] += 1
+        in_help = help[i] != NO_HELP
+        if in_help and (
+            (age_months[i] == adult_months and draw(key, at, ids[i]) >= continue_after_18)
+            or age_months[i] >= max_age_months
+        ):
+            ending[n_ending] = i
+            n_ending += 1
+            in_help = False
+        if (age_months[i] >= adult_months and not in_help) or moving_away[i]:
+            leaving[n_leaving] = i
+            n_leaving += 1
+    return ending[:n_ending], leaving[:n_leaving]
+
+
+@nb.njit(cache=True)
+def shocks_and_reversion(
+    key: np.uint64,
+    month: int,
+    ids: np.ndarray,
+    age_months: np.ndarray,
+    shock_ratio: np.ndarray,
+    protection: np.ndarray,
+    protection_decay: np.ndarray,
+    prevention: np.ndarray,
+    help: np.ndarray,
+    burden: np.ndarray,
+    level: np.ndarray,
+    shock_hazard: float,
+    age_hazard_ratio: np.ndarray,
+    band_starts: tuple[int, ...],
+    during_prevention: np.ndarray,
+    kept_by_help: np.ndarray,
+) -> np.ndarray:
+    """Draw who has a shock this month, revert every burden, decay protection, set levels; the shocked.
+
+    `during_prevention` and `kept_by_help` end with the value for NO_HELP (index -1). The caller adds the
+    shocks' sizes to the burden of the shocked families and sets their levels again.
+    """
+    at = position(month)
+    shocked = np.empty(len(ids), dtype=np.int64)
+    n = 0
+    for i in range(len(ids)):
+        hazard = (
+            shock_hazard
+            * shock_ratio[i]
+            * age_hazard_ratio[band_of(age_months[i], band_starts)]
+            * (1.0 - protection[i])
+            * during_prevention[prevention[i]]
+        )
+        if draw(key, at, ids[i]) < hazard:
+            shocked[n] = i
+            n += 1
+        burden[i] *= kept_by_help[help[i]]
+        protection[i] *= protection_decay[i]
+        level[i] = np.int8(min(burden[i], 4.0))  # as risk_level
+    return shocked[:n]
+
+
+@nb.njit(cache=True)
+def come_to_notice(
+    key: np.uint64,
+    month: int,
+    ids: np.ndarray,
+    help: np.ndarray,
+    waiting: np.ndarray,
+    level: np.ndarray,
+    prevention: np.ndarray,
+    hazard_by_level: np.ndarray,
+    ratio: float,
+    ratio_by_prevention: np.ndarray,
+) -> np.ndarray:
+    """The families without a help, not waiting, at level 1 or more, that come to the youth office's notice.
+
+    Hazard: hazard_by_level[level] * ratio * ratio_by_prevention[prevention] (the last entry for NO_HELP).
+    """
+    at = position(month)
+    noticed = np.empty(len(ids), dtype=np.int64)
+    n = 0
+    for i in range(len(ids)):
+        if help[i] == NO_HELP and not waiting[i] and level[i] >= 1:
+            hazard = hazard_by_level[level[i]] * ratio * ratio_by_prevention[prevention[i]]
+            if draw(key, at, ids[i]) < hazard:
+                noticed[n] = i
+                n += 1
+    return noticed[:n]
+
+
+@nb.njit(cache=True)
+def assess(
+    key: np.uint64,
+    month: int,
+    ids: np.ndarray,
+    idx: np.ndarray,
+    level: np.ndarray,
+    age_months: np.ndarray,
+    waiting: np.ndarray,
+    acute_share: float,
+    adult_months: int,
+    assessments: np.ndarray,
+) -> np.ndarray:
+    """§8a assessment of the families idx; those in acute endangerment (level 4, a minor, a share of them).
+
+    Latent endangerment (other level 4) and need (level 3) wait for a help plan. Counts the outcomes
+    in `assessments` (acute, latent, need, neither).
+    """
+    at = position(month)
+    acute = np.empty(len(idx), dtype=np.int64)
+    n = 0
+    for i in idx:
+        if level[i] == 4 and age_months[i] < adult_months and draw(key, at, ids[i]) < acute_share:
+            acute[n] = i
+            n += 1
+            assessments[0] += 1
+        elif level[i] >= 3:
+            waiting[i] = True
+            assessments[1 if level[i] == 4 else 2] += 1
+        else:
+            assessments[3] += 1
+    return acute[:n]
+
+
+@nb.njit(cache=True)
+def escalations_noticed(
+    key: np.uint64,
+    month: int,
+    ids: np.ndarray,
+    help: np.ndarray,
+    level: np.ndarray,
+    help_start_level: np.ndarray,
+    ambulant: np.ndarray,
+    noticed_probability: float,
+) -> np.ndarray:
+    """The families in an ambulant help (`ambulant[help]`) who reached level 4 since it began, and whose
+    helper notices it this month."""
+    at = position(month)
+    noticed = np.empty(len(ids), dtype=np.int64)
+    n = 0
+    for i in range(len(ids)):
+        if (
+            help[i] != NO_HELP
+            and ambulant[help[i]]
+            and level[i] == 4
+            and help_start_level[i] < 4
+            and draw(key, at, ids[i]) < noticed_probability
+        ):
+            noticed[n] = i
+            n += 1
+    return noticed[:n]
+
+
+@nb.njit(cache=True)
+def ready_for_planning(
+    key: np.uint64,
+    month: int,
+    ids: np.ndarray,
+    waiting: np.ndarray,
+    months_waiting: np.ndarray,
+    level: np.ndarray,
+    completion: float,
+) -> np.ndarray:
+    """Waiting families whose need has resolved (level below 3) stop waiting; the waiting whose plan is ready."""
+    at = position(month)
+    ready = np.empty(len(ids), dtype=np.int64)
+    n = 0
+    for i in range(len(ids)):
+        waiting[i] = waiting[i] and level[i] >= 3
+        if not waiting[i]:
+            months_waiting[i] = 0
+        elif draw(key, at, ids[i]) < completion:
+            ready[n] = i
+            n += 1
+    return ready[:n]
+
+
+@nb.njit(cache=True)
+def prevention_uptake(
+    keys: np.ndarray,
+    month: int,
+    ids: np.ndarray,
+    age_months: np.ndarray,
+    level: np.ndarray,
+    help: np.ndarray,
+    unaccompanied: np.ndarray,
+    prevention: np.ndarray,
+    prevention_months_left: np.ndarray,
+    prevention_received: np.ndarray,
+    free: np.ndarray,
+    reach: np.ndarray,
+    age_range: np.ndarray,
+    level_ok: np.ndarray,
+    duration: np.ndarray,
+) -> np.ndarray:
+    """Services, in catalogue order, take the eligible idle families they reach, within their free places.
+
+    A family is eligible for a service if it has no help and no prevention, is of the service's age and
+    level, has not had this service before, and has not been taken by an earlier service this month. Each
+    reached with probability `reach`; where more are reached than places are free, the most burdened
+    (highest level) first, then the lowest draw. Unaccompanied minors have no family here: never reached.
+    Returns the number of families each service took.
+    """
+    oldest = age_range[:, 1].max() if len(age_range) else -1
+    idle = np.empty(len(ids), dtype=np.int64)
+    n_idle = 0
+    for i in range(len(ids)):
+        if prevention[i] == NO_HELP and help[i] == NO_HELP and age_months[i] <= oldest and not unaccompanied[i]:
+            idle[n_idle] = i
+            n_idle += 1
+    idle = idle[:n_idle]
+    at = position(month)
+    open_ = np.ones(len(idle), dtype=np.bool_)
+    begun = np.zeros(len(free), dtype=np.int64)
+    reached = np.empty(len(idle), dtype=np.int64)
+    order_key = np.empty(len(idle), dtype=np.int64)
+    for s in range(len(free)):
+        if free[s] <= 0:
+            continue
+        n = 0
+        for k in range(len(idle)):
+            i = idle[k]
+            if (
+                open_[k]
+                and age_range[s, 0] <= age_months[i] <= age_range[s, 1]
+                and level_ok[s, level[i]]
+                and (prevention_received[i] >> s) & 1 == 0
+            ):
+                u = draw(keys[s], at, ids[i])
+                if u < reach[s]:
+                    reached[n] = k
+                    # level first (highest first), then the draw: its 53 bits, exact, in the lower bits
+                    order_key[n] = (4 - level[i]) * 9007199254740992 + np.int64(u * 9007199254740992.0)
+                    n += 1
+        taken = reached[:n]
+        if n > free[s]:  # a stable sort: equal keys keep array order, as np.lexsort does
+            taken = taken[np.argsort(order_key[:n], kind="mergesort")[: free[s]]]
+        for k in taken:
+            open_[k] = False
+            i = idle[k]
+            prevention[i] = s
+            prevention_months_left[i] = duration[s]
+            prevention_received[i] |= 1 << s
+        begun[s] = len(taken)
+    return begun
+
+
+@nb.njit(cache=True)
+def census(
+    help: np.ndarray,
+    prevention: np.ndarray,
+    level: np.ndarray,
+    waiting: np.ndarray,
+    unaccompanied: np.ndarray,
+    n_helps: int,
+    n_services: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+    """Month-end counts: stock per help (all, unaccompanied), per prevention service, residents per risk
+    level, families in each state of `recorder.STATES` (in a help they are counted by help), unaccompanied."""
+    stock = np.zeros(n_helps, dtype=np.int64)
+    stock_alone = np.zeros(n_helps, dtype=np.int64)
+    prevention_stock = np.zeros(n_services, dtype=np.int64)
+    levels = np.zeros(5, dtype=np.int64)
+    states = np.zeros(3, dtype=np.int64)  # home, prevention only, waiting
+    alone = 0
+    for i in range(len(help)):
+        if unaccompanied[i]:
+            alone += 1
+        else:
+            levels[level[i]] += 1
+        if prevention[i] != NO_HELP:
+            prevention_stock[prevention[i]] += 1
+        if help[i] != NO_HELP:
+            stock[help[i]] += 1
+            stock_alone[help[i]] += unaccompanied[i]
+        elif waiting[i]:
+            states[2] += 1
+        else:
+            states[1 if prevention[i] != NO_HELP else 0] += 1
+    return stock, stock_alone, prevention_stock, levels, states, alone
+
+
+@nb.njit(cache=True)
+def choose_helps(
+    key: np.uint64,
+    month: int,
+    ids: np.ndarray,
+    idx: np.ndarray,
+    age_months: np.ndarray,
+    level: np.ndarray,
+    helps: np.ndarray,
+    help_weight: np.ndarray,
+    help_level_ok: np.ndarray,
+    band_starts: tuple[int, ...],
+    free: np.ndarray,
+) -> np.ndarray:
+    """For each family in idx (in priority order), the position in `helps` of the help it gets, or NO_HELP.
+
+    A family draws one of the helps open to its level, by the helps' weights for its age band. Where more
+    families draw a capped help than it has free places, the first in idx keep it; the others draw again
+    (the same draw) among the helps left to them, until every family has a help or none is left.
+    """
+    at = position(month)
+    weights = np.empty((len(idx), len(helps)))
+    u = np.empty(len(idx))
+    for r in range(len(idx)):
+        i = idx[r]
+        band = band_of(age_months[i], band_starts)
+        for j in range(len(helps)):
+            weights[r, j] = help_weight[helps[j], band] * help_level_ok[helps[j], level[i]]
+        u[r] = draw(key, at, ids[i])
+    choice = np.full(len(idx), NO_HELP, dtype=np.int64)
+    pending = np.arange(len(idx))
+    while len(pending):
+        for r in pending:
+            w = weights[r]
+            total = pairwise_sum(w)
+            if total <= 0:
+                continue  # nothing left open to this family
+            pick, cumulative = 0, 0.0
+            for j in range(len(helps)):
+                cumulative += w[j]
+                pick += cumulative / total < u[r]
+            if pick == len(helps):  # rounding left the last cumulative weight below u: the last open help
+                pick = len(helps) - 1
+                while w[pick] <= 0:
+                    pick -= 1
+            choice[r] = pick
+        losers = []
+        for j in range(len(helps)):
+            if not np.isfinite(free[j]):
+                continue
+            place = 0
+            for r in range(len(idx)):
+                if choice[r] == j:
+                    place += 1
+                    if place > max(free[j], 0):
+                        choice[r] = NO_HELP
+                        weights[r, j] = 0.0
+                        losers.append(r)
+        pending = np.array(losers, dtype=np.int64)
+    return choice
+
+
+@nb.njit(cache=True)
+def help_clock(
+    help: np.ndarray, months_left: np.ndarray, months_used: np.ndarray, n_helps: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """A month of every running help passes; the occupancy per help, and the families whose help runs out."""
+    occupancy = np.zeros(n_helps, dtype=np.int64)
+    ending = np.empty(len(help), dtype=np.int64)
+    n = 0
+    for i in range(len(help)):
+        if help[i] != NO_HELP:
+            occupancy[help[i]] += 1
+            months_left[i] -= 1
+            months_used[i] += 1
+            if months_left[i] <= 0:
+                ending[n] = i
+                n += 1
+    return occupancy, ending[:n]
+
+
+@nb.njit(cache=True)
+def prevention_clock(
+    prevention: np.ndarray,
+    months_left: np.ndarray,
+    protection: np.ndarray,
+    protection_decay: np.ndarray,
+    service_protection: np.ndarray,
+    service_decay: np.ndarray,
+) -> np.ndarray:
+    """A month of every running prevention service passes; those that end leave their protection where it
+    is at least the family's current one. The occupancy per service."""
+    occupancy = np.zeros(len(service_protection), dtype=np.int64)
+    for i in range(len(prevention)):
+        s = prevention[i]
+        if s == NO_HELP:
+            continue
+        occupancy[s] += 1
+        months_left[i] -= 1
+        if months_left[i] <= 0:
+            if service_protection[s] >= protection[i]:
+                protection[i] = service_protection[s]
+                protection_decay[i] = service_decay[s]
+            prevention[i] = NO_HELP
+    return occupancy
+
+
+@nb.njit(cache=True)
+def start_helps(
+    idx: np.ndarray,
+    helps: np.ndarray,
+    months: np.ndarray,
+    level: np.ndarray,
+    help: np.ndarray,
+    help_months_left: np.ndarray,
+    help_months_used: np.ndarray,
+    help_start_level: np.ndarray,
+    waiting: np.ndarray,
+    months_waiting: np.ndarray,
+    prevention: np.ndarray,
+    unaccompanied: np.ndarray,
+    out_of_home: np.ndarray,
+    begun: np.ndarray,
+    begun_unaccompanied: np.ndarray,
+) -> None:
+    """Family idx[r] begins help helps[r] for months[r] months; a help out of home (`out_of_home[help]`)
+    ends any prevention service. Counts the helps begun."""
+    for r in range(len(idx)):
+        i, h = idx[r], helps[r]
+        help[i] = h
+        help_months_left[i] = months[r]
+        help_months_used[i] = 0
+        help_start_level[i] = level[i]
+        waiting[i] = False
+        months_waiting[i] = 0
+        if out_of_home[h]:
+            prevention[i] = NO_HELP  # the child has left home
+        begun[h] += 1
+        begun_unaccompanied[h] += unaccompanied[i]
+
+
+@nb.njit(cache=True)
+def end_helps(
+    idx: np.ndarray,
+    help: np.ndarray,
+    help_months_left: np.ndarray,
+    help_months_used: np.ndarray,
+    ended: np.ndarray,
+    ended_months: np.ndarray,
+) -> None:
+    """The helps of the (distinct) families idx end; counts them and the months they ran."""
+    for i in idx:
+        ended[help[i]] += 1
+        ended_months[help[i]] += help_months_used[i]
+        help[i] = NO_HELP
+        help_months_left[i] = 0
+
+
+@nb.njit(cache=True)
+def settle_endings(
+    keys: np.ndarray,
+    month: int,
+    ids: np.ndarray,
+    ending: np.ndarray,
+    help: np.ndarray,
+    help_months_left: np.ndarray,
+    help_months_used: np.ndarray,
+    level: np.ndarray,
+    age_months: np.ndarray,
+    unaccompanied: np.ndarray,
+    failed_help: np.ndarray,
+    diagnosed: np.ndarray,
+    moving_away: np.ndarray,
+    help_access: np.ndarray,
+    transfer_if_burdened: float,
+    residential_probability: float,
+    placement_after_crisis: float,
+    adult_months: int,
+    ended_resolved: np.ndarray,
+    ended: np.ndarray,
+    ended_months: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The helps of the families `ending` end, with what follows from how they end.
+
+    An ambulant help ends resolved (level 2 or less) or failed: the need goes back to the youth office.
+    A placement that ends while home is still burdened (level 3+) continues elsewhere with a probability
+    (`transfer`, draws from keys[0]). After Inobhutnahme (draws from keys[1]) an unaccompanied minor gets
+    a residential place (`stays`) or moves on; a resident child may be placed (`placed`). Returns those
+    three and the resident families still burdened (level 3+), who wait for a help plan unless they get
+    a help now.
+    """
+    at = position(month)
+    transfer = np.empty(len(ending), dtype=np.int64)
+    stays = np.empty(len(ending), dtype=np.int64)
+    placed = np.empty(len(ending), dtype=np.int64)
+    back_home = np.empty(len(ending), dtype=np.int64)
+    n_transfer = n_stays = n_placed = n_back_home = 0
+    for i in ending:
+        access = help_access[help[i]]
+        if access <= HELP_PLAN:
+            if level[i] <= 2:
+                ended_resolved[help[i]] += 1
+            else:
+                failed_help[i] = True
+        elif access == DIAGNOSTIC:
+            diagnosed[i] = True
+        elif access == PLACEMENT:
+            if age_months[i] < adult_months and level[i] >= 3 and draw(keys[0], at, ids[i]) < transfer_if_burdened:
+                transfer[n_transfer] = i
+                n_transfer += 1
+        elif access == CRISIS:
+            if unaccompanied[i]:
+                if draw(keys[1], at, ids[i]) < residential_probability:
+                    stays[n_stays] = i
+                    n_stays += 1
+                else:
+                    moving_away[i] = True
+            elif draw(keys[1], at, ids[i]) < placement_after_crisis:
+                placed[n_placed] = i
+                n_placed += 1
+        if level[i] >= 3 and not unaccompanied[i]:
+            back_home[n_back_home] = i
+            n_back_home += 1
+    end_helps(ending, help, help_months_left, help_months_used, ended, ended_months)
+    return transfer[:n_transfer], stays[:n_stays], placed[:n_placed], back_home[:n_back_home]

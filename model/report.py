@@ -46,6 +46,7 @@ NPV = "npv_eur_at_3_5pct"
 REFERENCE_COLOUR = "#000000"
 CATEGORY_COLOURS = dict(zip(CATEGORIES, ["#009E73", "#56B4E9", "#F0E442", "#D55E00", "#CC79A7"], strict=True))
 FONT = {"family": "DejaVu Sans, Verdana, Arial, sans-serif", "size": 15}
+CHART_WIDTH_PX = 1000  # fixed, so that print can scale it onto A4 (the stylesheet's zoom) instead of cutting it
 
 
 def texts(lang: str) -> dict[str, Any]:
@@ -309,6 +310,7 @@ def _look(fig: go.Figure, page: Page, height: int) -> go.Figure:
     fig.update_layout(
         template="plotly_white",
         font=FONT,
+        width=CHART_WIDTH_PX,
         height=height,
         margin={"l": 70, "r": 20, "t": 60, "b": 60},
         separators=",." if page.lang == "de" else ".,",
@@ -338,7 +340,8 @@ def placements_chart(page: Page) -> go.Figure:
     r, t = page.results, page.t
     panels = [("stock_heimerziehung_34", "stock_34"), ("begun_heimerziehung_34", "begun_34")]
     panels += [("stock_vollzeitpflege_33", "stock_33"), ("begun_vollzeitpflege_33", "begun_33")]
-    fig = make_subplots(rows=2, cols=2, subplot_titles=[t[label] for _, label in panels], vertical_spacing=0.16)
+    titles = [t[label].replace(": ", ":<br>") for _, label in panels]  # two lines: side by side they would touch
+    fig = make_subplots(rows=2, cols=2, subplot_titles=titles, vertical_spacing=0.18)
     yearly = r.summary[r.summary["year"] != "all"]
     colours = _colours(r.names)
     for i, (figure, _) in enumerate(panels):
@@ -554,7 +557,7 @@ def _range_text(page: Page, u: Uncertainty) -> str:
 def render(page: Page, drivers: Drivers) -> str:
     """The whole briefing as one HTML document."""
     r, t = page.results, page.t
-    config = {"displayModeBar": False, "responsive": True}
+    config = {"displayModeBar": False}
     charts = {
         name: fig.to_html(full_html=False, include_plotlyjs=False, config=config, div_id=f"chart-{name}")
         for name, fig in (

@@ -162,7 +162,7 @@ def report(
     uncertainties: Annotated[
         Path | None,
         typer.Option(
-            help="experiment file whose [[uncertainties]] the one-at-a-time analysis chooses from "
+            help="experiment file whose uncertainties the one-at-a-time analysis chooses from "
             "(default: experiments/sobol_prevention.toml)"
         ),
     ] = None,

@@ -55,16 +55,6 @@ def pairwise_sum(values: np.ndarray) -> float:
 
 
 @nb.njit(cache=True)
-def occupancy(index: np.ndarray, n: int) -> np.ndarray:
-    """How many families hold each of n helps (or services), from their `help` (or `prevention`) index."""
-    counts = np.zeros(n, dtype=np.int64)
-    for i in index:
-        if i != NO_HELP:
-            counts[i] += 1
-    return counts
-
-
-@nb.njit(cache=True)
 def risk_factors_at_birth(
     keys: np.ndarray,
     ids: np.ndarray,
@@ -301,13 +291,14 @@ def prevention_uptake(
     prevention: np.ndarray,
     prevention_months_left: np.ndarray,
     prevention_received: np.ndarray,
-    free: np.ndarray,
+    places: np.ndarray,
     reach: np.ndarray,
     age_range: np.ndarray,
     level_ok: np.ndarray,
     duration: np.ndarray,
 ) -> np.ndarray:
-    """Services, in catalogue order, take the eligible idle families they reach, within their free places.
+    """Services, in catalogue order, take the eligible idle families they reach, within their free places
+(`places` less the families in the service).
 
     A family is eligible for a service if it has no help and no prevention, is of the service's age and
     level, has not had this service before, and has not been taken by an earlier service this month. Each
@@ -316,13 +307,19 @@ def prevention_uptake(
     Returns the number of families each service took.
     """
     oldest = age_range[:, 1].max() if len(age_range) else -1
+    occupied = np.zeros(len(places), dtype=np.int64)  # counted in the same pass as the idle families
     idle = np.empty(len(ids), dtype=np.int64)
     n_idle = 0
     for i in range(len(ids)):
-        if prevention[i] == NO_HELP and help[i] == NO_HELP and age_months[i] <= oldest and not unaccompanied[i]:
+        if prevention[i] != NO_HELP:
+            occupied[prevention[i]] += 1
+        elif help[i] == NO_HELP and age_months[i] <= oldest and not unaccompanied[i]:
             idle[n_idle] = i
             n_idle += 1
     idle = idle[:n_idle]
+    free = np.empty(len(places), dtype=np.int64)
+    for s in range(len(places)):
+        free[s] = np.int64(places[s] - occupied[s])  # as (places - occupied).astype(np.int64)
     at = position(month)
     open_ = np.ones(len(idle), dtype=np.bool_)
     begun = np.zeros(len(free), dtype=np.int64)
@@ -518,9 +515,10 @@ def start_helps(
     out_of_home: np.ndarray,
     begun: np.ndarray,
     begun_unaccompanied: np.ndarray,
+    taken: np.ndarray,
 ) -> None:
     """Family idx[r] begins help helps[r] for months[r] months; a help out of home (`out_of_home[help]`)
-    ends any prevention service. Counts the helps begun."""
+    ends any prevention service. Counts the helps begun, and the places `taken` in each help."""
     for r in range(len(idx)):
         i, h = idx[r], helps[r]
         help[i] = h
@@ -533,6 +531,7 @@ def start_helps(
             prevention[i] = NO_HELP  # the child has left home
         begun[h] += 1
         begun_unaccompanied[h] += unaccompanied[i]
+        taken[h] += 1
 
 
 @nb.njit(cache=True)
@@ -543,11 +542,14 @@ def end_helps(
     help_months_used: np.ndarray,
     ended: np.ndarray,
     ended_months: np.ndarray,
+    taken: np.ndarray,
 ) -> None:
-    """The helps of the (distinct) families idx end; counts them and the months they ran."""
+    """The helps of the (distinct) families idx end; counts them and the months they ran, frees their places
+    in `taken`."""
     for i in idx:
         ended[help[i]] += 1
         ended_months[help[i]] += help_months_used[i]
+        taken[help[i]] -= 1
         help[i] = NO_HELP
         help_months_left[i] = 0
 
@@ -575,6 +577,7 @@ def settle_endings(
     ended_resolved: np.ndarray,
     ended: np.ndarray,
     ended_months: np.ndarray,
+    taken: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The helps of the families `ending` end, with what follows from how they end.
 
@@ -617,5 +620,5 @@ def settle_endings(
         if level[i] >= 3 and not unaccompanied[i]:
             back_home[n_back_home] = i
             n_back_home += 1
-    end_helps(ending, help, help_months_left, help_months_used, ended, ended_months)
+    end_helps(ending, help, help_months_left, help_months_used, ended, ended_months, taken)
     return transfer[:n_transfer], stays[:n_stays], placed[:n_placed], back_home[:n_back_home]

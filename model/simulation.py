@@ -45,6 +45,9 @@ class DistrictModel(mesa.Model):
         self.params = YearParameters.of(scenario, self.year)
         self.recorder = Recorder(self.catalogue, self.horizon_months)
         self.tally = Tally(self.catalogue)
+        # Families in each help, kept by `_start_helps` and `_end_helps` (the only changes of `help`: families
+        # leave only without a help), so that granting a capped help need not count every family's help.
+        self.places_taken = np.zeros(len(self.catalogue.help_names), dtype=np.int64)
         self.next_id = 0
         self.next_unaccompanied_id = UNACCOMPANIED_ID_BASE
         self.birth_carry = self.arrival_carry = self.plan_carry = 0.0
@@ -188,7 +191,6 @@ class DistrictModel(mesa.Model):
     def _prevention_uptake(self) -> None:
         """Low-threshold services reach eligible families, within the places their budget buys."""
         f, p, cat = self.families, self.params, self.catalogue
-        occupied = kernels.occupancy(f.prevention, len(cat.prevention_names))
         self.tally.prevention_begun += kernels.prevention_uptake(
             self.streams.keys(tuple(f"uptake:{name}" for name in cat.prevention_names)),
             self.month,
@@ -200,7 +202,7 @@ class DistrictModel(mesa.Model):
             f.prevention,
             f.prevention_months_left,
             f.prevention_received,
-            (p.prevention_places - occupied).astype(np.int64),
+            p.prevention_places,
             p.prevention_uptake * p.network_outreach,
             cat.prevention_age_months,
             cat.prevention_level_ok,
@@ -309,7 +311,7 @@ class DistrictModel(mesa.Model):
             p.help_weight,
             self.catalogue.help_level_ok,
             AGE_BAND_STARTS,
-            p.help_places[helps] - kernels.occupancy(f.help, len(p.help_places))[helps],
+            p.help_places[helps] - self.places_taken[helps],
         )
         granted = choice != NO_HELP
         self._start_helps(idx[granted], helps[choice[granted]], stream)
@@ -335,11 +337,14 @@ class DistrictModel(mesa.Model):
             self.catalogue.help_access >= PLACEMENT,
             tally.begun,
             tally.begun_unaccompanied,
+            self.places_taken,
         )
 
     def _end_helps(self, idx: np.ndarray) -> None:
         f, tally = self.families, self.tally
-        kernels.end_helps(idx, f.help, f.help_months_left, f.help_months_used, tally.ended, tally.ended_months)
+        kernels.end_helps(
+            idx, f.help, f.help_months_left, f.help_months_used, tally.ended, tally.ended_months, self.places_taken
+        )
 
     # 5. help outcomes -------------------------------------------------------------------------
 
@@ -372,6 +377,7 @@ class DistrictModel(mesa.Model):
             tally.ended_resolved,
             tally.ended,
             tally.ended_months,
+            self.places_taken,
         )
         self._grant(transfer, cat.helps_with("placement"), "duration:transfer")
         self._start_helps(stays, np.full(len(stays), cat.unaccompanied_help), "duration:after_crisis")

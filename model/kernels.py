@@ -165,31 +165,53 @@ def shocks_and_reversion(
 
 @nb.njit(cache=True)
 def come_to_notice(
-    key: np.uint64,
+    keys: np.ndarray,
     month: int,
     ids: np.ndarray,
     help: np.ndarray,
     waiting: np.ndarray,
     level: np.ndarray,
     prevention: np.ndarray,
-    hazard_by_level: np.ndarray,
-    ratio: float,
-    ratio_by_prevention: np.ndarray,
-) -> np.ndarray:
-    """The families without a help, not waiting, at level 1 or more, that come to the youth office's notice.
+    help_start_level: np.ndarray,
+    report_hazard_by_level: np.ndarray,
+    report_ratio: float,
+    report_ratio_by_prevention: np.ndarray,
+    ambulant: np.ndarray,
+    escalation_noticed: float,
+    self_referral_by_level: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Who comes to the youth office's notice this month, in one pass: the families reported, the
+    escalations noticed in help, and the families seeking counselling themselves (each ascending).
 
-    Hazard: hazard_by_level[level] * ratio * ratio_by_prevention[prevention] (the last entry for NO_HELP).
+    Reported (draws from keys[0]) and seeking (keys[2]): families without a help, not waiting, at level 1
+    or more, with hazard report_hazard_by_level[level] * report_ratio * report_ratio_by_prevention[prevention]
+    (the last entry for NO_HELP), and self_referral_by_level[level]. Escalations (keys[1]): families in an
+    ambulant help (`ambulant[help]`) who reached level 4 since it began, noticed with a probability.
     """
     at = position(month)
-    noticed = np.empty(len(ids), dtype=np.int64)
-    n = 0
+    reported = np.empty(len(ids), dtype=np.int64)
+    escalated = np.empty(len(ids), dtype=np.int64)
+    seeking = np.empty(len(ids), dtype=np.int64)
+    n_reported = n_escalated = n_seeking = 0
     for i in range(len(ids)):
-        if help[i] == NO_HELP and not waiting[i] and level[i] >= 1:
-            hazard = hazard_by_level[level[i]] * ratio * ratio_by_prevention[prevention[i]]
-            if draw(key, at, ids[i]) < hazard:
-                noticed[n] = i
-                n += 1
-    return noticed[:n]
+        if help[i] == NO_HELP:
+            if not waiting[i] and level[i] >= 1:
+                hazard = report_hazard_by_level[level[i]] * report_ratio * report_ratio_by_prevention[prevention[i]]
+                if draw(keys[0], at, ids[i]) < hazard:
+                    reported[n_reported] = i
+                    n_reported += 1
+                if draw(keys[2], at, ids[i]) < self_referral_by_level[level[i]]:
+                    seeking[n_seeking] = i
+                    n_seeking += 1
+        elif (
+            ambulant[help[i]]
+            and level[i] == 4
+            and help_start_level[i] < 4
+            and draw(keys[1], at, ids[i]) < escalation_noticed
+        ):
+            escalated[n_escalated] = i
+            n_escalated += 1
+    return reported[:n_reported], escalated[:n_escalated], seeking[:n_seeking]
 
 
 @nb.njit(cache=True)
@@ -224,35 +246,6 @@ def assess(
         else:
             assessments[3] += 1
     return acute[:n]
-
-
-@nb.njit(cache=True)
-def escalations_noticed(
-    key: np.uint64,
-    month: int,
-    ids: np.ndarray,
-    help: np.ndarray,
-    level: np.ndarray,
-    help_start_level: np.ndarray,
-    ambulant: np.ndarray,
-    noticed_probability: float,
-) -> np.ndarray:
-    """The families in an ambulant help (`ambulant[help]`) who reached level 4 since it began, and whose
-    helper notices it this month."""
-    at = position(month)
-    noticed = np.empty(len(ids), dtype=np.int64)
-    n = 0
-    for i in range(len(ids)):
-        if (
-            help[i] != NO_HELP
-            and ambulant[help[i]]
-            and level[i] == 4
-            and help_start_level[i] < 4
-            and draw(key, at, ids[i]) < noticed_probability
-        ):
-            noticed[n] = i
-            n += 1
-    return noticed[:n]
 
 
 @nb.njit(cache=True)

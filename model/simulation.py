@@ -184,9 +184,10 @@ class DistrictModel(mesa.Model):
 
     def reach_and_detection(self) -> None:
         self._prevention_uptake()
-        self._reports_to_youth_office()
-        self._escalations_noticed_in_help()
-        self._self_referrals()
+        reported, escalated, seeking = self._come_to_notice()
+        self._reports_to_youth_office(reported)
+        self._escalations_noticed_in_help(escalated)
+        self._self_referrals(seeking)
 
     def _prevention_uptake(self) -> None:
         """Low-threshold services reach eligible families, within the places their budget buys."""
@@ -209,41 +210,39 @@ class DistrictModel(mesa.Model):
             p.prevention_duration,
         )
 
-    def _reports_to_youth_office(self) -> None:
-        """Schools, Kitas, health services, police and services report families; the office assesses (§8a)."""
-        p = self.params
-        referral_during = np.append(p.prevention_referral_ratio, 1.0)  # index -1 (no service) -> 1.0
-        self._assess(self._come_to_notice("report", p.report_hazard_by_level, p.network_referral, referral_during))
+    def _come_to_notice(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Reports, escalations noticed in help and self-referrals, drawn in one pass over the families.
 
-    def _come_to_notice(
-        self, stream: str, hazard_by_level: np.ndarray, ratio: float, ratio_by_prevention: np.ndarray
-    ) -> np.ndarray:
-        """The families without a help or a wait whose need (level 1+) comes to the youth office's notice."""
-        f = self.families
+        They are drawn before any of them is acted on: acting on reports and escalations changes no
+        family that another of the three selects, except that some of those seeking counselling are
+        assessed in the meantime (`_self_referrals` drops them). Levels do not change in between.
+        """
+        f, p = self.families, self.params
         return kernels.come_to_notice(
-            *self.counters(stream),
+            self.streams.keys(("report", "escalation_noticed", "self_referral")),
+            self.month,
+            f.id,
             f.help,
             f.waiting,
             f.level,
             f.prevention,
-            hazard_by_level,
-            ratio,
-            ratio_by_prevention,
-        )
-
-    def _escalations_noticed_in_help(self) -> None:
-        """A helper who sees endangerment (level 4) in an ambulant help reports it; the help ends as failed."""
-        f, p = self.families, self.params
-        noticed = kernels.escalations_noticed(
-            *self.counters("escalation_noticed"),
-            f.help,
-            f.level,
             f.help_start_level,
+            p.report_hazard_by_level,
+            p.network_referral,
+            np.append(p.prevention_referral_ratio, 1.0),  # index -1 (no service) -> 1.0
             self.catalogue.help_access <= DIAGNOSTIC,  # ambulant
             p.escalation_noticed,
+            p.self_referral_by_level,
         )
+
+    def _reports_to_youth_office(self, reported: np.ndarray) -> None:
+        """Schools, Kitas, health services, police and services report families; the office assesses (§8a)."""
+        self._assess(reported)
+
+    def _escalations_noticed_in_help(self, noticed: np.ndarray) -> None:
+        """A helper who sees endangerment (level 4) in an ambulant help reports it; the help ends as failed."""
         self._end_helps(noticed)
-        f.failed_help[noticed] = True
+        self.families.failed_help[noticed] = True
         self._assess(noticed)
 
     def _assess(self, idx: np.ndarray) -> None:
@@ -262,12 +261,11 @@ class DistrictModel(mesa.Model):
         crisis = self.catalogue.helps_with("crisis")[0]
         self._start_helps(acute, np.full(len(acute), crisis), "duration:crisis")
 
-    def _self_referrals(self) -> None:
-        """Families seek counselling (§28) themselves."""
-        p, cat = self.params, self.catalogue
-        no_ratio = np.ones(len(cat.prevention_names) + 1)  # x * 1.0 is x: the hazard is the level's
-        seeking = self._come_to_notice("self_referral", p.self_referral_by_level, 1.0, no_ratio)
-        self._grant(seeking, cat.helps_with("self_referral"), "duration:self_referral")
+    def _self_referrals(self, seeking: np.ndarray) -> None:
+        """Families seek counselling (§28) themselves: those still without a help and not waiting."""
+        f = self.families
+        seeking = seeking[(f.help[seeking] == NO_HELP) & ~f.waiting[seeking]]  # not assessed since they were drawn
+        self._grant(seeking, self.catalogue.helps_with("self_referral"), "duration:self_referral")
 
     # 4. help planning -------------------------------------------------------------------------
 

@@ -249,16 +249,23 @@ def assess(
 
 
 @nb.njit(cache=True)
-def ready_for_planning(
-    key: np.uint64,
+def plans_to_make(
+    keys: np.ndarray,
     month: int,
     ids: np.ndarray,
     waiting: np.ndarray,
     months_waiting: np.ndarray,
     level: np.ndarray,
     completion: float,
+    capacity: int,
 ) -> np.ndarray:
-    """Waiting families whose need has resolved (level below 3) stop waiting; the waiting whose plan is ready."""
+    """The families whose help plan the youth office makes this month, in priority order.
+
+    Waiting families whose need has resolved (level below 3) stop waiting; the others wait a month longer
+    (a plan made now resets the count when its help starts). Their plan is ready with a probability (draws
+    from keys[0]); of those ready, the first `capacity` by level (highest first), then months waited
+    (longest first), then a draw from keys[1] (lowest first), as np.lexsort does on those keys.
+    """
     at = position(month)
     ready = np.empty(len(ids), dtype=np.int64)
     n = 0
@@ -266,10 +273,53 @@ def ready_for_planning(
         waiting[i] = waiting[i] and level[i] >= 3
         if not waiting[i]:
             months_waiting[i] = 0
-        elif draw(key, at, ids[i]) < completion:
+            continue
+        months_waiting[i] += 1
+        if draw(keys[0], at, ids[i]) < completion:
             ready[n] = i
             n += 1
-    return ready[:n]
+    ready = ready[:n]
+    u = np.empty(n)
+    priority = np.empty(n, dtype=np.int64)  # level, then months waited; the draw breaks ties
+    for r in range(n):
+        u[r] = draw(keys[1], at, ids[ready[r]])
+        priority[r] = (4 - level[ready[r]]) * 65536 + (32767 - months_waiting[ready[r]])
+    order = np.argsort(u, kind="mergesort")  # stable sorts: the last sort's key ranks first
+    order = order[np.argsort(priority[order], kind="mergesort")]
+    return ready[order[:capacity]]
+
+
+@nb.njit(cache=True)
+def plan_helps(
+    keys: np.ndarray,
+    month: int,
+    ids: np.ndarray,
+    chosen: np.ndarray,
+    level: np.ndarray,
+    failed_help: np.ndarray,
+    diagnosed: np.ndarray,
+    diagnostics_first: float,
+    placement_by_level: np.ndarray,
+    placement_after_failed: float,
+    diagnosed_placement_ratio: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """For each planned family: whether it gets intensive diagnostics first (escalating, not diagnosed yet,
+    with a probability; draws from keys[0]), and whether a help instead is a placement (draws from keys[1]):
+    with a probability by level, at least the one after a failed help, times the ratio once diagnosed."""
+    at = position(month)
+    diagnostics = np.empty(len(chosen), dtype=np.bool_)
+    placed = np.empty(len(chosen), dtype=np.bool_)
+    for r in range(len(chosen)):
+        i = chosen[r]
+        escalating = failed_help[i] or level[i] == 4
+        diagnostics[r] = escalating and not diagnosed[i] and draw(keys[0], at, ids[i]) < diagnostics_first
+        p_place = placement_by_level[level[i]]
+        if failed_help[i]:
+            p_place = max(p_place, placement_after_failed)
+        if diagnosed[i]:
+            p_place = p_place * diagnosed_placement_ratio
+        placed[r] = draw(keys[1], at, ids[i]) < p_place
+    return diagnostics, placed
 
 
 @nb.njit(cache=True)
@@ -510,12 +560,13 @@ def start_helps(
     begun_unaccompanied: np.ndarray,
     taken: np.ndarray,
 ) -> None:
-    """Family idx[r] begins help helps[r] for months[r] months; a help out of home (`out_of_home[help]`)
-    ends any prevention service. Counts the helps begun, and the places `taken` in each help."""
+    """Family idx[r] begins help helps[r] for months[r] months, rounded to whole months, at least one; a
+    help out of home (`out_of_home[help]`) ends any prevention service. Counts the helps begun, and the
+    places `taken` in each help."""
     for r in range(len(idx)):
         i, h = idx[r], helps[r]
         help[i] = h
-        help_months_left[i] = months[r]
+        help_months_left[i] = max(1.0, np.rint(months[r]))  # as np.maximum(1, np.rint(months))
         help_months_used[i] = 0
         help_start_level[i] = level[i]
         waiting[i] = False

@@ -272,28 +272,35 @@ class DistrictModel(mesa.Model):
     def help_planning(self) -> None:
         """The youth office makes help plans (§36) for waiting families, within caseworker capacity."""
         f, p, cat = self.families, self.params, self.catalogue
-        ready = kernels.ready_for_planning(  # a need resolved while waiting closes the case
-            *self.counters("plan_ready"), f.waiting, f.months_waiting, f.level, p.plan_completion
-        )
         capacity = self.plan_carry + p.help_plans_per_month
-        planned = min(len(ready), int(capacity))
         self.plan_carry = capacity - int(capacity)  # unused capacity is not saved up
-        priority = np.lexsort((self.draw("plan_priority", ready), -f.months_waiting[ready], -f.level[ready]))
-        chosen = ready[priority[:planned]]
-
-        diagnostic = cat.helps_with("diagnostic")
-        escalating = f.failed_help[chosen] | (f.level[chosen] == 4)
-        wants_diagnostics = escalating & ~f.diagnosed[chosen] & (self.draw("diagnostics", chosen) < p.diagnostics_first)
-        self._grant(chosen[wants_diagnostics], diagnostic, "duration:planning")
-
-        rest = chosen[f.waiting[chosen]]
-        p_place = p.placement_by_level[f.level[rest]]
-        p_place = np.where(f.failed_help[rest], np.maximum(p_place, p.placement_after_failed), p_place)
-        p_place = np.where(f.diagnosed[rest], p_place * p.diagnosed_placement_ratio, p_place)
-        placed = self.draw("placement", rest) < p_place
-        self._grant(rest[placed], cat.helps_with("placement"), "duration:planning")
-        self._grant(rest[~placed], cat.helps_with("help_plan"), "duration:planning")
-        f.months_waiting += f.waiting
+        chosen = kernels.plans_to_make(  # a need resolved while waiting closes the case
+            self.streams.keys(("plan_ready", "plan_priority")),
+            self.month,
+            f.id,
+            f.waiting,
+            f.months_waiting,
+            f.level,
+            p.plan_completion,
+            int(capacity),
+        )
+        diagnostics, placed = kernels.plan_helps(
+            self.streams.keys(("diagnostics", "placement")),
+            self.month,
+            f.id,
+            chosen,
+            f.level,
+            f.failed_help,
+            f.diagnosed,
+            p.diagnostics_first,
+            p.placement_by_level,
+            p.placement_after_failed,
+            p.diagnosed_placement_ratio,
+        )
+        self._grant(chosen[diagnostics], cat.helps_with("diagnostic"), "duration:planning")
+        still_waiting = f.waiting[chosen]  # all but those who got diagnostics
+        self._grant(chosen[still_waiting & placed], cat.helps_with("placement"), "duration:planning")
+        self._grant(chosen[still_waiting & ~placed], cat.helps_with("help_plan"), "duration:planning")
 
     def _grant(self, idx: np.ndarray, helps: np.ndarray, stream: str) -> None:
         """Start, for each family, one of `helps` chosen by age-band weights among those with a free place."""
@@ -322,7 +329,7 @@ class DistrictModel(mesa.Model):
         kernels.start_helps(
             idx,
             helps,
-            np.maximum(1, np.rint(months)),
+            months,
             f.level,
             f.help,
             f.help_months_left,

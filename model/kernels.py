@@ -62,23 +62,47 @@ def risk_factors_at_birth(
     hazard_ratio: np.ndarray,
     single_parent: int,
     frailty: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Which risk factors each new family has ([factor, family]), and its shock ratio: its frailty times the
-    hazard ratios of the factors it has (in factor order).
+    has: tuple[np.ndarray, ...],
+    shock_ratio: np.ndarray,
+) -> None:
+    """Which risk factors each new family has (`has[factor][family]`), and its shock ratio: its frailty
+    times the hazard ratios of the factors it has (in factor order).
 
     A factor is drawn from its own stream (`keys`) against its share, which may depend on the factor
     `single_parent` (share[factor, 1] for single parents). Draws at birth do not depend on the month.
     """
     at = position(0)
-    has = np.empty((len(keys), len(ids)), dtype=np.bool_)
-    ratio = frailty.copy()
     for r in range(len(ids)):
         single = draw(keys[single_parent], at, ids[r]) < share[single_parent, 0]
+        shock_ratio[r] = frailty[r]
         for k in range(len(keys)):
-            has[k, r] = draw(keys[k], at, ids[r]) < share[k, int(single)]
-            if has[k, r]:
-                ratio[r] *= hazard_ratio[k]
-    return has, ratio
+            has[k][r] = draw(keys[k], at, ids[r]) < share[k, int(single)]
+            if has[k][r]:
+                shock_ratio[r] *= hazard_ratio[k]
+
+
+@nb.njit(cache=True)
+def expected_burden(
+    age_months: np.ndarray,
+    shock_ratio: np.ndarray,
+    shock_hazard: float,
+    age_hazard_ratio: np.ndarray,
+    band_starts: tuple[int, ...],
+    shock_mean_size: float,
+    reversion: float,
+    burden: np.ndarray,
+    level: np.ndarray,
+) -> None:
+    """New families start at their expected burden (shocks' mean over reversion), and its risk level."""
+    for r in range(len(age_months)):
+        burden[r] = (
+            shock_hazard
+            * shock_ratio[r]
+            * age_hazard_ratio[band_of(age_months[r], band_starts)]
+            * shock_mean_size
+            / reversion
+        )
+        level[r] = np.int8(min(burden[r], 4.0))  # as risk_level
 
 
 @nb.njit(cache=True)

@@ -13,12 +13,6 @@ ACCESSES = ("self_referral", "help_plan", "diagnostic", "placement", "crisis")
 SELF_REFERRAL, HELP_PLAN, DIAGNOSTIC, PLACEMENT, CRISIS = range(len(ACCESSES))
 AGE_BAND_STARTS = tuple(12 * years for years in AGE_BANDS_YEARS[1:-1])  # in months, after the first band's
 # (a tuple: compiled code knows its length, and unrolls the loop over it)
-_AGE_BAND_STARTS = np.array(AGE_BAND_STARTS)
-
-
-def age_band(age_months: np.ndarray) -> np.ndarray:
-    """Age band index 0-3 (0-5, 6-11, 12-17, 18-20 years) of ages in months."""
-    return np.searchsorted(_AGE_BAND_STARTS, age_months, side="right")
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from scipy.special import ndtri
 
 from model import kernels
 from model.families import NO_HELP, Families
-from model.parameters import AGE_BAND_STARTS, DIAGNOSTIC, PLACEMENT, Catalogue, YearParameters, age_band
+from model.parameters import AGE_BAND_STARTS, DIAGNOSTIC, PLACEMENT, Catalogue, YearParameters
 from model.recorder import Recorder, Tally
 from model.scenario import RISK_FACTORS, Scenario
 from model.streams import Streams
@@ -136,25 +136,28 @@ class DistrictModel(mesa.Model):
         ids = f.id[new]
         sd = p.frailty_sd_log
         frailty = np.exp(sd * ndtri(self.streams.uniform("frailty", 0, ids)) - sd**2 / 2)  # log-normal, mean 1
-        has, f.shock_ratio[new] = kernels.risk_factors_at_birth(
+        kernels.risk_factors_at_birth(
             self.streams.keys(RISK_FACTORS),  # a stream each
             ids,
             p.risk_factor_share,
             p.risk_factor_hazard_ratio,
             RISK_FACTORS.index("single_parent"),
             frailty,
+            tuple(getattr(f, factor)[new] for factor in RISK_FACTORS),
+            f.shock_ratio[new],
         )
-        for factor, values in zip(RISK_FACTORS, has, strict=True):
-            getattr(f, factor)[new] = values
         # Start at the family's expected burden, so the population does not drift during burn-in.
-        f.burden[new] = (
-            p.shock_hazard
-            * f.shock_ratio[new]
-            * p.age_hazard_ratio[age_band(f.age_months[new])]
-            * p.shock_mean_size
-            / p.reversion
+        kernels.expected_burden(
+            f.age_months[new],
+            f.shock_ratio[new],
+            p.shock_hazard,
+            p.age_hazard_ratio,
+            AGE_BAND_STARTS,
+            p.shock_mean_size,
+            p.reversion,
+            f.burden[new],
+            f.level[new],
         )
-        f.level[new] = risk_level(f.burden[new])
 
     # 2. burden and risk -----------------------------------------------------------------------
 

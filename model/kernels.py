@@ -364,14 +364,13 @@ def prevention_uptake(
     level_ok: np.ndarray,
     duration: np.ndarray,
 ) -> np.ndarray:
-    """Services, in catalogue order, take the eligible idle families they reach, within their free places
-(`places` less the families in the service).
+    """Services, in catalogue order, take the eligible idle families they reach, within their free places.
 
     A family is eligible for a service if it has no help and no prevention, is of the service's age and
     level, has not had this service before, and has not been taken by an earlier service this month. Each
     reached with probability `reach`; where more are reached than places are free, the most burdened
     (highest level) first, then the lowest draw. Unaccompanied minors have no family here: never reached.
-    Returns the number of families each service took.
+    Free places: `places` less the families in the service. Returns the number of families each service took.
     """
     oldest = age_range[:, 1].max() if len(age_range) else -1
     occupied = np.zeros(len(places), dtype=np.int64)  # counted in the same pass as the idle families
@@ -579,13 +578,13 @@ def start_helps(
     months_waiting: np.ndarray,
     prevention: np.ndarray,
     unaccompanied: np.ndarray,
-    out_of_home: np.ndarray,
+    help_access: np.ndarray,
     begun: np.ndarray,
     begun_unaccompanied: np.ndarray,
     taken: np.ndarray,
 ) -> None:
     """Family idx[r] begins help helps[r] for months[r] months, rounded to whole months, at least one; a
-    help out of home (`out_of_home[help]`) ends any prevention service. Counts the helps begun, and the
+    help out of home (access placement or crisis) ends any prevention service. Counts the helps begun, and the
     places `taken` in each help."""
     for r in range(len(idx)):
         i, h = idx[r], helps[r]
@@ -595,7 +594,7 @@ def start_helps(
         help_start_level[i] = level[i]
         waiting[i] = False
         months_waiting[i] = 0
-        if out_of_home[h]:
+        if help_access[h] >= PLACEMENT:
             prevention[i] = NO_HELP  # the child has left home
         begun[h] += 1
         begun_unaccompanied[h] += unaccompanied[i]

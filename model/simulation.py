@@ -16,7 +16,7 @@ from scipy.special import ndtri
 
 from model import kernels
 from model.families import NO_HELP, Families
-from model.parameters import AGE_BAND_STARTS, DIAGNOSTIC, PLACEMENT, Catalogue, YearParameters
+from model.parameters import AGE_BAND_STARTS, DIAGNOSTIC, Catalogue, YearParameters
 from model.recorder import Recorder, Tally
 from model.scenario import RISK_FACTORS, Scenario
 from model.streams import Streams
@@ -342,7 +342,7 @@ class DistrictModel(mesa.Model):
             f.months_waiting,
             f.prevention,
             f.unaccompanied,
-            self.catalogue.help_access >= PLACEMENT,
+            self.catalogue.help_access,
             tally.begun,
             tally.begun_unaccompanied,
             self.places_taken,

@@ -8,8 +8,7 @@ from hypothesis import strategies as st
 
 from model import DistrictModel
 from model.families import NO_HELP
-from model.parameters import YearParameters
-from model.simulation import PLACEMENT
+from model.parameters import PLACEMENT, YearParameters
 from tests.conftest import assert_recorded_invariants, shrink
 
 levers = st.fixed_dictionaries(

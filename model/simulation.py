@@ -177,8 +177,8 @@ class DistrictModel(mesa.Model):
             p.shock_hazard,
             p.age_hazard_ratio,
             AGE_BAND_STARTS,
-            np.append(p.prevention_shock_ratio, 1.0),  # index -1 (no service) -> 1.0
-            (1.0 - p.reversion) * (1.0 - np.append(p.help_relief, 0.0)),  # index -1 (no help) -> no relief
+            p.shock_ratio_by_prevention,
+            p.burden_kept_by_help,
         )
         f.burden[shocked] -= p.shock_mean_size * np.log1p(-self.draw("shock_size", shocked))  # exponential size
         f.level[shocked] = risk_level(f.burden[shocked])
@@ -232,7 +232,7 @@ class DistrictModel(mesa.Model):
             f.help_start_level,
             p.report_hazard_by_level,
             p.network_referral,
-            np.append(p.prevention_referral_ratio, 1.0),  # index -1 (no service) -> 1.0
+            p.referral_ratio_by_prevention,
             self.catalogue.help_access <= DIAGNOSTIC,  # ambulant
             p.escalation_noticed,
             p.self_referral_by_level,

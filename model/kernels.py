@@ -55,16 +55,6 @@ def pairwise_sum(values: np.ndarray) -> float:
 
 
 @nb.njit(cache=True)
-def occupancy(index: np.ndarray, n: int) -> np.ndarray:
-    """How many families hold each of n helps (or services), from their `help` (or `prevention`) index."""
-    counts = np.zeros(n, dtype=np.int64)
-    for i in index:
-        if i != NO_HELP:
-            counts[i] += 1
-    return counts
-
-
-@nb.njit(cache=True)
 def risk_factors_at_birth(
     keys: np.ndarray,
     ids: np.ndarray,
@@ -72,23 +62,47 @@ def risk_factors_at_birth(
     hazard_ratio: np.ndarray,
     single_parent: int,
     frailty: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Which risk factors each new family has ([factor, family]), and its shock ratio: its frailty times the
-    hazard ratios of the factors it has (in factor order).
+    has: tuple[np.ndarray, ...],
+    shock_ratio: np.ndarray,
+) -> None:
+    """Which risk factors each new family has (`has[factor][family]`), and its shock ratio: its frailty
+    times the hazard ratios of the factors it has (in factor order).
 
     A factor is drawn from its own stream (`keys`) against its share, which may depend on the factor
     `single_parent` (share[factor, 1] for single parents). Draws at birth do not depend on the month.
     """
     at = position(0)
-    has = np.empty((len(keys), len(ids)), dtype=np.bool_)
-    ratio = frailty.copy()
     for r in range(len(ids)):
         single = draw(keys[single_parent], at, ids[r]) < share[single_parent, 0]
+        shock_ratio[r] = frailty[r]
         for k in range(len(keys)):
-            has[k, r] = draw(keys[k], at, ids[r]) < share[k, int(single)]
-            if has[k, r]:
-                ratio[r] *= hazard_ratio[k]
-    return has, ratio
+            has[k][r] = draw(keys[k], at, ids[r]) < share[k, int(single)]
+            if has[k][r]:
+                shock_ratio[r] *= hazard_ratio[k]
+
+
+@nb.njit(cache=True)
+def expected_burden(
+    age_months: np.ndarray,
+    shock_ratio: np.ndarray,
+    shock_hazard: float,
+    age_hazard_ratio: np.ndarray,
+    band_starts: tuple[int, ...],
+    shock_mean_size: float,
+    reversion: float,
+    burden: np.ndarray,
+    level: np.ndarray,
+) -> None:
+    """New families start at their expected burden (shocks' mean over reversion), and its risk level."""
+    for r in range(len(age_months)):
+        burden[r] = (
+            shock_hazard
+            * shock_ratio[r]
+            * age_hazard_ratio[band_of(age_months[r], band_starts)]
+            * shock_mean_size
+            / reversion
+        )
+        level[r] = np.int8(min(burden[r], 4.0))  # as risk_level
 
 
 @nb.njit(cache=True)
@@ -175,31 +189,53 @@ def shocks_and_reversion(
 
 @nb.njit(cache=True)
 def come_to_notice(
-    key: np.uint64,
+    keys: np.ndarray,
     month: int,
     ids: np.ndarray,
     help: np.ndarray,
     waiting: np.ndarray,
     level: np.ndarray,
     prevention: np.ndarray,
-    hazard_by_level: np.ndarray,
-    ratio: float,
-    ratio_by_prevention: np.ndarray,
-) -> np.ndarray:
-    """The families without a help, not waiting, at level 1 or more, that come to the youth office's notice.
+    help_start_level: np.ndarray,
+    report_hazard_by_level: np.ndarray,
+    report_ratio: float,
+    report_ratio_by_prevention: np.ndarray,
+    ambulant: np.ndarray,
+    escalation_noticed: float,
+    self_referral_by_level: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Who comes to the youth office's notice this month, in one pass: the families reported, the
+    escalations noticed in help, and the families seeking counselling themselves (each ascending).
 
-    Hazard: hazard_by_level[level] * ratio * ratio_by_prevention[prevention] (the last entry for NO_HELP).
+    Reported (draws from keys[0]) and seeking (keys[2]): families without a help, not waiting, at level 1
+    or more, with hazard report_hazard_by_level[level] * report_ratio * report_ratio_by_prevention[prevention]
+    (the last entry for NO_HELP), and self_referral_by_level[level]. Escalations (keys[1]): families in an
+    ambulant help (`ambulant[help]`) who reached level 4 since it began, noticed with a probability.
     """
     at = position(month)
-    noticed = np.empty(len(ids), dtype=np.int64)
-    n = 0
+    reported = np.empty(len(ids), dtype=np.int64)
+    escalated = np.empty(len(ids), dtype=np.int64)
+    seeking = np.empty(len(ids), dtype=np.int64)
+    n_reported = n_escalated = n_seeking = 0
     for i in range(len(ids)):
-        if help[i] == NO_HELP and not waiting[i] and level[i] >= 1:
-            hazard = hazard_by_level[level[i]] * ratio * ratio_by_prevention[prevention[i]]
-            if draw(key, at, ids[i]) < hazard:
-                noticed[n] = i
-                n += 1
-    return noticed[:n]
+        if help[i] == NO_HELP:
+            if not waiting[i] and level[i] >= 1:
+                hazard = report_hazard_by_level[level[i]] * report_ratio * report_ratio_by_prevention[prevention[i]]
+                if draw(keys[0], at, ids[i]) < hazard:
+                    reported[n_reported] = i
+                    n_reported += 1
+                if draw(keys[2], at, ids[i]) < self_referral_by_level[level[i]]:
+                    seeking[n_seeking] = i
+                    n_seeking += 1
+        elif (
+            ambulant[help[i]]
+            and level[i] == 4
+            and help_start_level[i] < 4
+            and draw(keys[1], at, ids[i]) < escalation_noticed
+        ):
+            escalated[n_escalated] = i
+            n_escalated += 1
+    return reported[:n_reported], escalated[:n_escalated], seeking[:n_seeking]
 
 
 @nb.njit(cache=True)
@@ -237,45 +273,23 @@ def assess(
 
 
 @nb.njit(cache=True)
-def escalations_noticed(
-    key: np.uint64,
-    month: int,
-    ids: np.ndarray,
-    help: np.ndarray,
-    level: np.ndarray,
-    help_start_level: np.ndarray,
-    ambulant: np.ndarray,
-    noticed_probability: float,
-) -> np.ndarray:
-    """The families in an ambulant help (`ambulant[help]`) who reached level 4 since it began, and whose
-    helper notices it this month."""
-    at = position(month)
-    noticed = np.empty(len(ids), dtype=np.int64)
-    n = 0
-    for i in range(len(ids)):
-        if (
-            help[i] != NO_HELP
-            and ambulant[help[i]]
-            and level[i] == 4
-            and help_start_level[i] < 4
-            and draw(key, at, ids[i]) < noticed_probability
-        ):
-            noticed[n] = i
-            n += 1
-    return noticed[:n]
-
-
-@nb.njit(cache=True)
-def ready_for_planning(
-    key: np.uint64,
+def plans_to_make(
+    keys: np.ndarray,
     month: int,
     ids: np.ndarray,
     waiting: np.ndarray,
     months_waiting: np.ndarray,
     level: np.ndarray,
     completion: float,
+    capacity: int,
 ) -> np.ndarray:
-    """Waiting families whose need has resolved (level below 3) stop waiting; the waiting whose plan is ready."""
+    """The families whose help plan the youth office makes this month, in priority order.
+
+    Waiting families whose need has resolved (level below 3) stop waiting; the others wait a month longer
+    (a plan made now resets the count when its help starts). Their plan is ready with a probability (draws
+    from keys[0]); of those ready, the first `capacity` by level (highest first), then months waited
+    (longest first), then a draw from keys[1] (lowest first), as np.lexsort does on those keys.
+    """
     at = position(month)
     ready = np.empty(len(ids), dtype=np.int64)
     n = 0
@@ -283,10 +297,53 @@ def ready_for_planning(
         waiting[i] = waiting[i] and level[i] >= 3
         if not waiting[i]:
             months_waiting[i] = 0
-        elif draw(key, at, ids[i]) < completion:
+            continue
+        months_waiting[i] += 1
+        if draw(keys[0], at, ids[i]) < completion:
             ready[n] = i
             n += 1
-    return ready[:n]
+    ready = ready[:n]
+    u = np.empty(n)
+    priority = np.empty(n, dtype=np.int64)  # level, then months waited; the draw breaks ties
+    for r in range(n):
+        u[r] = draw(keys[1], at, ids[ready[r]])
+        priority[r] = (4 - level[ready[r]]) * 65536 + (32767 - months_waiting[ready[r]])
+    order = np.argsort(u, kind="mergesort")  # stable sorts: the last sort's key ranks first
+    order = order[np.argsort(priority[order], kind="mergesort")]
+    return ready[order[:capacity]]
+
+
+@nb.njit(cache=True)
+def plan_helps(
+    keys: np.ndarray,
+    month: int,
+    ids: np.ndarray,
+    chosen: np.ndarray,
+    level: np.ndarray,
+    failed_help: np.ndarray,
+    diagnosed: np.ndarray,
+    diagnostics_first: float,
+    placement_by_level: np.ndarray,
+    placement_after_failed: float,
+    diagnosed_placement_ratio: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """For each planned family: whether it gets intensive diagnostics first (escalating, not diagnosed yet,
+    with a probability; draws from keys[0]), and whether a help instead is a placement (draws from keys[1]):
+    with a probability by level, at least the one after a failed help, times the ratio once diagnosed."""
+    at = position(month)
+    diagnostics = np.empty(len(chosen), dtype=np.bool_)
+    placed = np.empty(len(chosen), dtype=np.bool_)
+    for r in range(len(chosen)):
+        i = chosen[r]
+        escalating = failed_help[i] or level[i] == 4
+        diagnostics[r] = escalating and not diagnosed[i] and draw(keys[0], at, ids[i]) < diagnostics_first
+        p_place = placement_by_level[level[i]]
+        if failed_help[i]:
+            p_place = max(p_place, placement_after_failed)
+        if diagnosed[i]:
+            p_place = p_place * diagnosed_placement_ratio
+        placed[r] = draw(keys[1], at, ids[i]) < p_place
+    return diagnostics, placed
 
 
 @nb.njit(cache=True)
@@ -301,7 +358,7 @@ def prevention_uptake(
     prevention: np.ndarray,
     prevention_months_left: np.ndarray,
     prevention_received: np.ndarray,
-    free: np.ndarray,
+    places: np.ndarray,
     reach: np.ndarray,
     age_range: np.ndarray,
     level_ok: np.ndarray,
@@ -313,16 +370,22 @@ def prevention_uptake(
     level, has not had this service before, and has not been taken by an earlier service this month. Each
     reached with probability `reach`; where more are reached than places are free, the most burdened
     (highest level) first, then the lowest draw. Unaccompanied minors have no family here: never reached.
-    Returns the number of families each service took.
+    Free places: `places` less the families in the service. Returns the number of families each service took.
     """
     oldest = age_range[:, 1].max() if len(age_range) else -1
+    occupied = np.zeros(len(places), dtype=np.int64)  # counted in the same pass as the idle families
     idle = np.empty(len(ids), dtype=np.int64)
     n_idle = 0
     for i in range(len(ids)):
-        if prevention[i] == NO_HELP and help[i] == NO_HELP and age_months[i] <= oldest and not unaccompanied[i]:
+        if prevention[i] != NO_HELP:
+            occupied[prevention[i]] += 1
+        elif help[i] == NO_HELP and age_months[i] <= oldest and not unaccompanied[i]:
             idle[n_idle] = i
             n_idle += 1
     idle = idle[:n_idle]
+    free = np.empty(len(places), dtype=np.int64)
+    for s in range(len(places)):
+        free[s] = np.int64(places[s] - occupied[s])  # as (places - occupied).astype(np.int64)
     at = position(month)
     open_ = np.ones(len(idle), dtype=np.bool_)
     begun = np.zeros(len(free), dtype=np.int64)
@@ -515,24 +578,27 @@ def start_helps(
     months_waiting: np.ndarray,
     prevention: np.ndarray,
     unaccompanied: np.ndarray,
-    out_of_home: np.ndarray,
+    help_access: np.ndarray,
     begun: np.ndarray,
     begun_unaccompanied: np.ndarray,
+    taken: np.ndarray,
 ) -> None:
-    """Family idx[r] begins help helps[r] for months[r] months; a help out of home (`out_of_home[help]`)
-    ends any prevention service. Counts the helps begun."""
+    """Family idx[r] begins help helps[r] for months[r] months, rounded to whole months, at least one; a
+    help out of home (access placement or crisis) ends any prevention service. Counts the helps begun, and the
+    places `taken` in each help."""
     for r in range(len(idx)):
         i, h = idx[r], helps[r]
         help[i] = h
-        help_months_left[i] = months[r]
+        help_months_left[i] = max(1.0, np.rint(months[r]))  # as np.maximum(1, np.rint(months))
         help_months_used[i] = 0
         help_start_level[i] = level[i]
         waiting[i] = False
         months_waiting[i] = 0
-        if out_of_home[h]:
+        if help_access[h] >= PLACEMENT:
             prevention[i] = NO_HELP  # the child has left home
         begun[h] += 1
         begun_unaccompanied[h] += unaccompanied[i]
+        taken[h] += 1
 
 
 @nb.njit(cache=True)
@@ -543,11 +609,14 @@ def end_helps(
     help_months_used: np.ndarray,
     ended: np.ndarray,
     ended_months: np.ndarray,
+    taken: np.ndarray,
 ) -> None:
-    """The helps of the (distinct) families idx end; counts them and the months they ran."""
+    """The helps of the (distinct) families idx end; counts them and the months they ran, frees their places
+    in `taken`."""
     for i in idx:
         ended[help[i]] += 1
         ended_months[help[i]] += help_months_used[i]
+        taken[help[i]] -= 1
         help[i] = NO_HELP
         help_months_left[i] = 0
 
@@ -575,6 +644,7 @@ def settle_endings(
     ended_resolved: np.ndarray,
     ended: np.ndarray,
     ended_months: np.ndarray,
+    taken: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The helps of the families `ending` end, with what follows from how they end.
 
@@ -617,5 +687,5 @@ def settle_endings(
         if level[i] >= 3 and not unaccompanied[i]:
             back_home[n_back_home] = i
             n_back_home += 1
-    end_helps(ending, help, help_months_left, help_months_used, ended, ended_months)
+    end_helps(ending, help, help_months_left, help_months_used, ended, ended_months, taken)
     return transfer[:n_transfer], stays[:n_stays], placed[:n_placed], back_home[:n_back_home]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -13,12 +14,6 @@ ACCESSES = ("self_referral", "help_plan", "diagnostic", "placement", "crisis")
 SELF_REFERRAL, HELP_PLAN, DIAGNOSTIC, PLACEMENT, CRISIS = range(len(ACCESSES))
 AGE_BAND_STARTS = tuple(12 * years for years in AGE_BANDS_YEARS[1:-1])  # in months, after the first band's
 # (a tuple: compiled code knows its length, and unrolls the loop over it)
-_AGE_BAND_STARTS = np.array(AGE_BAND_STARTS)
-
-
-def age_band(age_months: np.ndarray) -> np.ndarray:
-    """Age band index 0-3 (0-5, 6-11, 12-17, 18-20 years) of ages in months."""
-    return np.searchsorted(_AGE_BAND_STARTS, age_months, side="right")
 
 
 @dataclass(frozen=True)
@@ -116,6 +111,23 @@ class YearParameters:
     prevention_protection: np.ndarray
     prevention_decay: np.ndarray
     prevention_referral_ratio: np.ndarray
+
+    # For the compiled passes, which index these by a family's service or help, NO_HELP (-1) the last entry;
+    # computed once a year, not every month (cached_property writes past the frozen dataclass's __setattr__).
+    @cached_property
+    def shock_ratio_by_prevention(self) -> np.ndarray:
+        """prevention_shock_ratio, and 1.0 without a service."""
+        return np.append(self.prevention_shock_ratio, 1.0)
+
+    @cached_property
+    def burden_kept_by_help(self) -> np.ndarray:
+        """The share of its burden a family keeps in a month: reversion, and the help's relief (none without)."""
+        return (1.0 - self.reversion) * (1.0 - np.append(self.help_relief, 0.0))
+
+    @cached_property
+    def referral_ratio_by_prevention(self) -> np.ndarray:
+        """prevention_referral_ratio, and 1.0 without a service."""
+        return np.append(self.prevention_referral_ratio, 1.0)
 
     @classmethod
     def of(cls, s: Scenario, year: int) -> YearParameters:

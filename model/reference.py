@@ -34,7 +34,7 @@ BAND_STARTS_MONTHS = [12 * years for years in AGE_BANDS_YEARS[1:-1]]
 
 
 def band_of(age_months: int) -> int:
-    """Age band 0-3 (0-5, 6-11, 12-17, 18-20 years), as `parameters.age_band` for one age."""
+    """Age band 0-3 (0-5, 6-11, 12-17, 18-20 years), as the engine's `kernels.band_of`."""
     return bisect_right(BAND_STARTS_MONTHS, age_months)
 
 

@@ -16,7 +16,7 @@ from scipy.special import ndtri
 
 from model import kernels
 from model.families import NO_HELP, Families
-from model.parameters import AGE_BAND_STARTS, DIAGNOSTIC, PLACEMENT, Catalogue, YearParameters, age_band
+from model.parameters import AGE_BAND_STARTS, DIAGNOSTIC, Catalogue, YearParameters
 from model.recorder import Recorder, Tally
 from model.scenario import RISK_FACTORS, Scenario
 from model.streams import Streams
@@ -45,6 +45,9 @@ class DistrictModel(mesa.Model):
         self.params = YearParameters.of(scenario, self.year)
         self.recorder = Recorder(self.catalogue, self.horizon_months)
         self.tally = Tally(self.catalogue)
+        # Families in each help, kept by `_start_helps` and `_end_helps` (the only changes of `help`: families
+        # leave only without a help), so that granting a capped help need not count every family's help.
+        self.places_taken = np.zeros(len(self.catalogue.help_names), dtype=np.int64)
         self.next_id = 0
         self.next_unaccompanied_id = UNACCOMPANIED_ID_BASE
         self.birth_carry = self.arrival_carry = self.plan_carry = 0.0
@@ -133,25 +136,28 @@ class DistrictModel(mesa.Model):
         ids = f.id[new]
         sd = p.frailty_sd_log
         frailty = np.exp(sd * ndtri(self.streams.uniform("frailty", 0, ids)) - sd**2 / 2)  # log-normal, mean 1
-        has, f.shock_ratio[new] = kernels.risk_factors_at_birth(
+        kernels.risk_factors_at_birth(
             self.streams.keys(RISK_FACTORS),  # a stream each
             ids,
             p.risk_factor_share,
             p.risk_factor_hazard_ratio,
             RISK_FACTORS.index("single_parent"),
             frailty,
+            tuple(getattr(f, factor)[new] for factor in RISK_FACTORS),
+            f.shock_ratio[new],
         )
-        for factor, values in zip(RISK_FACTORS, has, strict=True):
-            getattr(f, factor)[new] = values
         # Start at the family's expected burden, so the population does not drift during burn-in.
-        f.burden[new] = (
-            p.shock_hazard
-            * f.shock_ratio[new]
-            * p.age_hazard_ratio[age_band(f.age_months[new])]
-            * p.shock_mean_size
-            / p.reversion
+        kernels.expected_burden(
+            f.age_months[new],
+            f.shock_ratio[new],
+            p.shock_hazard,
+            p.age_hazard_ratio,
+            AGE_BAND_STARTS,
+            p.shock_mean_size,
+            p.reversion,
+            f.burden[new],
+            f.level[new],
         )
-        f.level[new] = risk_level(f.burden[new])
 
     # 2. burden and risk -----------------------------------------------------------------------
 
@@ -171,8 +177,8 @@ class DistrictModel(mesa.Model):
             p.shock_hazard,
             p.age_hazard_ratio,
             AGE_BAND_STARTS,
-            np.append(p.prevention_shock_ratio, 1.0),  # index -1 (no service) -> 1.0
-            (1.0 - p.reversion) * (1.0 - np.append(p.help_relief, 0.0)),  # index -1 (no help) -> no relief
+            p.shock_ratio_by_prevention,
+            p.burden_kept_by_help,
         )
         f.burden[shocked] -= p.shock_mean_size * np.log1p(-self.draw("shock_size", shocked))  # exponential size
         f.level[shocked] = risk_level(f.burden[shocked])
@@ -181,14 +187,14 @@ class DistrictModel(mesa.Model):
 
     def reach_and_detection(self) -> None:
         self._prevention_uptake()
-        self._reports_to_youth_office()
-        self._escalations_noticed_in_help()
-        self._self_referrals()
+        reported, escalated, seeking = self._come_to_notice()
+        self._reports_to_youth_office(reported)
+        self._escalations_noticed_in_help(escalated)
+        self._self_referrals(seeking)
 
     def _prevention_uptake(self) -> None:
         """Low-threshold services reach eligible families, within the places their budget buys."""
         f, p, cat = self.families, self.params, self.catalogue
-        occupied = kernels.occupancy(f.prevention, len(cat.prevention_names))
         self.tally.prevention_begun += kernels.prevention_uptake(
             self.streams.keys(tuple(f"uptake:{name}" for name in cat.prevention_names)),
             self.month,
@@ -200,48 +206,46 @@ class DistrictModel(mesa.Model):
             f.prevention,
             f.prevention_months_left,
             f.prevention_received,
-            (p.prevention_places - occupied).astype(np.int64),
+            p.prevention_places,
             p.prevention_uptake * p.network_outreach,
             cat.prevention_age_months,
             cat.prevention_level_ok,
             p.prevention_duration,
         )
 
-    def _reports_to_youth_office(self) -> None:
-        """Schools, Kitas, health services, police and services report families; the office assesses (§8a)."""
-        p = self.params
-        referral_during = np.append(p.prevention_referral_ratio, 1.0)  # index -1 (no service) -> 1.0
-        self._assess(self._come_to_notice("report", p.report_hazard_by_level, p.network_referral, referral_during))
+    def _come_to_notice(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Reports, escalations noticed in help and self-referrals, drawn in one pass over the families.
 
-    def _come_to_notice(
-        self, stream: str, hazard_by_level: np.ndarray, ratio: float, ratio_by_prevention: np.ndarray
-    ) -> np.ndarray:
-        """The families without a help or a wait whose need (level 1+) comes to the youth office's notice."""
-        f = self.families
+        They are drawn before any of them is acted on: acting on reports and escalations changes no
+        family that another of the three selects, except that some of those seeking counselling are
+        assessed in the meantime (`_self_referrals` drops them). Levels do not change in between.
+        """
+        f, p = self.families, self.params
         return kernels.come_to_notice(
-            *self.counters(stream),
+            self.streams.keys(("report", "escalation_noticed", "self_referral")),
+            self.month,
+            f.id,
             f.help,
             f.waiting,
             f.level,
             f.prevention,
-            hazard_by_level,
-            ratio,
-            ratio_by_prevention,
-        )
-
-    def _escalations_noticed_in_help(self) -> None:
-        """A helper who sees endangerment (level 4) in an ambulant help reports it; the help ends as failed."""
-        f, p = self.families, self.params
-        noticed = kernels.escalations_noticed(
-            *self.counters("escalation_noticed"),
-            f.help,
-            f.level,
             f.help_start_level,
+            p.report_hazard_by_level,
+            p.network_referral,
+            p.referral_ratio_by_prevention,
             self.catalogue.help_access <= DIAGNOSTIC,  # ambulant
             p.escalation_noticed,
+            p.self_referral_by_level,
         )
+
+    def _reports_to_youth_office(self, reported: np.ndarray) -> None:
+        """Schools, Kitas, health services, police and services report families; the office assesses (§8a)."""
+        self._assess(reported)
+
+    def _escalations_noticed_in_help(self, noticed: np.ndarray) -> None:
+        """A helper who sees endangerment (level 4) in an ambulant help reports it; the help ends as failed."""
         self._end_helps(noticed)
-        f.failed_help[noticed] = True
+        self.families.failed_help[noticed] = True
         self._assess(noticed)
 
     def _assess(self, idx: np.ndarray) -> None:
@@ -260,40 +264,46 @@ class DistrictModel(mesa.Model):
         crisis = self.catalogue.helps_with("crisis")[0]
         self._start_helps(acute, np.full(len(acute), crisis), "duration:crisis")
 
-    def _self_referrals(self) -> None:
-        """Families seek counselling (§28) themselves."""
-        p, cat = self.params, self.catalogue
-        no_ratio = np.ones(len(cat.prevention_names) + 1)  # x * 1.0 is x: the hazard is the level's
-        seeking = self._come_to_notice("self_referral", p.self_referral_by_level, 1.0, no_ratio)
-        self._grant(seeking, cat.helps_with("self_referral"), "duration:self_referral")
+    def _self_referrals(self, seeking: np.ndarray) -> None:
+        """Families seek counselling (§28) themselves: those still without a help and not waiting."""
+        f = self.families
+        seeking = seeking[(f.help[seeking] == NO_HELP) & ~f.waiting[seeking]]  # not assessed since they were drawn
+        self._grant(seeking, self.catalogue.helps_with("self_referral"), "duration:self_referral")
 
     # 4. help planning -------------------------------------------------------------------------
 
     def help_planning(self) -> None:
         """The youth office makes help plans (§36) for waiting families, within caseworker capacity."""
         f, p, cat = self.families, self.params, self.catalogue
-        ready = kernels.ready_for_planning(  # a need resolved while waiting closes the case
-            *self.counters("plan_ready"), f.waiting, f.months_waiting, f.level, p.plan_completion
-        )
         capacity = self.plan_carry + p.help_plans_per_month
-        planned = min(len(ready), int(capacity))
         self.plan_carry = capacity - int(capacity)  # unused capacity is not saved up
-        priority = np.lexsort((self.draw("plan_priority", ready), -f.months_waiting[ready], -f.level[ready]))
-        chosen = ready[priority[:planned]]
-
-        diagnostic = cat.helps_with("diagnostic")
-        escalating = f.failed_help[chosen] | (f.level[chosen] == 4)
-        wants_diagnostics = escalating & ~f.diagnosed[chosen] & (self.draw("diagnostics", chosen) < p.diagnostics_first)
-        self._grant(chosen[wants_diagnostics], diagnostic, "duration:planning")
-
-        rest = chosen[f.waiting[chosen]]
-        p_place = p.placement_by_level[f.level[rest]]
-        p_place = np.where(f.failed_help[rest], np.maximum(p_place, p.placement_after_failed), p_place)
-        p_place = np.where(f.diagnosed[rest], p_place * p.diagnosed_placement_ratio, p_place)
-        placed = self.draw("placement", rest) < p_place
-        self._grant(rest[placed], cat.helps_with("placement"), "duration:planning")
-        self._grant(rest[~placed], cat.helps_with("help_plan"), "duration:planning")
-        f.months_waiting += f.waiting
+        chosen = kernels.plans_to_make(  # a need resolved while waiting closes the case
+            self.streams.keys(("plan_ready", "plan_priority")),
+            self.month,
+            f.id,
+            f.waiting,
+            f.months_waiting,
+            f.level,
+            p.plan_completion,
+            int(capacity),
+        )
+        diagnostics, placed = kernels.plan_helps(
+            self.streams.keys(("diagnostics", "placement")),
+            self.month,
+            f.id,
+            chosen,
+            f.level,
+            f.failed_help,
+            f.diagnosed,
+            p.diagnostics_first,
+            p.placement_by_level,
+            p.placement_after_failed,
+            p.diagnosed_placement_ratio,
+        )
+        self._grant(chosen[diagnostics], cat.helps_with("diagnostic"), "duration:planning")
+        still_waiting = f.waiting[chosen]  # all but those who got diagnostics
+        self._grant(chosen[still_waiting & placed], cat.helps_with("placement"), "duration:planning")
+        self._grant(chosen[still_waiting & ~placed], cat.helps_with("help_plan"), "duration:planning")
 
     def _grant(self, idx: np.ndarray, helps: np.ndarray, stream: str) -> None:
         """Start, for each family, one of `helps` chosen by age-band weights among those with a free place."""
@@ -309,7 +319,7 @@ class DistrictModel(mesa.Model):
             p.help_weight,
             self.catalogue.help_level_ok,
             AGE_BAND_STARTS,
-            p.help_places[helps] - kernels.occupancy(f.help, len(p.help_places))[helps],
+            p.help_places[helps] - self.places_taken[helps],
         )
         granted = choice != NO_HELP
         self._start_helps(idx[granted], helps[choice[granted]], stream)
@@ -322,7 +332,7 @@ class DistrictModel(mesa.Model):
         kernels.start_helps(
             idx,
             helps,
-            np.maximum(1, np.rint(months)),
+            months,
             f.level,
             f.help,
             f.help_months_left,
@@ -332,14 +342,17 @@ class DistrictModel(mesa.Model):
             f.months_waiting,
             f.prevention,
             f.unaccompanied,
-            self.catalogue.help_access >= PLACEMENT,
+            self.catalogue.help_access,
             tally.begun,
             tally.begun_unaccompanied,
+            self.places_taken,
         )
 
     def _end_helps(self, idx: np.ndarray) -> None:
         f, tally = self.families, self.tally
-        kernels.end_helps(idx, f.help, f.help_months_left, f.help_months_used, tally.ended, tally.ended_months)
+        kernels.end_helps(
+            idx, f.help, f.help_months_left, f.help_months_used, tally.ended, tally.ended_months, self.places_taken
+        )
 
     # 5. help outcomes -------------------------------------------------------------------------
 
@@ -372,6 +385,7 @@ class DistrictModel(mesa.Model):
             tally.ended_resolved,
             tally.ended,
             tally.ended_months,
+            self.places_taken,
         )
         self._grant(transfer, cat.helps_with("placement"), "duration:transfer")
         self._start_helps(stays, np.full(len(stays), cat.unaccompanied_help), "duration:after_crisis")

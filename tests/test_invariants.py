@@ -8,8 +8,7 @@ from hypothesis import strategies as st
 
 from model import DistrictModel
 from model.families import NO_HELP
-from model.parameters import YearParameters
-from model.simulation import PLACEMENT
+from model.parameters import PLACEMENT, YearParameters
 from tests.conftest import assert_recorded_invariants, shrink
 
 levers = st.fixed_dictionaries(
@@ -47,6 +46,7 @@ def check_month(model: DistrictModel, before: int) -> None:
     # capacity: capped helps and budget-bought prevention places are never exceeded
     stock = np.bincount(f.help[f.help != NO_HELP], minlength=n_helps)
     assert (stock <= p.help_places).all()
+    assert (model.places_taken == stock).all(), "the running count of places taken is the families' count"
     assert (tally.prevention_occupancy <= p.prevention_places).all()
     # cost is unit cost times occupancy
     np.testing.assert_allclose(tally.help_cost, tally.occupancy * p.help_cost_per_month, rtol=0, atol=1e-9)

@@ -11,10 +11,10 @@ import pandas as pd
 import pytest
 
 from model.families import NO_HELP
+from model.parameters import PLACEMENT
 from model.reference import ReferenceModel, simulate_reference
 from model.run import simulate
 from model.scenario import Scenario
-from model.simulation import PLACEMENT
 from tests.conftest import assert_recorded_invariants, shrink
 
 REPLICATES = 16

@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from model.comparison import BASE_RATE, DISCOUNT_RATES, Comparison, check_comparable
+from model.comparison import BASE_RATE, DISCOUNT_RATES, Comparison, check_comparable, npv_key
 from model.comparison import compare as run_comparison
 from model.run import SimulationResult, simulate
 from model.scenario import CATEGORIES, Scenario, ScenarioError, load_scenario, read_toml, unit_of
@@ -238,8 +238,7 @@ def print_comparison(comparison: Comparison) -> None:
     econ.add_row("extra early spending, M EUR", *(cell(s, "horizon", "extra_spending_pv_eur", 1e-6) for s in others))
     econ.add_row("savings on late help, M EUR", *(cell(s, "horizon", "savings_pv_eur", 1e-6) for s in others))
     for rate in DISCOUNT_RATES:
-        key = f"npv_eur_at_{rate * 100:g}pct".replace(".", "_")
-        econ.add_row(f"net present value {rate:.1%}, M EUR", *(cell(s, "horizon", key, 1e-6) for s in others))
+        econ.add_row(f"net present value {rate:.1%}, M EUR", *(cell(s, "horizon", npv_key(rate), 1e-6) for s in others))
     econ.add_row("benefit-cost ratio", *(cell(s, "horizon", "benefit_cost_ratio") for s in others))
     econ.add_row("chance savings > spending", *(share(s, "savings_exceed_spending") for s in others))
     econ.add_row(

@@ -115,7 +115,7 @@ class Comparison:
             years = group.index.get_level_values("year").to_numpy()
             t = years - self.reference.start_year  # discounted to the start year
             extra, savings, net = (group[c].to_numpy() for c in ("extra_spending_eur", "savings_eur", "net_saving_eur"))
-            row = {f"npv_eur_at_{_pct(rate)}": float(net @ (1 + rate) ** -t) for rate in DISCOUNT_RATES}
+            row = {npv_key(rate): float(net @ (1 + rate) ** -t) for rate in DISCOUNT_RATES}
             spending_pv, savings_pv = float(extra @ (1 + BASE_RATE) ** -t), float(savings @ (1 + BASE_RATE) ** -t)
             row["extra_spending_pv_eur"] = spending_pv
             row["savings_pv_eur"] = savings_pv
@@ -235,5 +235,6 @@ def _describe(values: pd.Series, by: list[str]) -> pd.DataFrame:
     return frame.reset_index()
 
 
-def _pct(rate: float) -> str:
-    return f"{rate * 100:g}pct".replace(".", "_")
+def npv_key(rate: float) -> str:
+    """The name of the net present value at `rate` in economics() and comparison.csv: npv_eur_at_3_5pct."""
+    return f"npv_eur_at_{rate * 100:g}pct".replace(".", "_")

@@ -30,7 +30,7 @@ from plotly.subplots import make_subplots
 from pydantic import ValidationError
 
 from model.charts import OKABE_ITO
-from model.comparison import EARLY_CATEGORIES, LATE_CATEGORIES, Comparison
+from model.comparison import BASE_RATE, EARLY_CATEGORIES, LATE_CATEGORIES, Comparison, npv_key
 from model.experiment import Uncertainty, load_experiment
 from model.run import simulate_many
 from model.scenario import CATEGORIES, Scenario, ScenarioError, unit_of
@@ -42,7 +42,7 @@ NEEDED = ("manifest.json", "comparison.csv", "summary.csv", "timeseries.parquet"
 KEY_YEAR = 10  # "placements avoided per year by year 10" of the horizon
 OAT_PARAMETERS = 5
 DEFAULT_UNCERTAINTIES = Path(__file__).resolve().parent.parent / "experiments" / "sobol_prevention.toml"
-NPV = "npv_eur_at_3_5pct"
+NPV = npv_key(BASE_RATE)
 REFERENCE_COLOUR = "#000000"
 CATEGORY_COLOURS = dict(zip(CATEGORIES, ["#009E73", "#56B4E9", "#F0E442", "#D55E00", "#CC79A7"], strict=True))
 FONT = {"family": "DejaVu Sans, Verdana, Arial, sans-serif", "size": 15}
@@ -165,8 +165,8 @@ def read_comparison(folder: Path) -> ComparisonResults:
 class Numbers:
     """Numbers formatted for one language: 1.234,5 in German, 1,234.5 in English."""
 
-    def __init__(self, lang: str) -> None:
-        self.locale = texts(lang)["locale"]
+    def __init__(self, locale: str) -> None:
+        self.locale = locale
 
     def __call__(self, value: float, digits: int = 1) -> str:
         pattern = "#,##0" + ("." + "0" * digits if digits else "")
@@ -210,7 +210,7 @@ class Page:
     def __init__(self, results: ComparisonResults, lang: str) -> None:
         self.results, self.lang = results, lang
         self.t = texts(lang)
-        self.number = Numbers(lang)
+        self.number = Numbers(self.t["locale"])
         self.key_year = min(results.first_year + KEY_YEAR - 1, results.last_year)
 
     def title_of(self, name: str) -> str:
@@ -422,7 +422,10 @@ def drivers_from_experiment(page: Page, folder: Path) -> Drivers:
     manifest_path, indices_path = folder / "manifest.json", folder / "indices.csv"
     if not manifest_path.is_file() or not indices_path.is_file():
         raise ScenarioError([f"{folder}: not a finished sensitivity experiment (needs manifest.json and indices.csv)"])
-    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ScenarioError([f"{manifest_path}: not valid JSON ({err})"]) from None
     names = [s["name"] for s in manifest.get("scenarios", [])]
     if manifest.get("kind") != "experiment" or not set(names) <= set(page.results.names):
         raise ScenarioError(

@@ -18,7 +18,7 @@ from model import browser, load_scenario
 from model.cli import app
 from model.comparison import compare
 from model.experiment import Uncertainty
-from model.report import BRIEFING_FILES, most_uncertain, texts, write_briefing
+from model.report import BRIEFING_FILES, most_uncertain, read_comparison, texts, write_briefing
 from tests.conftest import BASELINE, ROOT, shrink
 
 UNCERTAINTIES = f"""
@@ -209,3 +209,12 @@ def test_cli_writes_a_briefing_from_a_sensitivity_experiment(comparison_folder, 
     result = _report(str(comparison_folder), "--sensitivity", str(wrong), "--output", str(tmp_path / "x.html"))
     assert result.exit_code == 2
     assert "must be among the comparison's" in result.output
+
+
+def test_cumulative_net_saving_ends_at_the_horizon_net_saving_of_comparison_csv(comparison_folder):
+    results = read_comparison(comparison_folder)
+    cumulative = results.cumulative_net_saving()
+    last = cumulative[cumulative["year"] == results.last_year].set_index("scenario")["mean"]
+    for scenario in results.alternatives:
+        expected = results.row(scenario, "horizon", "net_saving_eur")["mean"]
+        assert last[scenario] == pytest.approx(expected, rel=1e-9, abs=1e-6)

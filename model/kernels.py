@@ -28,6 +28,37 @@ def band_of(age_months: int, band_starts: tuple[int, ...]) -> int:
     return band
 
 
+@nb.njit(cache=True, inline="always")
+def pick(table: tuple, index: int):
+    """table[index], index -1 the last entry, by comparisons with each index instead of a load from memory:
+    a loop over the families that reads small tables this way is compiled to vector instructions (loads
+    from a table indexed by each family, gathers, are not)."""
+    value = table[len(table) - 1]
+    for j in range(len(table) - 1):
+        if index == j:
+            value = table[j]
+    return value
+
+
+@nb.njit(cache=True)
+def indices(mask: np.ndarray) -> np.ndarray:
+    """The ascending indices where mask is true (np.flatnonzero), looking at eight at a time: mostly none."""
+    found = np.empty(len(mask), dtype=np.int64)
+    n = 0
+    whole = len(mask) - len(mask) % 8
+    for w, eight in enumerate(mask[:whole].view(np.uint64)):
+        if eight:
+            for i in range(8 * w, 8 * w + 8):
+                if mask[i]:
+                    found[n] = i
+                    n += 1
+    for i in range(whole, len(mask)):
+        if mask[i]:
+            found[n] = i
+            n += 1
+    return found[:n]
+
+
 @nb.njit(cache=True)
 def pairwise_sum(values: np.ndarray) -> float:
     """The sum of a contiguous row as NumPy's `sum` adds it (pairwise, eight partial sums), to the last bit."""
@@ -157,9 +188,9 @@ def shocks_and_reversion(
     burden: np.ndarray,
     level: np.ndarray,
     shock_hazard: float,
-    age_hazard_ratio: np.ndarray,
+    age_hazard_ratio: tuple[float, ...],
     band_starts: tuple[int, ...],
-    during_prevention: np.ndarray,
+    during_prevention: tuple[float, ...],
     kept_by_help: np.ndarray,
 ) -> np.ndarray:
     """Draw who has a shock this month, revert every burden, decay protection, set levels; the shocked.
@@ -168,23 +199,21 @@ def shocks_and_reversion(
     shocks' sizes to the burden of the shocked families and sets their levels again.
     """
     at = position(month)
-    shocked = np.empty(len(ids), dtype=np.int64)
-    n = 0
-    for i in range(len(ids)):
+    shocked = np.empty(len(ids), dtype=np.bool_)
+    for i in range(len(ids)):  # two loops, each compiled to vector instructions (fused, they are slower)
         hazard = (
             shock_hazard
             * shock_ratio[i]
-            * age_hazard_ratio[band_of(age_months[i], band_starts)]
+            * pick(age_hazard_ratio, band_of(age_months[i], band_starts))
             * (1.0 - protection[i])
-            * during_prevention[prevention[i]]
+            * pick(during_prevention, prevention[i])
         )
-        if draw(key, at, ids[i]) < hazard:
-            shocked[n] = i
-            n += 1
+        shocked[i] = draw(key, at, ids[i]) < hazard
+    for i in range(len(ids)):
         burden[i] *= kept_by_help[help[i]]
         protection[i] *= protection_decay[i]
         level[i] = np.int8(min(burden[i], 4.0))  # as risk_level
-    return shocked[:n]
+    return indices(shocked)
 
 
 @nb.njit(cache=True)
@@ -197,12 +226,12 @@ def come_to_notice(
     level: np.ndarray,
     prevention: np.ndarray,
     help_start_level: np.ndarray,
-    report_hazard_by_level: np.ndarray,
+    report_hazard_by_level: tuple[float, ...],
     report_ratio: float,
-    report_ratio_by_prevention: np.ndarray,
-    ambulant: np.ndarray,
+    report_ratio_by_prevention: tuple[float, ...],
+    ambulant: tuple[bool, ...],
     escalation_noticed: float,
-    self_referral_by_level: np.ndarray,
+    self_referral_by_level: tuple[float, ...],
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Who comes to the youth office's notice this month, in one pass: the families reported, the
     escalations noticed in help, and the families seeking counselling themselves (each ascending).
@@ -210,32 +239,31 @@ def come_to_notice(
     Reported (draws from keys[0]) and seeking (keys[2]): families without a help, not waiting, at level 1
     or more, with hazard report_hazard_by_level[level] * report_ratio * report_ratio_by_prevention[prevention]
     (the last entry for NO_HELP), and self_referral_by_level[level]. Escalations (keys[1]): families in an
-    ambulant help (`ambulant[help]`) who reached level 4 since it began, noticed with a probability.
+    ambulant help (`ambulant[help]`, the last entry for NO_HELP) who reached level 4 since it began, noticed
+    with a probability.
+
+    Every family draws from all three streams, so that the pass has no branches and is compiled to vector
+    instructions; a draw depends only on (stream, month, id), so the draws nobody needs change nothing.
     """
     at = position(month)
-    reported = np.empty(len(ids), dtype=np.int64)
-    escalated = np.empty(len(ids), dtype=np.int64)
-    seeking = np.empty(len(ids), dtype=np.int64)
-    n_reported = n_escalated = n_seeking = 0
+    reported = np.empty(len(ids), dtype=np.bool_)
+    escalated = np.empty(len(ids), dtype=np.bool_)
+    seeking = np.empty(len(ids), dtype=np.bool_)
+    for i in range(len(ids)):  # three loops: each compiled to vector instructions (fused, they are slower)
+        open_to_notice = (help[i] == NO_HELP) & (not waiting[i]) & (level[i] >= 1)  # &, not `and`: no branches
+        hazard = pick(report_hazard_by_level, level[i]) * report_ratio * pick(report_ratio_by_prevention, prevention[i])
+        reported[i] = open_to_notice & (draw(keys[0], at, ids[i]) < hazard)
     for i in range(len(ids)):
-        if help[i] == NO_HELP:
-            if not waiting[i] and level[i] >= 1:
-                hazard = report_hazard_by_level[level[i]] * report_ratio * report_ratio_by_prevention[prevention[i]]
-                if draw(keys[0], at, ids[i]) < hazard:
-                    reported[n_reported] = i
-                    n_reported += 1
-                if draw(keys[2], at, ids[i]) < self_referral_by_level[level[i]]:
-                    seeking[n_seeking] = i
-                    n_seeking += 1
-        elif (
-            ambulant[help[i]]
-            and level[i] == 4
-            and help_start_level[i] < 4
-            and draw(keys[1], at, ids[i]) < escalation_noticed
-        ):
-            escalated[n_escalated] = i
-            n_escalated += 1
-    return reported[:n_reported], escalated[:n_escalated], seeking[:n_seeking]
+        open_to_notice = (help[i] == NO_HELP) & (not waiting[i]) & (level[i] >= 1)
+        seeking[i] = open_to_notice & (draw(keys[2], at, ids[i]) < pick(self_referral_by_level, level[i]))
+    for i in range(len(ids)):
+        escalated[i] = (
+            pick(ambulant, help[i])
+            & (level[i] == 4)
+            & (help_start_level[i] < 4)
+            & (draw(keys[1], at, ids[i]) < escalation_noticed)
+        )
+    return indices(reported), indices(escalated), indices(seeking)
 
 
 @nb.njit(cache=True)
@@ -371,50 +399,71 @@ def prevention_uptake(
     reached with probability `reach`; where more are reached than places are free, the most burdened
     (highest level) first, then the lowest draw. Unaccompanied minors have no family here: never reached.
     Free places: `places` less the families in the service. Returns the number of families each service took.
+
+    One pass over the families finds those that any service with free places reaches (the services open to
+    a family by age and level are looked up as bit masks); the services then choose among those few.
     """
-    oldest = age_range[:, 1].max() if len(age_range) else -1
-    occupied = np.zeros(len(places), dtype=np.int64)  # counted in the same pass as the idle families
-    idle = np.empty(len(ids), dtype=np.int64)
-    n_idle = 0
+    n_services = len(places)
+    occupied = np.zeros(n_services, dtype=np.int64)
     for i in range(len(ids)):
         if prevention[i] != NO_HELP:
             occupied[prevention[i]] += 1
-        elif help[i] == NO_HELP and age_months[i] <= oldest and not unaccompanied[i]:
-            idle[n_idle] = i
-            n_idle += 1
-    idle = idle[:n_idle]
-    free = np.empty(len(places), dtype=np.int64)
-    for s in range(len(places)):
+    open_services = 0  # bit s: service s has a free place
+    free = np.empty(n_services, dtype=np.int64)
+    for s in range(n_services):
         free[s] = np.int64(places[s] - occupied[s])  # as (places - occupied).astype(np.int64)
+        if free[s] > 0:
+            open_services |= 1 << s
+    # the services open to a family by its age and by its level, as bit masks
+    oldest = age_range[:, 1].max() if n_services else -1
+    by_age = np.zeros(oldest + 1, dtype=np.int64)
+    by_level = np.zeros(5, dtype=np.int64)
+    for s in range(n_services):
+        by_age[age_range[s, 0] : age_range[s, 1] + 1] |= 1 << s
+        for lv in range(5):
+            if level_ok[s, lv]:
+                by_level[lv] |= 1 << s
+
+    # One pass over the families: those that an open service reaches, in array order, with the services
+    # that reach them (bit masks; a draw depends only on (stream, month, id), so it is drawn again below)
     at = position(month)
-    open_ = np.ones(len(idle), dtype=np.bool_)
-    begun = np.zeros(len(free), dtype=np.int64)
-    reached = np.empty(len(idle), dtype=np.int64)
-    order_key = np.empty(len(idle), dtype=np.int64)
-    for s in range(len(free)):
+    reached_family = np.empty(len(ids), dtype=np.int64)
+    reached_by = np.empty(len(ids), dtype=np.int64)
+    n = 0
+    for i in range(len(ids)):
+        if prevention[i] != NO_HELP or help[i] != NO_HELP or age_months[i] > oldest or unaccompanied[i]:
+            continue
+        eligible = by_age[age_months[i]] & by_level[level[i]] & ~np.int64(prevention_received[i]) & open_services
+        if eligible == 0:
+            continue
+        reached = 0
+        for s in range(n_services):
+            if (eligible >> s) & 1 and draw(keys[s], at, ids[i]) < reach[s]:
+                reached |= 1 << s
+        reached_family[n] = i
+        reached_by[n] = reached
+        n += reached != 0
+
+    # Services in catalogue order take those they reached that no earlier service took: the most burdened
+    # (highest level) first, then the lowest draw.
+    begun = np.zeros(n_services, dtype=np.int64)
+    candidates = np.empty(n, dtype=np.int64)
+    order_key = np.empty(n, dtype=np.int64)
+    for s in range(n_services):
         if free[s] <= 0:
             continue
-        n = 0
-        for k in range(len(idle)):
-            i = idle[k]
-            if (
-                open_[k]
-                and age_range[s, 0] <= age_months[i] <= age_range[s, 1]
-                and level_ok[s, level[i]]
-                and (prevention_received[i] >> s) & 1 == 0
-            ):
+        m = 0
+        for r in range(n):
+            i = reached_family[r]
+            if (reached_by[r] >> s) & 1 and prevention[i] == NO_HELP:
+                candidates[m] = i
                 u = draw(keys[s], at, ids[i])
-                if u < reach[s]:
-                    reached[n] = k
-                    # level first (highest first), then the draw: its 53 bits, exact, in the lower bits
-                    order_key[n] = (4 - level[i]) * 9007199254740992 + np.int64(u * 9007199254740992.0)
-                    n += 1
-        taken = reached[:n]
-        if n > free[s]:  # a stable sort: equal keys keep array order, as np.lexsort does
-            taken = taken[np.argsort(order_key[:n], kind="mergesort")[: free[s]]]
-        for k in taken:
-            open_[k] = False
-            i = idle[k]
+                order_key[m] = (4 - level[i]) * 9007199254740992 + np.int64(u * 9007199254740992.0)  # level, then u
+                m += 1
+        taken = candidates[:m]
+        if m > free[s]:  # a stable sort: equal keys keep array order, as np.lexsort does
+            taken = taken[np.argsort(order_key[:m], kind="mergesort")[: free[s]]]
+        for i in taken:
             prevention[i] = s
             prevention_months_left[i] = duration[s]
             prevention_received[i] |= 1 << s

@@ -16,6 +16,11 @@ AGE_BAND_STARTS = tuple(12 * years for years in AGE_BANDS_YEARS[1:-1])  # in mon
 # (a tuple: compiled code knows its length, and unrolls the loop over it)
 
 
+def table(values: np.ndarray) -> tuple:
+    """A small table for the compiled passes as a tuple of Python numbers (see YearParameters)."""
+    return tuple(values.tolist())
+
+
 @dataclass(frozen=True)
 class Catalogue:
     """Names and fixed properties of helps and prevention services (the same in every year)."""
@@ -61,6 +66,11 @@ class Catalogue:
 
     def helps_with(self, access: str) -> np.ndarray:
         return self.helps_by_access[access]
+
+    @cached_property
+    def ambulant_by_help(self) -> tuple[bool, ...]:
+        """Whether a help is ambulant (a helper visits the family at home), and False without a help."""
+        return table(np.append(self.help_access <= DIAGNOSTIC, False))
 
 
 @dataclass(frozen=True)
@@ -112,12 +122,15 @@ class YearParameters:
     prevention_decay: np.ndarray
     prevention_referral_ratio: np.ndarray
 
-    # For the compiled passes, which index these by a family's service or help, NO_HELP (-1) the last entry;
-    # computed once a year, not every month (cached_property writes past the frozen dataclass's __setattr__).
+    # For the compiled passes, which index these by a family's service, help or level, NO_HELP (-1) the last
+    # entry; computed once a year, not every month (cached_property writes past the frozen dataclass's
+    # __setattr__). Small tables are tuples: compiled code knows their length and picks an entry by
+    # comparisons, so that its loop over the families runs on vector instructions (`kernels.pick`).
+
     @cached_property
-    def shock_ratio_by_prevention(self) -> np.ndarray:
+    def shock_ratio_by_prevention(self) -> tuple[float, ...]:
         """prevention_shock_ratio, and 1.0 without a service."""
-        return np.append(self.prevention_shock_ratio, 1.0)
+        return table(np.append(self.prevention_shock_ratio, 1.0))
 
     @cached_property
     def burden_kept_by_help(self) -> np.ndarray:
@@ -125,9 +138,21 @@ class YearParameters:
         return (1.0 - self.reversion) * (1.0 - np.append(self.help_relief, 0.0))
 
     @cached_property
-    def referral_ratio_by_prevention(self) -> np.ndarray:
+    def referral_ratio_by_prevention(self) -> tuple[float, ...]:
         """prevention_referral_ratio, and 1.0 without a service."""
-        return np.append(self.prevention_referral_ratio, 1.0)
+        return table(np.append(self.prevention_referral_ratio, 1.0))
+
+    @cached_property
+    def age_hazard_table(self) -> tuple[float, ...]:
+        return table(self.age_hazard_ratio)
+
+    @cached_property
+    def report_hazard_table(self) -> tuple[float, ...]:
+        return table(self.report_hazard_by_level)
+
+    @cached_property
+    def self_referral_table(self) -> tuple[float, ...]:
+        return table(self.self_referral_by_level)
 
     @classmethod
     def of(cls, s: Scenario, year: int) -> YearParameters:

@@ -16,7 +16,7 @@ from scipy.special import ndtri
 
 from model import kernels
 from model.families import NO_HELP, Families
-from model.parameters import AGE_BAND_STARTS, DIAGNOSTIC, Catalogue, YearParameters
+from model.parameters import AGE_BAND_STARTS, Catalogue, YearParameters
 from model.recorder import Recorder, Tally
 from model.scenario import RISK_FACTORS, Scenario
 from model.streams import Streams
@@ -175,7 +175,7 @@ class DistrictModel(mesa.Model):
             f.burden,
             f.level,
             p.shock_hazard,
-            p.age_hazard_ratio,
+            p.age_hazard_table,
             AGE_BAND_STARTS,
             p.shock_ratio_by_prevention,
             p.burden_kept_by_help,
@@ -230,12 +230,12 @@ class DistrictModel(mesa.Model):
             f.level,
             f.prevention,
             f.help_start_level,
-            p.report_hazard_by_level,
+            p.report_hazard_table,
             p.network_referral,
             p.referral_ratio_by_prevention,
-            self.catalogue.help_access <= DIAGNOSTIC,  # ambulant
+            self.catalogue.ambulant_by_help,
             p.escalation_noticed,
-            p.self_referral_by_level,
+            p.self_referral_table,
         )
 
     def _reports_to_youth_office(self, reported: np.ndarray) -> None:

@@ -69,11 +69,19 @@ class Families:
 
     def remove(self, gone: np.ndarray) -> None:
         """Drop the families at the ascending indices `gone` (exits), keeping the order of the others."""
-        if len(gone) == 0:
-            return
-        self._start += _remove(self._columns, self._start, self._n, gone)
-        self._n -= len(gone)
+        self._drop(gone)
         self._view()
+
+    def renew(self, gone: np.ndarray, n: int) -> slice:
+        """A month's exits and entries: remove the families at `gone` (as `remove`), then add n (as `add`),
+        rebuilding the attributes once."""
+        self._drop(gone)
+        return self.add(n)
+
+    def _drop(self, gone: np.ndarray) -> None:
+        if len(gone):
+            self._start += _remove(self._columns, self._start, self._n, gone)
+            self._n -= len(gone)
 
     def add(self, n: int) -> slice:
         """Slots for n new families (births, arrivals) at the end, holding the defaults of FIELDS."""

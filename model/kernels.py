@@ -155,23 +155,17 @@ def age_a_month(
     index arrays ascend.
     """
     at = position(month)
-    ending = np.empty(len(ids), dtype=np.int64)
-    leaving = np.empty(len(ids), dtype=np.int64)
-    n_ending = n_leaving = 0
-    for i in range(len(ids)):
+    ending = np.empty(len(ids), dtype=np.bool_)
+    leaving = np.empty(len(ids), dtype=np.bool_)
+    for i in range(len(ids)):  # branch-free (every family draws; see come_to_notice): vector instructions
         age_months[i] += 1
         in_help = help[i] != NO_HELP
-        if in_help and (
-            (age_months[i] == adult_months and draw(key, at, ids[i]) >= continue_after_18)
-            or age_months[i] >= max_age_months
-        ):
-            ending[n_ending] = i
-            n_ending += 1
-            in_help = False
-        if (age_months[i] >= adult_months and not in_help) or moving_away[i]:
-            leaving[n_leaving] = i
-            n_leaving += 1
-    return ending[:n_ending], leaving[:n_leaving]
+        ending[i] = in_help & (
+            ((age_months[i] == adult_months) & (draw(key, at, ids[i]) >= continue_after_18))
+            | (age_months[i] >= max_age_months)
+        )
+        leaving[i] = ((age_months[i] >= adult_months) & (ending[i] | (not in_help))) | moving_away[i]
+    return indices(ending), indices(leaving)
 
 
 @nb.njit(cache=True)
@@ -388,22 +382,25 @@ def prevention_uptake(
     prevention_received: np.ndarray,
     places: np.ndarray,
     reach: np.ndarray,
-    age_range: np.ndarray,
-    level_ok: np.ndarray,
+    youngest: tuple[int, ...],
+    oldest: tuple[int, ...],
+    services_by_level: tuple[int, ...],
     duration: np.ndarray,
 ) -> np.ndarray:
     """Services, in catalogue order, take the eligible idle families they reach, within their free places.
 
-    A family is eligible for a service if it has no help and no prevention, is of the service's age and
-    level, has not had this service before, and has not been taken by an earlier service this month. Each
-    reached with probability `reach`; where more are reached than places are free, the most burdened
-    (highest level) first, then the lowest draw. Unaccompanied minors have no family here: never reached.
-    Free places: `places` less the families in the service. Returns the number of families each service took.
+    A family is eligible for a service if it has no help and no prevention, is of the service's age
+    (`youngest` to `oldest` months) and level (bit s of `services_by_level[level]`), has not had this
+    service before, and has not been taken by an earlier service this month. Each reached with probability
+    `reach`; where more are reached than places are free, the most burdened (highest level) first, then
+    the lowest draw. Unaccompanied minors have no family here: never reached. Free places: `places` less
+    the families in the service. Returns the number of families each service took.
 
-    One pass over the families finds those that any service with free places reaches (the services open to
-    a family by age and level are looked up as bit masks); the services then choose among those few.
+    A branch-free pass marks the services each family may take (bit masks); a second pass draws for
+    those families and keeps the ones some service reaches; the services then choose among those few.
     """
     n_services = len(places)
+    begun = np.zeros(n_services, dtype=np.int64)
     occupied = np.zeros(n_services, dtype=np.int64)
     for i in range(len(ids)):
         if prevention[i] != NO_HELP:
@@ -414,31 +411,30 @@ def prevention_uptake(
         free[s] = np.int64(places[s] - occupied[s])  # as (places - occupied).astype(np.int64)
         if free[s] > 0:
             open_services |= 1 << s
-    # the services open to a family by its age and by its level, as bit masks
-    oldest = age_range[:, 1].max() if n_services else -1
-    by_age = np.zeros(oldest + 1, dtype=np.int64)
-    by_level = np.zeros(5, dtype=np.int64)
-    for s in range(n_services):
-        by_age[age_range[s, 0] : age_range[s, 1] + 1] |= 1 << s
-        for lv in range(5):
-            if level_ok[s, lv]:
-                by_level[lv] |= 1 << s
+    if open_services == 0:
+        return begun
 
-    # One pass over the families: those that an open service reaches, in array order, with the services
-    # that reach them (bit masks; a draw depends only on (stream, month, id), so it is drawn again below)
+    eligible = np.empty(len(ids), dtype=np.int64)  # bit s: the family may take service s
+    for i in range(len(ids)):
+        by_age = 0
+        for s in range(len(youngest)):
+            by_age |= np.int64((age_months[i] >= youngest[s]) & (age_months[i] <= oldest[s])) << s
+        idle = (prevention[i] == NO_HELP) & (help[i] == NO_HELP) & (not unaccompanied[i])
+        open_to_family = by_age & pick(services_by_level, level[i]) & ~np.int64(prevention_received[i])
+        eligible[i] = open_to_family & open_services if idle else 0
+
+    # the families that an open service reaches, in array order, with the services that reach them (a draw
+    # depends only on (stream, month, id), so it is drawn again below)
     at = position(month)
     reached_family = np.empty(len(ids), dtype=np.int64)
     reached_by = np.empty(len(ids), dtype=np.int64)
     n = 0
     for i in range(len(ids)):
-        if prevention[i] != NO_HELP or help[i] != NO_HELP or age_months[i] > oldest or unaccompanied[i]:
-            continue
-        eligible = by_age[age_months[i]] & by_level[level[i]] & ~np.int64(prevention_received[i]) & open_services
-        if eligible == 0:
+        if eligible[i] == 0:
             continue
         reached = 0
         for s in range(n_services):
-            if (eligible >> s) & 1 and draw(keys[s], at, ids[i]) < reach[s]:
+            if (eligible[i] >> s) & 1 and draw(keys[s], at, ids[i]) < reach[s]:
                 reached |= 1 << s
         reached_family[n] = i
         reached_by[n] = reached
@@ -446,7 +442,6 @@ def prevention_uptake(
 
     # Services in catalogue order take those they reached that no earlier service took: the most burdened
     # (highest level) first, then the lowest draw.
-    begun = np.zeros(n_services, dtype=np.int64)
     candidates = np.empty(n, dtype=np.int64)
     order_key = np.empty(n, dtype=np.int64)
     for s in range(n_services):

@@ -68,6 +68,24 @@ class Catalogue:
         return self.helps_by_access[access]
 
     @cached_property
+    def uptake_streams(self) -> tuple[str, ...]:
+        """The names of the random streams of the services' uptake, one per service."""
+        return tuple(f"uptake:{name}" for name in self.prevention_names)
+
+    @cached_property
+    def prevention_youngest(self) -> tuple[int, ...]:
+        return table(self.prevention_age_months[:, 0])
+
+    @cached_property
+    def prevention_oldest(self) -> tuple[int, ...]:
+        return table(self.prevention_age_months[:, 1])
+
+    @cached_property
+    def prevention_by_level(self) -> tuple[int, ...]:
+        """For each risk level 0-4, the services that take families of that level, as a bit mask."""
+        return table((self.prevention_level_ok.T.astype(np.int64) << np.arange(len(self.prevention_names))).sum(1))
+
+    @cached_property
     def ambulant_by_help(self) -> tuple[bool, ...]:
         """Whether a help is ambulant (a helper visits the family at home), and False without a help."""
         return table(np.append(self.help_access <= DIAGNOSTIC, False))

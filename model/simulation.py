@@ -51,9 +51,9 @@ class DistrictModel(mesa.Model):
         self.next_id = 0
         self.next_unaccompanied_id = UNACCOMPANIED_ID_BASE
         self.birth_carry = self.arrival_carry = self.plan_carry = 0.0
-        self.families = Families(0)
         initial = round(self.params.births_per_month * ADULT_MONTHS)
-        self._add_families(initial, age_months=np.arange(initial) * ADULT_MONTHS // initial)
+        self.families = Families(initial)
+        self._add_families(slice(0, initial), age_months=np.arange(initial) * ADULT_MONTHS // initial)
 
     @property
     def year(self) -> int:
@@ -91,6 +91,8 @@ class DistrictModel(mesa.Model):
     # 1. demography ----------------------------------------------------------------------------
 
     def demography(self) -> None:
+        """Everyone ages a month; adults without a help and those moving away leave; babies are born (a new
+        family each) and unaccompanied minors arrive, straight into Inobhutnahme (§42)."""
         f, p = self.families, self.params
         ending, leaving = kernels.age_a_month(
             *self.counters("continue_after_18"),
@@ -103,19 +105,18 @@ class DistrictModel(mesa.Model):
         )
         self._end_helps(ending)
         self.tally.exits = len(leaving)
-        f.remove(leaving)
 
         self.birth_carry += p.births_per_month
         births = int(self.birth_carry)
         self.birth_carry -= births
-        self._add_families(births, age_months=np.zeros(births, dtype=np.int16))
-        self.tally.births = births
-
         self.arrival_carry += p.unaccompanied_per_month
         arrivals = int(self.arrival_carry)
         self.arrival_carry -= arrivals
+        new = f.renew(leaving, births + arrivals)  # births first, then arrivals
+        self._add_families(slice(new.start, new.start + births), age_months=0)
+        self.tally.births = births
         if arrivals:
-            minors = f.add(arrivals)
+            minors = slice(new.start + births, new.stop)
             f.id[minors] = np.arange(self.next_unaccompanied_id, self.next_unaccompanied_id + arrivals)
             self.next_unaccompanied_id += arrivals
             f.unaccompanied[minors] = True
@@ -123,12 +124,13 @@ class DistrictModel(mesa.Model):
             crisis = self.catalogue.helps_with("crisis")[0]
             self._start_helps(np.arange(minors.start, minors.stop), np.full(arrivals, crisis), "duration:arrival")
 
-    def _add_families(self, n: int, age_months: np.ndarray) -> None:
-        """New resident families (births, or the initial population) with risk factors from the district profile."""
+    def _add_families(self, new: slice, age_months: np.ndarray | int) -> None:
+        """New resident families (births, or the initial population) in the slots `new`, with risk factors
+        from the district profile."""
+        n = new.stop - new.start
         if n == 0:
             return
         f = self.families
-        new = f.add(n)
         f.id[new] = np.arange(self.next_id, self.next_id + n)
         self.next_id += n
         f.age_months[new] = age_months
@@ -196,7 +198,7 @@ class DistrictModel(mesa.Model):
         """Low-threshold services reach eligible families, within the places their budget buys."""
         f, p, cat = self.families, self.params, self.catalogue
         self.tally.prevention_begun += kernels.prevention_uptake(
-            self.streams.keys(tuple(f"uptake:{name}" for name in cat.prevention_names)),
+            self.streams.keys(cat.uptake_streams),
             self.month,
             f.id,
             f.age_months,
@@ -208,8 +210,9 @@ class DistrictModel(mesa.Model):
             f.prevention_received,
             p.prevention_places,
             p.prevention_uptake * p.network_outreach,
-            cat.prevention_age_months,
-            cat.prevention_level_ok,
+            cat.prevention_youngest,
+            cat.prevention_oldest,
+            cat.prevention_by_level,
             p.prevention_duration,
         )
 

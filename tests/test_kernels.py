@@ -16,9 +16,12 @@ def test_remove_keeps_the_others_in_order_and_add_gives_defaults(months: list[tu
     families, ids, next_id = Families(0), np.zeros(0, dtype=np.int64), 0  # ids: what the families should be
     for leaves, births in months:
         leaving = np.array(leaves[: len(families)] + [False] * (len(families) - len(leaves)), dtype=bool)
-        families.remove(np.flatnonzero(leaving))
+        if births % 2:  # both ways of removing and adding
+            new = families.renew(np.flatnonzero(leaving), births)
+        else:
+            families.remove(np.flatnonzero(leaving))
+            new = families.add(births)
         ids = ids[~leaving]
-        new = families.add(births)
         fresh = Families(births)
         for name in FIELDS:
             np.testing.assert_array_equal(getattr(families, name)[new], getattr(fresh, name))

@@ -11,12 +11,34 @@ them, so that their last bits are NumPy's. `experiments/fingerprint.py` checks t
 
 from __future__ import annotations
 
+import math
+
+import llvmlite.binding as llvm
 import numba as nb
 import numpy as np
+from numba.core import types
+from numba.extending import get_cython_function_address
 
 from model.families import NO_HELP
 from model.parameters import CRISIS, DIAGNOSTIC, HELP_PLAN, PLACEMENT
 from model.streams import draw, position
+
+# SciPy's own ndtri (the C function behind scipy.special.ndtri), called by its symbol name, so that compiled
+# code that uses it can be cached and gives SciPy's bits
+llvm.add_symbol("prevsim_scipy_ndtri", get_cython_function_address("scipy.special.cython_special", "ndtri"))
+_scipy_ndtri = types.ExternalFunction("prevsim_scipy_ndtri", types.float64(types.float64, types.intc))
+
+
+@nb.njit(cache=True, inline="always")
+def ndtri(p: float) -> float:
+    """The standard normal quantile of p: scipy.special.ndtri, to the last bit."""
+    return _scipy_ndtri(p, 0)
+
+
+@nb.njit(cache=True, inline="always")
+def risk_level(burden: float) -> np.int8:
+    """Risk level 0-4: levels begin at 1, 2, 3 and 4 burden points."""
+    return np.int8(min(burden, 4.0))
 
 
 @nb.njit(cache=True, inline="always")
@@ -86,36 +108,18 @@ def pairwise_sum(values: np.ndarray) -> float:
 
 
 @nb.njit(cache=True)
-def risk_factors_at_birth(
+def new_families(
     keys: np.ndarray,
+    frailty_key: np.uint64,
     ids: np.ndarray,
+    new: tuple[int, int],
     share: np.ndarray,
     hazard_ratio: np.ndarray,
     single_parent: int,
-    frailty: np.ndarray,
+    frailty_sd_log: float,
     has: tuple[np.ndarray, ...],
     shock_ratio: np.ndarray,
-) -> None:
-    """Which risk factors each new family has (`has[factor][family]`), and its shock ratio: its frailty
-    times the hazard ratios of the factors it has (in factor order).
-
-    A factor is drawn from its own stream (`keys`) against its share, which may depend on the factor
-    `single_parent` (share[factor, 1] for single parents). Draws at birth do not depend on the month.
-    """
-    at = position(0)
-    for r in range(len(ids)):
-        single = draw(keys[single_parent], at, ids[r]) < share[single_parent, 0]
-        shock_ratio[r] = frailty[r]
-        for k in range(len(keys)):
-            has[k][r] = draw(keys[k], at, ids[r]) < share[k, int(single)]
-            if has[k][r]:
-                shock_ratio[r] *= hazard_ratio[k]
-
-
-@nb.njit(cache=True)
-def expected_burden(
     age_months: np.ndarray,
-    shock_ratio: np.ndarray,
     shock_hazard: float,
     age_hazard_ratio: np.ndarray,
     band_starts: tuple[int, ...],
@@ -124,16 +128,32 @@ def expected_burden(
     burden: np.ndarray,
     level: np.ndarray,
 ) -> None:
-    """New families start at their expected burden (shocks' mean over reversion), and its risk level."""
-    for r in range(len(age_months)):
-        burden[r] = (
+    """The families in slots new[0] to new[1] (their ids and ages set): which risk factors each has
+    (`has[factor][family]`), its shock ratio, and its expected burden and risk level to start with.
+
+    A factor is drawn from its own stream (`keys`) against its share, which may depend on the factor
+    `single_parent` (share[factor, 1] for single parents). The shock ratio is the family's frailty
+    (log-normal with mean 1, drawn from `frailty_key`) times the hazard ratios of the factors it has, in
+    factor order. Families start at their expected burden (shocks' mean over reversion), so that the
+    population does not drift during burn-in. Draws at birth do not depend on the month.
+    """
+    at = position(0)
+    sd = frailty_sd_log
+    for i in range(new[0], new[1]):
+        shock_ratio[i] = math.exp(sd * ndtri(draw(frailty_key, at, ids[i])) - sd**2 / 2)
+        single = draw(keys[single_parent], at, ids[i]) < share[single_parent, 0]
+        for k in range(len(keys)):
+            has[k][i] = draw(keys[k], at, ids[i]) < share[k, int(single)]
+            if has[k][i]:
+                shock_ratio[i] *= hazard_ratio[k]
+        burden[i] = (
             shock_hazard
-            * shock_ratio[r]
-            * age_hazard_ratio[band_of(age_months[r], band_starts)]
+            * shock_ratio[i]
+            * age_hazard_ratio[band_of(age_months[i], band_starts)]
             * shock_mean_size
             / reversion
         )
-        level[r] = np.int8(min(burden[r], 4.0))  # as risk_level
+        level[i] = risk_level(burden[i])
 
 
 @nb.njit(cache=True)
@@ -186,11 +206,14 @@ def shocks_and_reversion(
     band_starts: tuple[int, ...],
     during_prevention: tuple[float, ...],
     kept_by_help: np.ndarray,
-) -> np.ndarray:
-    """Draw who has a shock this month, revert every burden, decay protection, set levels; the shocked.
+    size_key: np.uint64,
+    shock_mean_size: float,
+) -> None:
+    """Draw who has a shock this month, revert every burden, decay protection; the shocked families' burden
+    rises by the shock's size (exponential, drawn from `size_key`); set levels.
 
-    `during_prevention` and `kept_by_help` end with the value for NO_HELP (index -1). The caller adds the
-    shocks' sizes to the burden of the shocked families and sets their levels again.
+    `during_prevention` and `kept_by_help` end with the value for NO_HELP (index -1). The logarithm is the C
+    library's (NumPy's may differ in the last bit, which changes a level only at an exact threshold).
     """
     at = position(month)
     shocked = np.empty(len(ids), dtype=np.bool_)
@@ -206,8 +229,10 @@ def shocks_and_reversion(
     for i in range(len(ids)):
         burden[i] *= kept_by_help[help[i]]
         protection[i] *= protection_decay[i]
-        level[i] = np.int8(min(burden[i], 4.0))  # as risk_level
-    return indices(shocked)
+        level[i] = risk_level(burden[i])
+    for i in indices(shocked):
+        burden[i] -= shock_mean_size * math.log1p(-draw(size_key, at, ids[i]))
+        level[i] = risk_level(burden[i])
 
 
 @nb.njit(cache=True)
@@ -610,9 +635,11 @@ def prevention_clock(
 
 @nb.njit(cache=True)
 def start_helps(
+    key: np.uint64,
+    month: int,
+    ids: np.ndarray,
     idx: np.ndarray,
     helps: np.ndarray,
-    months: np.ndarray,
     level: np.ndarray,
     help: np.ndarray,
     help_months_left: np.ndarray,
@@ -623,17 +650,25 @@ def start_helps(
     prevention: np.ndarray,
     unaccompanied: np.ndarray,
     help_access: np.ndarray,
+    duration_mu: np.ndarray,
+    duration_sigma: np.ndarray,
     begun: np.ndarray,
     begun_unaccompanied: np.ndarray,
     taken: np.ndarray,
 ) -> None:
-    """Family idx[r] begins help helps[r] for months[r] months, rounded to whole months, at least one; a
-    help out of home (access placement or crisis) ends any prevention service. Counts the helps begun, and the
-    places `taken` in each help."""
+    """Family idx[r] begins help helps[r]; a help out of home (access placement or crisis) ends any prevention
+    service. Counts the helps begun, and the places `taken` in each help.
+
+    Its duration is log-normal (duration_mu, duration_sigma of the help; the draw from the stream `key`),
+    rounded to whole months, at least one. The exponential is the C library's, which may differ from
+    NumPy's in the last bit; that changes a rounded duration only at an exact half month.
+    """
+    at = position(month)
     for r in range(len(idx)):
         i, h = idx[r], helps[r]
+        months = math.exp(duration_mu[h] + duration_sigma[h] * ndtri(draw(key, at, ids[i])))
         help[i] = h
-        help_months_left[i] = max(1.0, np.rint(months[r]))  # as np.maximum(1, np.rint(months))
+        help_months_left[i] = max(1.0, np.rint(months))
         help_months_used[i] = 0
         help_start_level[i] = level[i]
         waiting[i] = False
@@ -643,6 +678,68 @@ def start_helps(
         begun[h] += 1
         begun_unaccompanied[h] += unaccompanied[i]
         taken[h] += 1
+
+
+@nb.njit(cache=True)
+def grant(
+    choice_key: np.uint64,
+    duration_key: np.uint64,
+    month: int,
+    ids: np.ndarray,
+    idx: np.ndarray,
+    helps: np.ndarray,
+    age_months: np.ndarray,
+    help_weight: np.ndarray,
+    help_level_ok: np.ndarray,
+    band_starts: tuple[int, ...],
+    help_places: np.ndarray,
+    level: np.ndarray,
+    help: np.ndarray,
+    help_months_left: np.ndarray,
+    help_months_used: np.ndarray,
+    help_start_level: np.ndarray,
+    waiting: np.ndarray,
+    months_waiting: np.ndarray,
+    prevention: np.ndarray,
+    unaccompanied: np.ndarray,
+    help_access: np.ndarray,
+    duration_mu: np.ndarray,
+    duration_sigma: np.ndarray,
+    begun: np.ndarray,
+    begun_unaccompanied: np.ndarray,
+    taken: np.ndarray,
+) -> None:
+    """Each family in idx (in priority order) starts one of `helps` that still has a free place (`help_places`
+    less the places `taken`), chosen by `choose_helps`; then as `start_helps`."""
+    free = np.empty(len(helps))
+    for j in range(len(helps)):
+        free[j] = help_places[helps[j]] - taken[helps[j]]
+    choice = choose_helps(
+        choice_key, month, ids, idx, age_months, level, helps, help_weight, help_level_ok, band_starts, free
+    )
+    granted = choice != NO_HELP
+    start_helps(
+        duration_key,
+        month,
+        ids,
+        idx[granted],
+        helps[choice[granted]],
+        level,
+        help,
+        help_months_left,
+        help_months_used,
+        help_start_level,
+        waiting,
+        months_waiting,
+        prevention,
+        unaccompanied,
+        help_access,
+        duration_mu,
+        duration_sigma,
+        begun,
+        begun_unaccompanied,
+        taken,
+    )
 
 
 @nb.njit(cache=True)

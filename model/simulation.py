@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import mesa
 import numpy as np
-from scipy.special import ndtri
 
 from model import kernels
 from model.families import NO_HELP, Families
@@ -24,11 +23,6 @@ from model.streams import Streams
 ADULT_MONTHS = 18 * 12
 MAX_AGE_MONTHS = 21 * 12  # §41 helps end at 21
 UNACCOMPANIED_ID_BASE = 1 << 39  # their ids never collide with residents' ids
-
-
-def risk_level(burden: np.ndarray) -> np.ndarray:
-    """Risk level 0-4: levels begin at 1, 2, 3 and 4 burden points."""
-    return np.minimum(burden, 4.0).astype(np.int8)
 
 
 class DistrictModel(mesa.Model):
@@ -62,10 +56,6 @@ class DistrictModel(mesa.Model):
     def counters(self, stream: str) -> tuple[np.uint64, int, np.ndarray]:
         """What a kernel needs to draw from the named stream this month: its key, the month, the family ids."""
         return self.streams.key(stream), self.month, self.families.id
-
-    def draw(self, stream: str, idx: np.ndarray) -> np.ndarray:
-        """One uniform draw per family in idx from the named stream, this month."""
-        return self.streams.uniform(stream, self.month, self.families.id[idx])
 
     def run(self) -> Recorder:
         while self.month < self.horizon_months:
@@ -135,30 +125,25 @@ class DistrictModel(mesa.Model):
         self.next_id += n
         f.age_months[new] = age_months
         p = self.params
-        ids = f.id[new]
-        sd = p.frailty_sd_log
-        frailty = np.exp(sd * ndtri(self.streams.uniform("frailty", 0, ids)) - sd**2 / 2)  # log-normal, mean 1
-        kernels.risk_factors_at_birth(
+        kernels.new_families(
             self.streams.keys(RISK_FACTORS),  # a stream each
-            ids,
+            self.streams.key("frailty"),
+            f.id,
+            (new.start, new.stop),
             p.risk_factor_share,
             p.risk_factor_hazard_ratio,
             RISK_FACTORS.index("single_parent"),
-            frailty,
-            tuple(getattr(f, factor)[new] for factor in RISK_FACTORS),
-            f.shock_ratio[new],
-        )
-        # Start at the family's expected burden, so the population does not drift during burn-in.
-        kernels.expected_burden(
-            f.age_months[new],
-            f.shock_ratio[new],
+            p.frailty_sd_log,
+            tuple(getattr(f, factor) for factor in RISK_FACTORS),
+            f.shock_ratio,
+            f.age_months,
             p.shock_hazard,
             p.age_hazard_ratio,
             AGE_BAND_STARTS,
             p.shock_mean_size,
             p.reversion,
-            f.burden[new],
-            f.level[new],
+            f.burden,
+            f.level,
         )
 
     # 2. burden and risk -----------------------------------------------------------------------
@@ -166,7 +151,7 @@ class DistrictModel(mesa.Model):
     def burden_and_risk(self) -> None:
         """Shocks raise a family's burden, it reverts towards zero (faster in a help); levels follow the burden."""
         f, p = self.families, self.params
-        shocked = kernels.shocks_and_reversion(
+        kernels.shocks_and_reversion(
             *self.counters("shock"),
             f.age_months,
             f.shock_ratio,
@@ -181,9 +166,9 @@ class DistrictModel(mesa.Model):
             AGE_BAND_STARTS,
             p.shock_ratio_by_prevention,
             p.burden_kept_by_help,
+            self.streams.key("shock_size"),
+            p.shock_mean_size,
         )
-        f.burden[shocked] -= p.shock_mean_size * np.log1p(-self.draw("shock_size", shocked))  # exponential size
-        f.level[shocked] = risk_level(f.burden[shocked])
 
     # 3. reach and detection -------------------------------------------------------------------
 
@@ -313,29 +298,32 @@ class DistrictModel(mesa.Model):
         if len(idx) == 0 or len(helps) == 0:
             return
         f, p = self.families, self.params
-        choice = kernels.choose_helps(
-            *self.counters("help_choice:" + stream),
+        kernels.grant(
+            self.streams.key("help_choice:" + stream),
+            self.streams.key(stream),
+            self.month,
+            f.id,
             idx,
-            f.age_months,
-            f.level,
             helps,
+            f.age_months,
             p.help_weight,
             self.catalogue.help_level_ok,
             AGE_BAND_STARTS,
-            p.help_places[helps] - self.places_taken[helps],
+            p.help_places,
+            *self._help_arrays(),
         )
-        granted = choice != NO_HELP
-        self._start_helps(idx[granted], helps[choice[granted]], stream)
 
     def _start_helps(self, idx: np.ndarray, helps: np.ndarray, stream: str) -> None:
-        if len(idx) == 0:
-            return
+        """Family idx[r] starts help helps[r], for a duration drawn from `stream`."""
+        if len(idx):
+            kernels.start_helps(
+                self.streams.key(stream), self.month, self.families.id, idx, helps, *self._help_arrays()
+            )
+
+    def _help_arrays(self) -> tuple[np.ndarray, ...]:
+        """What starting a help reads and changes (the arguments of `kernels.start_helps` after `helps`)."""
         f, p, tally = self.families, self.params, self.tally
-        months = np.exp(p.help_duration_mu[helps] + p.help_duration_sigma[helps] * ndtri(self.draw(stream, idx)))
-        kernels.start_helps(
-            idx,
-            helps,
-            months,
+        return (
             f.level,
             f.help,
             f.help_months_left,
@@ -346,6 +334,8 @@ class DistrictModel(mesa.Model):
             f.prevention,
             f.unaccompanied,
             self.catalogue.help_access,
+            p.help_duration_mu,
+            p.help_duration_sigma,
             tally.begun,
             tally.begun_unaccompanied,
             self.places_taken,

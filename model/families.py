@@ -7,6 +7,8 @@ counts comparable with them; siblings occupy separate slots with independently d
 
 from __future__ import annotations
 
+from collections import namedtuple
+
 import numba as nb
 import numpy as np
 from numba import literal_unroll
@@ -41,6 +43,7 @@ FIELDS: dict[str, type] = {
     "diagnosed": np.bool_,  # had intensive family diagnostics
 }
 DEFAULTS = {"help": NO_HELP, "prevention": NO_HELP, "protection_decay": 1.0}  # of a new family; else 0 or False
+FamilyArrays = namedtuple("FamilyArrays", FIELDS)  # the fields as one value, for the compiled phases (`kernels`)
 
 
 class Families:
@@ -61,8 +64,9 @@ class Families:
         self.add(n)
 
     def _view(self) -> None:
-        for name, values in self._store.items():
-            setattr(self, name, values[self._start : self._start + self._n])
+        views = {name: values[self._start : self._start + self._n] for name, values in self._store.items()}
+        self.__dict__.update(views)
+        self.arrays = FamilyArrays(**views)
 
     def __len__(self) -> int:
         return self._n

@@ -12,6 +12,8 @@ them, so that their last bits are NumPy's. `experiments/fingerprint.py` checks t
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import NamedTuple
 
 import llvmlite.binding as llvm
 import numba as nb
@@ -20,7 +22,7 @@ from numba.core import types
 from numba.extending import get_cython_function_address
 
 from model.families import NO_HELP
-from model.parameters import CRISIS, DIAGNOSTIC, HELP_PLAN, PLACEMENT
+from model.parameters import ADULT_MONTHS, AGE_BAND_STARTS, CRISIS, DIAGNOSTIC, HELP_PLAN, PLACEMENT
 from model.streams import draw, position
 
 # SciPy's own ndtri (the C function behind scipy.special.ndtri), called by its symbol name, so that compiled
@@ -236,262 +238,6 @@ def shocks_and_reversion(
 
 
 @nb.njit(cache=True)
-def come_to_notice(
-    keys: np.ndarray,
-    month: int,
-    ids: np.ndarray,
-    help: np.ndarray,
-    waiting: np.ndarray,
-    level: np.ndarray,
-    prevention: np.ndarray,
-    help_start_level: np.ndarray,
-    report_hazard_by_level: tuple[float, ...],
-    report_ratio: float,
-    report_ratio_by_prevention: tuple[float, ...],
-    ambulant: tuple[bool, ...],
-    escalation_noticed: float,
-    self_referral_by_level: tuple[float, ...],
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Who comes to the youth office's notice this month, in one pass: the families reported, the
-    escalations noticed in help, and the families seeking counselling themselves (each ascending).
-
-    Reported (draws from keys[0]) and seeking (keys[2]): families without a help, not waiting, at level 1
-    or more, with hazard report_hazard_by_level[level] * report_ratio * report_ratio_by_prevention[prevention]
-    (the last entry for NO_HELP), and self_referral_by_level[level]. Escalations (keys[1]): families in an
-    ambulant help (`ambulant[help]`, the last entry for NO_HELP) who reached level 4 since it began, noticed
-    with a probability.
-
-    Every family draws from all three streams, so that the pass has no branches and is compiled to vector
-    instructions; a draw depends only on (stream, month, id), so the draws nobody needs change nothing.
-    """
-    at = position(month)
-    reported = np.empty(len(ids), dtype=np.bool_)
-    escalated = np.empty(len(ids), dtype=np.bool_)
-    seeking = np.empty(len(ids), dtype=np.bool_)
-    for i in range(len(ids)):  # three loops: each compiled to vector instructions (fused, they are slower)
-        open_to_notice = (help[i] == NO_HELP) & (not waiting[i]) & (level[i] >= 1)  # &, not `and`: no branches
-        hazard = pick(report_hazard_by_level, level[i]) * report_ratio * pick(report_ratio_by_prevention, prevention[i])
-        reported[i] = open_to_notice & (draw(keys[0], at, ids[i]) < hazard)
-    for i in range(len(ids)):
-        open_to_notice = (help[i] == NO_HELP) & (not waiting[i]) & (level[i] >= 1)
-        seeking[i] = open_to_notice & (draw(keys[2], at, ids[i]) < pick(self_referral_by_level, level[i]))
-    for i in range(len(ids)):
-        escalated[i] = (
-            pick(ambulant, help[i])
-            & (level[i] == 4)
-            & (help_start_level[i] < 4)
-            & (draw(keys[1], at, ids[i]) < escalation_noticed)
-        )
-    return indices(reported), indices(escalated), indices(seeking)
-
-
-@nb.njit(cache=True)
-def assess(
-    key: np.uint64,
-    month: int,
-    ids: np.ndarray,
-    idx: np.ndarray,
-    level: np.ndarray,
-    age_months: np.ndarray,
-    waiting: np.ndarray,
-    acute_share: float,
-    adult_months: int,
-    assessments: np.ndarray,
-) -> np.ndarray:
-    """§8a assessment of the families idx; those in acute endangerment (level 4, a minor, a share of them).
-
-    Latent endangerment (other level 4) and need (level 3) wait for a help plan. Counts the outcomes
-    in `assessments` (acute, latent, need, neither).
-    """
-    at = position(month)
-    acute = np.empty(len(idx), dtype=np.int64)
-    n = 0
-    for i in idx:
-        if level[i] == 4 and age_months[i] < adult_months and draw(key, at, ids[i]) < acute_share:
-            acute[n] = i
-            n += 1
-            assessments[0] += 1
-        elif level[i] >= 3:
-            waiting[i] = True
-            assessments[1 if level[i] == 4 else 2] += 1
-        else:
-            assessments[3] += 1
-    return acute[:n]
-
-
-@nb.njit(cache=True)
-def plans_to_make(
-    keys: np.ndarray,
-    month: int,
-    ids: np.ndarray,
-    waiting: np.ndarray,
-    months_waiting: np.ndarray,
-    level: np.ndarray,
-    completion: float,
-    capacity: int,
-) -> np.ndarray:
-    """The families whose help plan the youth office makes this month, in priority order.
-
-    Waiting families whose need has resolved (level below 3) stop waiting; the others wait a month longer
-    (a plan made now resets the count when its help starts). Their plan is ready with a probability (draws
-    from keys[0]); of those ready, the first `capacity` by level (highest first), then months waited
-    (longest first), then a draw from keys[1] (lowest first), as np.lexsort does on those keys.
-    """
-    at = position(month)
-    ready = np.empty(len(ids), dtype=np.int64)
-    n = 0
-    for i in range(len(ids)):
-        waiting[i] = waiting[i] and level[i] >= 3
-        if not waiting[i]:
-            months_waiting[i] = 0
-            continue
-        months_waiting[i] += 1
-        if draw(keys[0], at, ids[i]) < completion:
-            ready[n] = i
-            n += 1
-    ready = ready[:n]
-    u = np.empty(n)
-    priority = np.empty(n, dtype=np.int64)  # level, then months waited; the draw breaks ties
-    for r in range(n):
-        u[r] = draw(keys[1], at, ids[ready[r]])
-        priority[r] = (4 - level[ready[r]]) * 65536 + (32767 - months_waiting[ready[r]])
-    order = np.argsort(u, kind="mergesort")  # stable sorts: the last sort's key ranks first
-    order = order[np.argsort(priority[order], kind="mergesort")]
-    return ready[order[:capacity]]
-
-
-@nb.njit(cache=True)
-def plan_helps(
-    keys: np.ndarray,
-    month: int,
-    ids: np.ndarray,
-    chosen: np.ndarray,
-    level: np.ndarray,
-    failed_help: np.ndarray,
-    diagnosed: np.ndarray,
-    diagnostics_first: float,
-    placement_by_level: np.ndarray,
-    placement_after_failed: float,
-    diagnosed_placement_ratio: float,
-) -> tuple[np.ndarray, np.ndarray]:
-    """For each planned family: whether it gets intensive diagnostics first (escalating, not diagnosed yet,
-    with a probability; draws from keys[0]), and whether a help instead is a placement (draws from keys[1]):
-    with a probability by level, at least the one after a failed help, times the ratio once diagnosed."""
-    at = position(month)
-    diagnostics = np.empty(len(chosen), dtype=np.bool_)
-    placed = np.empty(len(chosen), dtype=np.bool_)
-    for r in range(len(chosen)):
-        i = chosen[r]
-        escalating = failed_help[i] or level[i] == 4
-        diagnostics[r] = escalating and not diagnosed[i] and draw(keys[0], at, ids[i]) < diagnostics_first
-        p_place = placement_by_level[level[i]]
-        if failed_help[i]:
-            p_place = max(p_place, placement_after_failed)
-        if diagnosed[i]:
-            p_place = p_place * diagnosed_placement_ratio
-        placed[r] = draw(keys[1], at, ids[i]) < p_place
-    return diagnostics, placed
-
-
-@nb.njit(cache=True)
-def prevention_uptake(
-    keys: np.ndarray,
-    month: int,
-    ids: np.ndarray,
-    age_months: np.ndarray,
-    level: np.ndarray,
-    help: np.ndarray,
-    unaccompanied: np.ndarray,
-    prevention: np.ndarray,
-    prevention_months_left: np.ndarray,
-    prevention_received: np.ndarray,
-    places: np.ndarray,
-    reach: np.ndarray,
-    youngest: tuple[int, ...],
-    oldest: tuple[int, ...],
-    services_by_level: tuple[int, ...],
-    duration: np.ndarray,
-) -> np.ndarray:
-    """Services, in catalogue order, take the eligible idle families they reach, within their free places.
-
-    A family is eligible for a service if it has no help and no prevention, is of the service's age
-    (`youngest` to `oldest` months) and level (bit s of `services_by_level[level]`), has not had this
-    service before, and has not been taken by an earlier service this month. Each reached with probability
-    `reach`; where more are reached than places are free, the most burdened (highest level) first, then
-    the lowest draw. Unaccompanied minors have no family here: never reached. Free places: `places` less
-    the families in the service. Returns the number of families each service took.
-
-    A branch-free pass marks the services each family may take (bit masks); a second pass draws for
-    those families and keeps the ones some service reaches; the services then choose among those few.
-    """
-    n_services = len(places)
-    begun = np.zeros(n_services, dtype=np.int64)
-    occupied = np.zeros(n_services, dtype=np.int64)
-    for i in range(len(ids)):
-        if prevention[i] != NO_HELP:
-            occupied[prevention[i]] += 1
-    open_services = 0  # bit s: service s has a free place
-    free = np.empty(n_services, dtype=np.int64)
-    for s in range(n_services):
-        free[s] = np.int64(places[s] - occupied[s])  # as (places - occupied).astype(np.int64)
-        if free[s] > 0:
-            open_services |= 1 << s
-    if open_services == 0:
-        return begun
-
-    eligible = np.empty(len(ids), dtype=np.int64)  # bit s: the family may take service s
-    for i in range(len(ids)):
-        by_age = 0
-        for s in range(len(youngest)):
-            by_age |= np.int64((age_months[i] >= youngest[s]) & (age_months[i] <= oldest[s])) << s
-        idle = (prevention[i] == NO_HELP) & (help[i] == NO_HELP) & (not unaccompanied[i])
-        open_to_family = by_age & pick(services_by_level, level[i]) & ~np.int64(prevention_received[i])
-        eligible[i] = open_to_family & open_services if idle else 0
-
-    # the families that an open service reaches, in array order, with the services that reach them (a draw
-    # depends only on (stream, month, id), so it is drawn again below)
-    at = position(month)
-    reached_family = np.empty(len(ids), dtype=np.int64)
-    reached_by = np.empty(len(ids), dtype=np.int64)
-    n = 0
-    for i in range(len(ids)):
-        if eligible[i] == 0:
-            continue
-        reached = 0
-        for s in range(n_services):
-            if (eligible[i] >> s) & 1 and draw(keys[s], at, ids[i]) < reach[s]:
-                reached |= 1 << s
-        reached_family[n] = i
-        reached_by[n] = reached
-        n += reached != 0
-
-    # Services in catalogue order take those they reached that no earlier service took: the most burdened
-    # (highest level) first, then the lowest draw.
-    candidates = np.empty(n, dtype=np.int64)
-    order_key = np.empty(n, dtype=np.int64)
-    for s in range(n_services):
-        if free[s] <= 0:
-            continue
-        m = 0
-        for r in range(n):
-            i = reached_family[r]
-            if (reached_by[r] >> s) & 1 and prevention[i] == NO_HELP:
-                candidates[m] = i
-                u = draw(keys[s], at, ids[i])
-                order_key[m] = (4 - level[i]) * 9007199254740992 + np.int64(u * 9007199254740992.0)  # level, then u
-                m += 1
-        taken = candidates[:m]
-        if m > free[s]:  # a stable sort: equal keys keep array order, as np.lexsort does
-            taken = taken[np.argsort(order_key[:m], kind="mergesort")[: free[s]]]
-        for i in taken:
-            prevention[i] = s
-            prevention_months_left[i] = duration[s]
-            prevention_received[i] |= 1 << s
-        begun[s] = len(taken)
-    return begun
-
-
-@nb.njit(cache=True)
 def census(
     help: np.ndarray,
     prevention: np.ndarray,
@@ -588,73 +334,392 @@ def choose_helps(
     return choice
 
 
+# --- the phases of the month from reach and detection to help outcomes --------------------------------
+# Each takes the families (`fam`, Families.arrays), the rules in force (`rules`, parameters.Rules), the
+# month's counters (`tally`, recorder.TallyArrays), the places taken in each help (`taken`, kept by
+# start_helps and end_helps) and the keys of its random streams (`keys`, simulation.StreamKeys).
+
+
 @nb.njit(cache=True)
-def help_clock(
-    help: np.ndarray, months_left: np.ndarray, months_used: np.ndarray, n_helps: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """A month of every running help passes; the occupancy per help, and the families whose help runs out."""
-    occupancy = np.zeros(n_helps, dtype=np.int64)
+def reach_and_detection(keys, month: int, fam, rules, tally, taken: np.ndarray) -> None:
+    """Prevention services reach families; reports, escalations noticed in help and self-referrals come to
+    the youth office's notice (drawn before any is acted on: acting on reports and escalations changes no
+    family another of the three selects, except that some who seek counselling are assessed meanwhile);
+    reported families are assessed (§8a); an escalation noticed ends the help as failed and is assessed;
+    those still seeking counselling get it (§28) where there is a place."""
+    begun = prevention_uptake(keys.uptake, month, fam, rules)
+    for s in range(len(begun)):
+        tally.prevention_begun[s] += begun[s]
+    reported, escalated, seeking = come_to_notice(keys, month, fam, rules)
+    assess(keys, month, fam, reported, rules, tally, taken)  # reports to the youth office
+    end_helps(fam, escalated, tally, taken)  # escalations noticed in help
+    fam.failed_help[escalated] = True
+    assess(keys, month, fam, escalated, rules, tally, taken)
+    still_seeking = seeking[(fam.help[seeking] == NO_HELP) & ~fam.waiting[seeking]]  # not assessed meanwhile
+    grant(
+        keys.help_choice_self_referral,
+        keys.duration_self_referral,
+        month,
+        fam,
+        still_seeking,
+        rules.self_referral_helps,
+        rules,
+        tally,
+        taken,
+    )
+
+
+@nb.njit(cache=True)
+def prevention_uptake(keys: np.ndarray, month: int, fam, rules) -> np.ndarray:
+    """Services, in catalogue order, take the eligible idle families they reach, within their free places;
+    the number of families each service took.
+
+    A family is eligible for a service if it has no help and no prevention, is of the service's age
+    (`prevention_youngest` to `prevention_oldest` months) and level (bit s of `prevention_by_level[level]`),
+    has not had this service before, and has not been taken by an earlier service this month. Each reached
+    with probability `prevention_reach` (draws from keys[service]); where more are reached than places are
+    free, the most burdened (highest level) first, then the lowest draw. Unaccompanied minors have no family
+    here: never reached. Free places: `prevention_places` less the families in the service.
+
+    A branch-free pass marks the services each family may take (bit masks); a second pass draws for
+    those families and keeps the ones some service reaches; the services then choose among those few.
+    """
+    places, reach = rules.prevention_places, rules.prevention_reach
+    youngest, oldest = rules.prevention_youngest, rules.prevention_oldest
+    prevention, age_months, level, ids = fam.prevention, fam.age_months, fam.level, fam.id
+    n_services = len(places)
+    begun = np.zeros(n_services, dtype=np.int64)
+    occupied = np.zeros(n_services, dtype=np.int64)
+    for i in range(len(ids)):
+        if prevention[i] != NO_HELP:
+            occupied[prevention[i]] += 1
+    open_services = 0  # bit s: service s has a free place
+    free = np.empty(n_services, dtype=np.int64)
+    for s in range(n_services):
+        free[s] = np.int64(places[s] - occupied[s])  # as (places - occupied).astype(np.int64)
+        if free[s] > 0:
+            open_services |= 1 << s
+    if open_services == 0:
+        return begun
+
+    eligible = np.empty(len(ids), dtype=np.int64)  # bit s: the family may take service s
+    for i in range(len(ids)):
+        by_age = 0
+        for s in range(len(youngest)):
+            by_age |= np.int64((age_months[i] >= youngest[s]) & (age_months[i] <= oldest[s])) << s
+        idle = (prevention[i] == NO_HELP) & (fam.help[i] == NO_HELP) & (not fam.unaccompanied[i])
+        open_to_family = by_age & pick(rules.prevention_by_level, level[i]) & ~np.int64(fam.prevention_received[i])
+        eligible[i] = open_to_family & open_services if idle else 0
+
+    # the families that an open service reaches, in array order, with the services that reach them (a draw
+    # depends only on (stream, month, id), so it is drawn again below)
+    at = position(month)
+    reached_family = np.empty(len(ids), dtype=np.int64)
+    reached_by = np.empty(len(ids), dtype=np.int64)
+    n = 0
+    for i in range(len(ids)):
+        if eligible[i] == 0:
+            continue
+        reached = 0
+        for s in range(n_services):
+            if (eligible[i] >> s) & 1 and draw(keys[s], at, ids[i]) < reach[s]:
+                reached |= 1 << s
+        reached_family[n] = i
+        reached_by[n] = reached
+        n += reached != 0
+
+    # Services in catalogue order take those they reached that no earlier service took: the most burdened
+    # (highest level) first, then the lowest draw.
+    candidates = np.empty(n, dtype=np.int64)
+    order_key = np.empty(n, dtype=np.int64)
+    for s in range(n_services):
+        if free[s] <= 0:
+            continue
+        m = 0
+        for r in range(n):
+            i = reached_family[r]
+            if (reached_by[r] >> s) & 1 and prevention[i] == NO_HELP:
+                candidates[m] = i
+                u = draw(keys[s], at, ids[i])
+                order_key[m] = (4 - level[i]) * 9007199254740992 + np.int64(u * 9007199254740992.0)  # level, then u
+                m += 1
+        taken = candidates[:m]
+        if m > free[s]:  # a stable sort: equal keys keep array order, as np.lexsort does
+            taken = taken[np.argsort(order_key[:m], kind="mergesort")[: free[s]]]
+        for i in taken:
+            prevention[i] = s
+            fam.prevention_months_left[i] = rules.prevention_duration[s]
+            fam.prevention_received[i] |= 1 << s
+        begun[s] = len(taken)
+    return begun
+
+
+@nb.njit(cache=True)
+def come_to_notice(keys, month: int, fam, rules) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Who comes to the youth office's notice this month: the families reported, the escalations noticed in
+    help, and the families seeking counselling themselves (each ascending).
+
+    Reported (draws from keys.report) and seeking (keys.self_referral): families without a help, not
+    waiting, at level 1 or more, with hazard report_hazard_by_level[level] * network_referral *
+    referral_ratio_by_prevention[prevention], and self_referral_by_level[level]. Escalations
+    (keys.escalation_noticed): families in an ambulant help who reached level 4 since it began, noticed with
+    a probability.
+
+    Every family draws from all three streams, so that the loops have no branches and are compiled to vector
+    instructions; a draw depends only on (stream, month, id), so the draws nobody needs change nothing.
+    """
+    at = position(month)
+    ids, help, level, waiting, prevention = fam.id, fam.help, fam.level, fam.waiting, fam.prevention
+    reported = np.empty(len(ids), dtype=np.bool_)
+    escalated = np.empty(len(ids), dtype=np.bool_)
+    seeking = np.empty(len(ids), dtype=np.bool_)
+    report_ratio = rules.network_referral
+    for i in range(len(ids)):  # three loops: each compiled to vector instructions (fused, they are slower)
+        open_to_notice = (help[i] == NO_HELP) & (not waiting[i]) & (level[i] >= 1)  # &, not `and`: no branches
+        hazard = (
+            pick(rules.report_hazard_by_level, level[i])
+            * report_ratio
+            * pick(rules.referral_ratio_by_prevention, prevention[i])
+        )
+        reported[i] = open_to_notice & (draw(keys.report, at, ids[i]) < hazard)
+    for i in range(len(ids)):
+        open_to_notice = (help[i] == NO_HELP) & (not waiting[i]) & (level[i] >= 1)
+        seeking[i] = open_to_notice & (
+            draw(keys.self_referral, at, ids[i]) < pick(rules.self_referral_by_level, level[i])
+        )
+    for i in range(len(ids)):
+        escalated[i] = (
+            pick(rules.ambulant_by_help, help[i])
+            & (level[i] == 4)
+            & (fam.help_start_level[i] < 4)
+            & (draw(keys.escalation_noticed, at, ids[i]) < rules.escalation_noticed)
+        )
+    return indices(reported), indices(escalated), indices(seeking)
+
+
+@nb.njit(cache=True)
+def assess(keys, month: int, fam, idx: np.ndarray, rules, tally, taken: np.ndarray) -> None:
+    """§8a assessment of the families idx: acute endangerment (level 4, a minor, a share of them; draws from
+    keys.acute) -> Inobhutnahme (§42, for minors only); latent endangerment (other level 4) and need
+    (level 3) wait for a help plan. Counts the outcomes (acute, latent, need, neither)."""
+    at = position(month)
+    acute = np.empty(len(idx), dtype=np.int64)
+    n = 0
+    for i in idx:
+        level = fam.level[i]
+        if level == 4 and fam.age_months[i] < ADULT_MONTHS and draw(keys.acute, at, fam.id[i]) < rules.acute_share:
+            acute[n] = i
+            n += 1
+            tally.assessments[0] += 1
+        elif level >= 3:
+            fam.waiting[i] = True
+            tally.assessments[1 if level == 4 else 2] += 1
+        else:
+            tally.assessments[3] += 1
+    crisis = np.full(n, rules.crisis_help, dtype=np.int64)
+    start_helps(keys.duration_crisis, month, fam, acute[:n], crisis, rules, tally, taken)
+
+
+@nb.njit(cache=True)
+def help_planning(keys, month: int, fam, rules, tally, taken: np.ndarray, capacity: int) -> None:
+    """The youth office makes help plans (§36) for waiting families, up to `capacity` this month.
+
+    Waiting families whose need has resolved (level below 3) stop waiting; the others wait a month longer.
+    A plan is ready with a probability (keys.plan_ready); of those ready, the first `capacity` by level
+    (highest first), then months waited (longest first), then a draw (keys.plan_priority). Each planned
+    family gets intensive diagnostics first (escalating, not diagnosed yet, with a probability;
+    keys.diagnostics), else a placement (with a probability by level, at least the one after a failed help,
+    times a ratio once diagnosed; keys.placement), else a help by help plan.
+    """
+    at = position(month)
+    ids, waiting, months_waiting, level = fam.id, fam.waiting, fam.months_waiting, fam.level
+    ready = np.empty(len(ids), dtype=np.int64)
+    n = 0
+    for i in range(len(ids)):
+        waiting[i] = waiting[i] and level[i] >= 3
+        if not waiting[i]:
+            months_waiting[i] = 0
+            continue
+        months_waiting[i] += 1
+        if draw(keys.plan_ready, at, ids[i]) < rules.plan_completion:
+            ready[n] = i
+            n += 1
+    ready = ready[:n]
+    u = np.empty(n)
+    priority = np.empty(n, dtype=np.int64)  # level, then months waited; the draw breaks ties
+    for r in range(n):
+        u[r] = draw(keys.plan_priority, at, ids[ready[r]])
+        priority[r] = (4 - level[ready[r]]) * 65536 + (32767 - months_waiting[ready[r]])
+    order = np.argsort(u, kind="mergesort")  # stable sorts: the last sort's key ranks first
+    order = order[np.argsort(priority[order], kind="mergesort")]
+    chosen = ready[order[:capacity]]
+
+    diagnostics = np.empty(len(chosen), dtype=np.bool_)
+    placed = np.empty(len(chosen), dtype=np.bool_)
+    for r in range(len(chosen)):
+        i = chosen[r]
+        escalating = fam.failed_help[i] or level[i] == 4
+        diagnostics[r] = (
+            escalating and not fam.diagnosed[i] and draw(keys.diagnostics, at, ids[i]) < rules.diagnostics_first
+        )
+        p_place = rules.placement_by_level[level[i]]
+        if fam.failed_help[i]:
+            p_place = max(p_place, rules.placement_after_failed)
+        if fam.diagnosed[i]:
+            p_place = p_place * rules.diagnosed_placement_ratio
+        placed[r] = draw(keys.placement, at, ids[i]) < p_place
+    choice, duration = keys.help_choice_planning, keys.duration_planning
+    grant(choice, duration, month, fam, chosen[diagnostics], rules.diagnostic_helps, rules, tally, taken)
+    still_waiting = waiting[chosen]  # all but those who got diagnostics
+    grant(choice, duration, month, fam, chosen[still_waiting & placed], rules.placement_helps, rules, tally, taken)
+    grant(choice, duration, month, fam, chosen[still_waiting & ~placed], rules.help_plan_helps, rules, tally, taken)
+
+
+@nb.njit(cache=True)
+def help_outcomes(keys, month: int, fam, rules, tally, taken: np.ndarray) -> None:
+    """Helps run a month and those that run out end, with what follows from how they end; then prevention
+    services run a month, and those that end leave a lasting, decaying protection.
+
+    The occupancy per help is counted before any ends. An ambulant help ends resolved (level 2 or less) or
+    failed: the need goes back to the youth office. Intensive diagnostics leave the family diagnosed. A
+    placement that ends while home is still burdened (level 3+) continues in another placement with a
+    probability (keys.transfer). After Inobhutnahme (keys.after_crisis) an unaccompanied minor gets a
+    residential place or moves on; a resident child may be placed. Resident families still burdened
+    (level 3+) and without a help then wait for a help plan.
+    """
+    help, months_left, months_used = fam.help, fam.help_months_left, fam.help_months_used
     ending = np.empty(len(help), dtype=np.int64)
     n = 0
+    tally.occupancy[:] = 0
     for i in range(len(help)):
         if help[i] != NO_HELP:
-            occupancy[help[i]] += 1
+            tally.occupancy[help[i]] += 1
             months_left[i] -= 1
             months_used[i] += 1
             if months_left[i] <= 0:
                 ending[n] = i
                 n += 1
-    return occupancy, ending[:n]
+    ending = ending[:n]
+
+    at = position(month)
+    transfer = np.empty(n, dtype=np.int64)
+    stays = np.empty(n, dtype=np.int64)
+    placed = np.empty(n, dtype=np.int64)
+    back_home = np.empty(n, dtype=np.int64)
+    n_transfer = n_stays = n_placed = n_back_home = 0
+    for i in ending:
+        access = rules.help_access[help[i]]
+        level, unaccompanied = fam.level[i], fam.unaccompanied[i]
+        if access <= HELP_PLAN:
+            if level <= 2:
+                tally.ended_resolved[help[i]] += 1
+            else:
+                fam.failed_help[i] = True
+        elif access == DIAGNOSTIC:
+            fam.diagnosed[i] = True
+        elif access == PLACEMENT:
+            if (
+                fam.age_months[i] < ADULT_MONTHS
+                and level >= 3
+                and draw(keys.transfer, at, fam.id[i]) < rules.transfer_if_burdened
+            ):
+                transfer[n_transfer] = i
+                n_transfer += 1
+        elif access == CRISIS:
+            if unaccompanied:
+                if draw(keys.after_crisis, at, fam.id[i]) < rules.unaccompanied_residential_probability:
+                    stays[n_stays] = i
+                    n_stays += 1
+                else:
+                    fam.moving_away[i] = True
+            elif draw(keys.after_crisis, at, fam.id[i]) < rules.placement_after_crisis:
+                placed[n_placed] = i
+                n_placed += 1
+        if level >= 3 and not unaccompanied:
+            back_home[n_back_home] = i
+            n_back_home += 1
+    end_helps(fam, ending, tally, taken)
+    grant(
+        keys.help_choice_transfer,
+        keys.duration_transfer,
+        month,
+        fam,
+        transfer[:n_transfer],
+        rules.placement_helps,
+        rules,
+        tally,
+        taken,
+    )
+    residential = np.full(n_stays, rules.unaccompanied_help, dtype=np.int64)
+    start_helps(keys.duration_after_crisis, month, fam, stays[:n_stays], residential, rules, tally, taken)
+    grant(
+        keys.help_choice_after_crisis,
+        keys.duration_after_crisis,
+        month,
+        fam,
+        placed[:n_placed],
+        rules.placement_helps,
+        rules,
+        tally,
+        taken,
+    )
+    for i in back_home[:n_back_home]:
+        if help[i] == NO_HELP:  # still burdened, and no new help
+            fam.waiting[i] = True
+
+    tally.prevention_occupancy[:] = 0
+    for i in range(len(help)):
+        s = fam.prevention[i]
+        if s == NO_HELP:
+            continue
+        tally.prevention_occupancy[s] += 1
+        fam.prevention_months_left[i] -= 1
+        if fam.prevention_months_left[i] <= 0:
+            if rules.prevention_protection[s] >= fam.protection[i]:
+                fam.protection[i] = rules.prevention_protection[s]
+                fam.protection_decay[i] = rules.prevention_decay[s]
+            fam.prevention[i] = NO_HELP
 
 
 @nb.njit(cache=True)
-def prevention_clock(
-    prevention: np.ndarray,
-    months_left: np.ndarray,
-    protection: np.ndarray,
-    protection_decay: np.ndarray,
-    service_protection: np.ndarray,
-    service_decay: np.ndarray,
-) -> np.ndarray:
-    """A month of every running prevention service passes; those that end leave their protection where it
-    is at least the family's current one. The occupancy per service."""
-    occupancy = np.zeros(len(service_protection), dtype=np.int64)
-    for i in range(len(prevention)):
-        s = prevention[i]
-        if s == NO_HELP:
-            continue
-        occupancy[s] += 1
-        months_left[i] -= 1
-        if months_left[i] <= 0:
-            if service_protection[s] >= protection[i]:
-                protection[i] = service_protection[s]
-                protection_decay[i] = service_decay[s]
-            prevention[i] = NO_HELP
-    return occupancy
+def grant(
+    choice_key: np.uint64,
+    duration_key: np.uint64,
+    month: int,
+    fam,
+    idx: np.ndarray,
+    helps: np.ndarray,
+    rules,
+    tally,
+    taken: np.ndarray,
+) -> None:
+    """Each family in idx (in priority order) starts one of `helps` that still has a free place (help_places
+    less the places `taken`), chosen by `choose_helps` (draws from choice_key); then as `start_helps`."""
+    if len(idx) == 0 or len(helps) == 0:
+        return
+    free = np.empty(len(helps))
+    for j in range(len(helps)):
+        free[j] = rules.help_places[helps[j]] - taken[helps[j]]
+    choice = choose_helps(
+        choice_key,
+        month,
+        fam.id,
+        idx,
+        fam.age_months,
+        fam.level,
+        helps,
+        rules.help_weight,
+        rules.help_level_ok,
+        AGE_BAND_STARTS,
+        free,
+    )
+    granted = choice != NO_HELP
+    start_helps(duration_key, month, fam, idx[granted], helps[choice[granted]], rules, tally, taken)
 
 
 @nb.njit(cache=True)
 def start_helps(
-    key: np.uint64,
-    month: int,
-    ids: np.ndarray,
-    idx: np.ndarray,
-    helps: np.ndarray,
-    level: np.ndarray,
-    help: np.ndarray,
-    help_months_left: np.ndarray,
-    help_months_used: np.ndarray,
-    help_start_level: np.ndarray,
-    waiting: np.ndarray,
-    months_waiting: np.ndarray,
-    prevention: np.ndarray,
-    unaccompanied: np.ndarray,
-    help_access: np.ndarray,
-    duration_mu: np.ndarray,
-    duration_sigma: np.ndarray,
-    begun: np.ndarray,
-    begun_unaccompanied: np.ndarray,
-    taken: np.ndarray,
+    key: np.uint64, month: int, fam, idx: np.ndarray, helps: np.ndarray, rules, tally, taken: np.ndarray
 ) -> None:
     """Family idx[r] begins help helps[r]; a help out of home (access placement or crisis) ends any prevention
     service. Counts the helps begun, and the places `taken` in each help.
@@ -666,167 +731,59 @@ def start_helps(
     at = position(month)
     for r in range(len(idx)):
         i, h = idx[r], helps[r]
-        months = math.exp(duration_mu[h] + duration_sigma[h] * ndtri(draw(key, at, ids[i])))
-        help[i] = h
-        help_months_left[i] = max(1.0, np.rint(months))
-        help_months_used[i] = 0
-        help_start_level[i] = level[i]
-        waiting[i] = False
-        months_waiting[i] = 0
-        if help_access[h] >= PLACEMENT:
-            prevention[i] = NO_HELP  # the child has left home
-        begun[h] += 1
-        begun_unaccompanied[h] += unaccompanied[i]
+        months = math.exp(rules.duration_mu[h] + rules.duration_sigma[h] * ndtri(draw(key, at, fam.id[i])))
+        fam.help[i] = h
+        fam.help_months_left[i] = max(1.0, np.rint(months))
+        fam.help_months_used[i] = 0
+        fam.help_start_level[i] = fam.level[i]
+        fam.waiting[i] = False
+        fam.months_waiting[i] = 0
+        if rules.help_access[h] >= PLACEMENT:
+            fam.prevention[i] = NO_HELP  # the child has left home
+        tally.begun[h] += 1
+        tally.begun_unaccompanied[h] += fam.unaccompanied[i]
         taken[h] += 1
 
 
 @nb.njit(cache=True)
-def grant(
-    choice_key: np.uint64,
-    duration_key: np.uint64,
-    month: int,
-    ids: np.ndarray,
-    idx: np.ndarray,
-    helps: np.ndarray,
-    age_months: np.ndarray,
-    help_weight: np.ndarray,
-    help_level_ok: np.ndarray,
-    band_starts: tuple[int, ...],
-    help_places: np.ndarray,
-    level: np.ndarray,
-    help: np.ndarray,
-    help_months_left: np.ndarray,
-    help_months_used: np.ndarray,
-    help_start_level: np.ndarray,
-    waiting: np.ndarray,
-    months_waiting: np.ndarray,
-    prevention: np.ndarray,
-    unaccompanied: np.ndarray,
-    help_access: np.ndarray,
-    duration_mu: np.ndarray,
-    duration_sigma: np.ndarray,
-    begun: np.ndarray,
-    begun_unaccompanied: np.ndarray,
-    taken: np.ndarray,
-) -> None:
-    """Each family in idx (in priority order) starts one of `helps` that still has a free place (`help_places`
-    less the places `taken`), chosen by `choose_helps`; then as `start_helps`."""
-    free = np.empty(len(helps))
-    for j in range(len(helps)):
-        free[j] = help_places[helps[j]] - taken[helps[j]]
-    choice = choose_helps(
-        choice_key, month, ids, idx, age_months, level, helps, help_weight, help_level_ok, band_starts, free
-    )
-    granted = choice != NO_HELP
-    start_helps(
-        duration_key,
-        month,
-        ids,
-        idx[granted],
-        helps[choice[granted]],
-        level,
-        help,
-        help_months_left,
-        help_months_used,
-        help_start_level,
-        waiting,
-        months_waiting,
-        prevention,
-        unaccompanied,
-        help_access,
-        duration_mu,
-        duration_sigma,
-        begun,
-        begun_unaccompanied,
-        taken,
-    )
-
-
-@nb.njit(cache=True)
-def end_helps(
-    idx: np.ndarray,
-    help: np.ndarray,
-    help_months_left: np.ndarray,
-    help_months_used: np.ndarray,
-    ended: np.ndarray,
-    ended_months: np.ndarray,
-    taken: np.ndarray,
-) -> None:
+def end_helps(fam, idx: np.ndarray, tally, taken: np.ndarray) -> None:
     """The helps of the (distinct) families idx end; counts them and the months they ran, frees their places
     in `taken`."""
     for i in idx:
-        ended[help[i]] += 1
-        ended_months[help[i]] += help_months_used[i]
-        taken[help[i]] -= 1
-        help[i] = NO_HELP
-        help_months_left[i] = 0
+        h = fam.help[i]
+        tally.ended[h] += 1
+        tally.ended_months[h] += fam.help_months_used[i]
+        taken[h] -= 1
+        fam.help[i] = NO_HELP
+        fam.help_months_left[i] = 0
 
 
-@nb.njit(cache=True)
-def settle_endings(
-    keys: np.ndarray,
-    month: int,
-    ids: np.ndarray,
-    ending: np.ndarray,
-    help: np.ndarray,
-    help_months_left: np.ndarray,
-    help_months_used: np.ndarray,
-    level: np.ndarray,
-    age_months: np.ndarray,
-    unaccompanied: np.ndarray,
-    failed_help: np.ndarray,
-    diagnosed: np.ndarray,
-    moving_away: np.ndarray,
-    help_access: np.ndarray,
-    transfer_if_burdened: float,
-    residential_probability: float,
-    placement_after_crisis: float,
-    adult_months: int,
-    ended_resolved: np.ndarray,
-    ended: np.ndarray,
-    ended_months: np.ndarray,
-    taken: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The helps of the families `ending` end, with what follows from how they end.
+class Phases(NamedTuple):
+    """The compiled phases of one model, as the compiled functions for its arguments' types (`phases_for`)."""
 
-    An ambulant help ends resolved (level 2 or less) or failed: the need goes back to the youth office.
-    A placement that ends while home is still burdened (level 3+) continues elsewhere with a probability
-    (`transfer`, draws from keys[0]). After Inobhutnahme (draws from keys[1]) an unaccompanied minor gets
-    a residential place (`stays`) or moves on; a resident child may be placed (`placed`). Returns those
-    three and the resident families still burdened (level 3+), who wait for a help plan unless they get
-    a help now.
+    reach_and_detection: Callable
+    help_planning: Callable
+    help_outcomes: Callable
+    start_helps: Callable
+    end_helps: Callable
+
+
+def phases_for(keys, fam, rules, tally, taken: np.ndarray) -> Phases:
+    """The compiled phases for the types of one model's arguments (compiled, or loaded from the cache, now).
+
+    Numba's dispatcher checks the type of every element of every argument on every call: for the phases'
+    bundles (the families' 30 arrays, the rules, the tallies, the stream keys) that costs about 20 µs a
+    call, more than a phase's work in a small district. A model's argument types never change: the
+    families', tallies' and keys' are fixed by their definitions, the rules' by the catalogue (Rules.of
+    fixes the type of each field). So the model calls these compiled functions directly, with arguments of
+    exactly these types (any other type would be read wrongly: the dispatcher is not there to convert it).
     """
-    at = position(month)
-    transfer = np.empty(len(ending), dtype=np.int64)
-    stays = np.empty(len(ending), dtype=np.int64)
-    placed = np.empty(len(ending), dtype=np.int64)
-    back_home = np.empty(len(ending), dtype=np.int64)
-    n_transfer = n_stays = n_placed = n_back_home = 0
-    for i in ending:
-        access = help_access[help[i]]
-        if access <= HELP_PLAN:
-            if level[i] <= 2:
-                ended_resolved[help[i]] += 1
-            else:
-                failed_help[i] = True
-        elif access == DIAGNOSTIC:
-            diagnosed[i] = True
-        elif access == PLACEMENT:
-            if age_months[i] < adult_months and level[i] >= 3 and draw(keys[0], at, ids[i]) < transfer_if_burdened:
-                transfer[n_transfer] = i
-                n_transfer += 1
-        elif access == CRISIS:
-            if unaccompanied[i]:
-                if draw(keys[1], at, ids[i]) < residential_probability:
-                    stays[n_stays] = i
-                    n_stays += 1
-                else:
-                    moving_away[i] = True
-            elif draw(keys[1], at, ids[i]) < placement_after_crisis:
-                placed[n_placed] = i
-                n_placed += 1
-        if level[i] >= 3 and not unaccompanied[i]:
-            back_home[n_back_home] = i
-            n_back_home += 1
-    end_helps(ending, help, help_months_left, help_months_used, ended, ended_months, taken)
-    return transfer[:n_transfer], stays[:n_stays], placed[:n_placed], back_home[:n_back_home]
+    k, f, r, t, a = (nb.typeof(x) for x in (keys, fam, rules, tally, taken))
+    i64, u64, idx = types.int64, types.uint64, types.Array(types.int64, 1, "C")
+    return Phases(
+        reach_and_detection=reach_and_detection.compile((k, i64, f, r, t, a)),
+        help_planning=help_planning.compile((k, i64, f, r, t, a, i64)),
+        help_outcomes=help_outcomes.compile((k, i64, f, r, t, a)),
+        start_helps=start_helps.compile((u64, i64, f, idx, idx, r, t, a)),
+        end_helps=end_helps.compile((f, idx, t, a)),
+    )

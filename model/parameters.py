@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import NamedTuple
 
 import numpy as np
 
 from model.scenario import AGE_BANDS_YEARS, CATEGORIES, RISK_FACTORS, Scenario
 
 DAYS_PER_MONTH = 365.25 / 12
+ADULT_MONTHS = 18 * 12
+MAX_AGE_MONTHS = 21 * 12  # §41 helps end at 21
 ACCESSES = ("self_referral", "help_plan", "diagnostic", "placement", "crisis")
 SELF_REFERRAL, HELP_PLAN, DIAGNOSTIC, PLACEMENT, CRISIS = range(len(ACCESSES))
 AGE_BAND_STARTS = tuple(12 * years for years in AGE_BANDS_YEARS[1:-1])  # in months, after the first band's
@@ -250,4 +253,101 @@ class YearParameters:
             prevention_protection=np.array([p.protection_after_share.at(year) for p in services]),
             prevention_decay=0.5 ** (1 / half_life),
             prevention_referral_ratio=np.array([p.referral_hazard_ratio_during.at(year) for p in services]),
+        )
+
+
+class Rules(NamedTuple):
+    """What the compiled phases (`kernels`) read of the catalogue and of a year's parameters, as one value.
+
+    Tables indexed by a family's help or service end with the entry for NO_HELP (see YearParameters).
+    """
+
+    # helps
+    help_access: np.ndarray
+    help_weight: np.ndarray
+    help_level_ok: np.ndarray
+    help_places: np.ndarray
+    duration_mu: np.ndarray
+    duration_sigma: np.ndarray
+    ambulant_by_help: tuple[bool, ...]
+    self_referral_helps: np.ndarray
+    help_plan_helps: np.ndarray
+    diagnostic_helps: np.ndarray
+    placement_helps: np.ndarray
+    crisis_help: int
+    unaccompanied_help: int
+    # prevention
+    prevention_places: np.ndarray
+    prevention_reach: np.ndarray
+    prevention_youngest: tuple[int, ...]
+    prevention_oldest: tuple[int, ...]
+    prevention_by_level: tuple[int, ...]
+    prevention_duration: np.ndarray
+    prevention_protection: np.ndarray
+    prevention_decay: np.ndarray
+    # detection and assessment
+    report_hazard_by_level: tuple[float, ...]
+    network_referral: float
+    referral_ratio_by_prevention: tuple[float, ...]
+    escalation_noticed: float
+    self_referral_by_level: tuple[float, ...]
+    acute_share: float
+    # help planning
+    plan_completion: float
+    diagnostics_first: float
+    placement_by_level: np.ndarray
+    placement_after_failed: float
+    diagnosed_placement_ratio: float
+    # help outcomes
+    transfer_if_burdened: float
+    unaccompanied_residential_probability: float
+    placement_after_crisis: float
+
+    @classmethod
+    def of(cls, cat: Catalogue, p: YearParameters) -> Rules:
+        """The rules of a year; every field of a fixed type (compiled code is called for the types of the
+        first year's rules: `kernels.phases_for`)."""
+
+        def floats(values: np.ndarray) -> np.ndarray:
+            return np.ascontiguousarray(values, dtype=np.float64)
+
+        def ints(values: np.ndarray) -> np.ndarray:
+            return np.ascontiguousarray(values, dtype=np.int64)
+
+        return cls(
+            help_access=ints(cat.help_access),
+            help_weight=floats(p.help_weight),
+            help_level_ok=np.ascontiguousarray(cat.help_level_ok, dtype=np.bool_),
+            help_places=floats(p.help_places),
+            duration_mu=floats(p.help_duration_mu),
+            duration_sigma=floats(p.help_duration_sigma),
+            ambulant_by_help=cat.ambulant_by_help,
+            self_referral_helps=ints(cat.helps_with("self_referral")),
+            help_plan_helps=ints(cat.helps_with("help_plan")),
+            diagnostic_helps=ints(cat.helps_with("diagnostic")),
+            placement_helps=ints(cat.helps_with("placement")),
+            crisis_help=int(cat.helps_with("crisis")[0]),
+            unaccompanied_help=int(cat.unaccompanied_help),
+            prevention_places=floats(p.prevention_places),
+            prevention_reach=floats(p.prevention_uptake * p.network_outreach),
+            prevention_youngest=cat.prevention_youngest,
+            prevention_oldest=cat.prevention_oldest,
+            prevention_by_level=cat.prevention_by_level,
+            prevention_duration=ints(p.prevention_duration),
+            prevention_protection=floats(p.prevention_protection),
+            prevention_decay=floats(p.prevention_decay),
+            report_hazard_by_level=p.report_hazard_table,
+            network_referral=float(p.network_referral),
+            referral_ratio_by_prevention=p.referral_ratio_by_prevention,
+            escalation_noticed=float(p.escalation_noticed),
+            self_referral_by_level=p.self_referral_table,
+            acute_share=float(p.acute_share),
+            plan_completion=float(p.plan_completion),
+            diagnostics_first=float(p.diagnostics_first),
+            placement_by_level=floats(p.placement_by_level),
+            placement_after_failed=float(p.placement_after_failed),
+            diagnosed_placement_ratio=float(p.diagnosed_placement_ratio),
+            transfer_if_burdened=float(p.transfer_if_burdened),
+            unaccompanied_residential_probability=float(p.unaccompanied_residential_probability),
+            placement_after_crisis=float(p.placement_after_crisis),
         )

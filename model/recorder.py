@@ -6,6 +6,8 @@ national statistics count them (stocks at month end, helps begun and ended, occu
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 import pandas as pd
 
@@ -30,6 +32,20 @@ PER_SERVICE = ("prevention_stock", "prevention_begun", "prevention_occupancy", "
 STATES = ("home", "prevention_only", "waiting")  # with one `stock.<help>` per help: every family in exactly one
 
 
+class TallyArrays(NamedTuple):
+    """The counters the compiled phases add to (`kernels`): per help, per service, per §8a outcome."""
+
+    begun: np.ndarray
+    begun_unaccompanied: np.ndarray
+    ended: np.ndarray
+    ended_months: np.ndarray
+    ended_resolved: np.ndarray
+    occupancy: np.ndarray
+    prevention_begun: np.ndarray
+    prevention_occupancy: np.ndarray
+    assessments: np.ndarray
+
+
 class Tally:
     """Counters of one month, filled by the phases, read by accounting and observation."""
 
@@ -47,11 +63,12 @@ class Tally:
         self.prevention_cost = np.zeros(services)
         self.assessments = np.zeros(len(ASSESSMENT_OUTCOMES), dtype=np.int64)
         self.births = self.exits = 0
+        self.arrays = TallyArrays(**{name: getattr(self, name) for name in TallyArrays._fields})
+        self._all = [value for value in vars(self).values() if isinstance(value, np.ndarray)]
 
     def reset(self) -> None:
-        for value in vars(self).values():
-            if isinstance(value, np.ndarray):
-                value[:] = 0
+        for value in self._all:
+            value[:] = 0
         self.births = self.exits = 0
 
 

@@ -24,11 +24,19 @@ import mesa
 import numpy as np
 
 from model.families import FIELDS, NO_HELP, Families
-from model.parameters import CRISIS, DIAGNOSTIC, HELP_PLAN, PLACEMENT, Catalogue, YearParameters
+from model.parameters import (
+    ADULT_MONTHS,
+    CRISIS,
+    DIAGNOSTIC,
+    HELP_PLAN,
+    MAX_AGE_MONTHS,
+    PLACEMENT,
+    Catalogue,
+    YearParameters,
+)
 from model.recorder import Recorder, Tally
 from model.run import SimulationResult, replicate_seeds
 from model.scenario import AGE_BANDS_YEARS, RISK_FACTORS, Scenario
-from model.simulation import ADULT_MONTHS, MAX_AGE_MONTHS
 
 BAND_STARTS_MONTHS = [12 * years for years in AGE_BANDS_YEARS[1:-1]]
 

@@ -8,6 +8,8 @@ counts comparable with them; siblings occupy separate slots with independently d
 from __future__ import annotations
 
 from collections import namedtuple
+from collections.abc import Callable
+from functools import cache
 
 import numba as nb
 import numpy as np
@@ -67,6 +69,7 @@ class Families:
         views = {name: values[self._start : self._start + self._n] for name, values in self._store.items()}
         self.__dict__.update(views)
         self.arrays = FamilyArrays(**views)
+        self.risk_factors = tuple(views[factor] for factor in RISK_FACTORS)
 
     def __len__(self) -> int:
         return self._n
@@ -84,7 +87,8 @@ class Families:
 
     def _drop(self, gone: np.ndarray) -> None:
         if len(gone):
-            self._start += _remove(self._columns, self._start, self._n, gone)
+            gone = np.ascontiguousarray(gone, dtype=np.int64)  # the type `_remove_columns` was compiled for
+            self._start += self._remove_columns(self._columns, self._start, self._n, gone)
             self._n -= len(gone)
 
     def add(self, n: int) -> slice:
@@ -108,6 +112,7 @@ class Families:
         self._columns = tuple(
             (values, values.dtype.type(DEFAULTS.get(name, 0))) for name, values in self._store.items()
         )
+        self._remove_columns = _remove_for(nb.typeof(self._columns))
 
 
 @intrinsic
@@ -157,3 +162,11 @@ def _remove(columns: tuple, start: int, n: int, gone: np.ndarray) -> int:
         values[:before] = default
         values[n - (len(gone) - before) :] = default
     return before
+
+
+@cache
+def _remove_for(column_types: nb.types.Type) -> Callable:
+    """`_remove` compiled for the columns' types, to be called directly: the dispatcher's check of the 30
+    (array, default) pairs on every call costs more than removing a month's leavers from a small district."""
+    index = nb.types.Array(nb.types.int64, 1, "C")
+    return _remove.compile((column_types, nb.types.int64, nb.types.int64, index))

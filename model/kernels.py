@@ -22,7 +22,7 @@ from numba.core import types
 from numba.extending import get_cython_function_address
 
 from model.families import NO_HELP
-from model.parameters import ADULT_MONTHS, AGE_BAND_STARTS, CRISIS, DIAGNOSTIC, HELP_PLAN, PLACEMENT
+from model.parameters import ADULT_MONTHS, AGE_BAND_STARTS, CRISIS, DIAGNOSTIC, HELP_PLAN, MAX_AGE_MONTHS, PLACEMENT
 from model.streams import draw, position
 
 # SciPy's own ndtri (the C function behind scipy.special.ndtri), called by its symbol name, so that compiled
@@ -273,6 +273,72 @@ def census(
 
 
 @nb.njit(cache=True)
+def record(
+    row: np.ndarray,
+    help: np.ndarray,
+    prevention: np.ndarray,
+    level: np.ndarray,
+    waiting: np.ndarray,
+    unaccompanied: np.ndarray,
+    per_help: tuple[np.ndarray, ...],
+    help_cost: np.ndarray,
+    per_service: tuple[np.ndarray, ...],
+    prevention_cost: np.ndarray,
+    help_category: np.ndarray,
+    prevention_category: int,
+    n_categories: int,
+    counts_as_hze: np.ndarray,
+    assessments: np.ndarray,
+    births: int,
+    exits: int,
+    under_21: float,
+) -> None:
+    """The month's row of `recorder.Recorder.metrics`, in their order: the census (`census`), the tallies per
+    help (`per_help`, then the cost) and per service (the stock, `per_service`, the cost), cost by category,
+    in total and of HzE, §8a outcomes, levels, states, residents and the demography. Sums are NumPy's
+    (`pairwise_sum`), cost by category adds in help order as np.bincount does."""
+    n_helps, n_services = len(help_cost), len(prevention_cost)
+    stock, stock_alone, prevention_stock, levels, states, alone = census(
+        help, prevention, level, waiting, unaccompanied, n_helps, n_services
+    )
+    k = 0
+    for values in (stock, stock_alone):
+        row[k : k + n_helps] = values
+        k += n_helps
+    for values in per_help:
+        row[k : k + n_helps] = values
+        k += n_helps
+    row[k : k + n_helps] = help_cost
+    k += n_helps
+    row[k : k + n_services] = prevention_stock
+    k += n_services
+    for values in per_service:
+        row[k : k + n_services] = values
+        k += n_services
+    row[k : k + n_services] = prevention_cost
+    k += n_services
+    category_cost = np.zeros(n_categories)
+    for h in range(n_helps):
+        category_cost[help_category[h]] += help_cost[h]
+    category_cost[prevention_category] += pairwise_sum(prevention_cost)
+    row[k : k + n_categories] = category_cost
+    k += n_categories
+    row[k] = pairwise_sum(category_cost)
+    row[k + 1] = pairwise_sum(help_cost[counts_as_hze])
+    k += 2
+    row[k : k + len(assessments)] = assessments
+    k += len(assessments)
+    row[k : k + 5] = levels
+    row[k + 5 : k + 8] = states
+    k += 8
+    row[k] = len(help) - alone
+    row[k + 1] = alone
+    row[k + 2] = births
+    row[k + 3] = exits
+    row[k + 4] = under_21
+
+
+@nb.njit(cache=True)
 def choose_helps(
     key: np.uint64,
     month: int,
@@ -334,10 +400,54 @@ def choose_helps(
     return choice
 
 
-# --- the phases of the month from reach and detection to help outcomes --------------------------------
+# --- the phases of the month -----------------------------------------------------------------------------
 # Each takes the families (`fam`, Families.arrays), the rules in force (`rules`, parameters.Rules), the
-# month's counters (`tally`, recorder.TallyArrays), the places taken in each help (`taken`, kept by
-# start_helps and end_helps) and the keys of its random streams (`keys`, simulation.StreamKeys).
+# keys of its random streams (`keys`, simulation.StreamKeys) and, where helps start or end, the month's
+# counters (`tally`, recorder.TallyArrays) and the places taken in each help (`taken`, kept by start_helps
+# and end_helps).
+
+
+@nb.njit(cache=True)
+def ageing(keys, month: int, fam, rules) -> tuple[np.ndarray, np.ndarray]:
+    """Everyone grows a month older; the families whose help ends with age, and the families that leave
+    (`age_a_month`)."""
+    return age_a_month(
+        keys.continue_after_18,
+        month,
+        fam.id,
+        fam.age_months,
+        fam.help,
+        fam.moving_away,
+        rules.continue_after_18,
+        ADULT_MONTHS,
+        MAX_AGE_MONTHS,
+    )
+
+
+@nb.njit(cache=True)
+def burden_and_risk(keys, month: int, fam, rules) -> None:
+    """Shocks raise a family's burden, it reverts towards zero (faster in a help); levels follow the burden
+    (`shocks_and_reversion`)."""
+    shocks_and_reversion(
+        keys.shock,
+        month,
+        fam.id,
+        fam.age_months,
+        fam.shock_ratio,
+        fam.protection,
+        fam.protection_decay,
+        fam.prevention,
+        fam.help,
+        fam.burden,
+        fam.level,
+        rules.shock_hazard,
+        rules.age_hazard_ratio,
+        AGE_BAND_STARTS,
+        rules.shock_ratio_by_prevention,
+        rules.burden_kept_by_help,
+        keys.shock_size,
+        rules.shock_mean_size,
+    )
 
 
 @nb.njit(cache=True)
@@ -761,6 +871,8 @@ def end_helps(fam, idx: np.ndarray, tally, taken: np.ndarray) -> None:
 class Phases(NamedTuple):
     """The compiled phases of one model, as the compiled functions for its arguments' types (`phases_for`)."""
 
+    ageing: Callable
+    burden_and_risk: Callable
     reach_and_detection: Callable
     help_planning: Callable
     help_outcomes: Callable
@@ -781,6 +893,8 @@ def phases_for(keys, fam, rules, tally, taken: np.ndarray) -> Phases:
     k, f, r, t, a = (nb.typeof(x) for x in (keys, fam, rules, tally, taken))
     i64, u64, idx = types.int64, types.uint64, types.Array(types.int64, 1, "C")
     return Phases(
+        ageing=ageing.compile((k, i64, f, r)),
+        burden_and_risk=burden_and_risk.compile((k, i64, f, r)),
         reach_and_detection=reach_and_detection.compile((k, i64, f, r, t, a)),
         help_planning=help_planning.compile((k, i64, f, r, t, a, i64)),
         help_outcomes=help_outcomes.compile((k, i64, f, r, t, a)),

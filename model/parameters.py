@@ -96,9 +96,10 @@ class Catalogue:
 
 @dataclass(frozen=True)
 class YearParameters:
-    """Everything that may change by year (`by_year` in the scenario), resolved for one year."""
+    """Everything that may change by year (`by_year` in the scenario), resolved for one year; they hold until
+    the next year in which a number changes (`Scenario.years_of_change`)."""
 
-    year: int
+    year: int  # the year they were resolved for
     births_per_month: float
     risk_factor_share: np.ndarray  # [risk factor (RISK_FACTORS), parents a couple 0 / single 1] -> share at birth
     risk_factor_hazard_ratio: np.ndarray  # by risk factor: the shock hazard ratio of having it
@@ -262,6 +263,13 @@ class Rules(NamedTuple):
     Tables indexed by a family's help or service end with the entry for NO_HELP (see YearParameters).
     """
 
+    # demography, burden and risk
+    continue_after_18: float
+    shock_hazard: float
+    age_hazard_ratio: tuple[float, ...]
+    shock_ratio_by_prevention: tuple[float, ...]
+    burden_kept_by_help: np.ndarray
+    shock_mean_size: float
     # helps
     help_access: np.ndarray
     help_weight: np.ndarray
@@ -315,6 +323,12 @@ class Rules(NamedTuple):
             return np.ascontiguousarray(values, dtype=np.int64)
 
         return cls(
+            continue_after_18=float(p.continue_after_18),
+            shock_hazard=float(p.shock_hazard),
+            age_hazard_ratio=p.age_hazard_table,
+            shock_ratio_by_prevention=p.shock_ratio_by_prevention,
+            burden_kept_by_help=floats(p.burden_kept_by_help),
+            shock_mean_size=float(p.shock_mean_size),
             help_access=ints(cat.help_access),
             help_weight=floats(p.help_weight),
             help_level_ok=np.ascontiguousarray(cat.help_level_ok, dtype=np.bool_),

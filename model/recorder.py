@@ -51,24 +51,30 @@ class Tally:
 
     def __init__(self, catalogue: Catalogue):
         helps, services = len(catalogue.help_names), len(catalogue.prevention_names)
-        self.begun = np.zeros(helps, dtype=np.int64)
-        self.begun_unaccompanied = np.zeros(helps, dtype=np.int64)
-        self.ended = np.zeros(helps, dtype=np.int64)
-        self.ended_months = np.zeros(helps, dtype=np.int64)
-        self.ended_resolved = np.zeros(helps, dtype=np.int64)
-        self.occupancy = np.zeros(helps, dtype=np.int64)
-        self.help_cost = np.zeros(helps)
-        self.prevention_begun = np.zeros(services, dtype=np.int64)
-        self.prevention_occupancy = np.zeros(services, dtype=np.int64)
-        self.prevention_cost = np.zeros(services)
-        self.assessments = np.zeros(len(ASSESSMENT_OUTCOMES), dtype=np.int64)
+        counts = {
+            "begun": helps,
+            "begun_unaccompanied": helps,
+            "ended": helps,
+            "ended_months": helps,
+            "ended_resolved": helps,
+            "occupancy": helps,
+            "prevention_begun": services,
+            "prevention_occupancy": services,
+            "assessments": len(ASSESSMENT_OUTCOMES),
+        }
+        # two buffers, each reset at once; the counters are views of them
+        self._counts = np.zeros(sum(counts.values()), dtype=np.int64)
+        self._costs = np.zeros(helps + services)
+        ends = np.cumsum(list(counts.values()))
+        for name, end, size in zip(counts, ends, counts.values(), strict=True):
+            setattr(self, name, self._counts[end - size : end])
+        self.help_cost, self.prevention_cost = self._costs[:helps], self._costs[helps:]
         self.births = self.exits = 0
         self.arrays = TallyArrays(**{name: getattr(self, name) for name in TallyArrays._fields})
-        self._all = [value for value in vars(self).values() if isinstance(value, np.ndarray)]
 
     def reset(self) -> None:
-        for value in self._all:
-            value[:] = 0
+        self._counts[:] = 0
+        self._costs[:] = 0.0
         self.births = self.exits = 0
 
 
@@ -92,34 +98,32 @@ class Recorder:
 
     def observe(self, month: int, f: Families, tally: Tally, p: YearParameters) -> None:
         cat = self.catalogue
-        n_helps, n_services = len(cat.help_names), len(cat.prevention_names)
-        stock, stock_alone, prevention_stock, levels, states, alone = kernels.census(
-            f.help, f.prevention, f.level, f.waiting, f.unaccompanied, n_helps, n_services
-        )
-        category_cost = np.bincount(cat.help_category, weights=tally.help_cost, minlength=len(CATEGORIES))
-        category_cost[CATEGORIES.index("prevention")] += tally.prevention_cost.sum()
-        self.values[month] = np.concatenate(
-            [
-                stock,
-                stock_alone,
+        kernels.record(
+            self.values[month],
+            f.help,
+            f.prevention,
+            f.level,
+            f.waiting,
+            f.unaccompanied,
+            (
                 tally.begun,
                 tally.begun_unaccompanied,
                 tally.ended,
                 tally.ended_months,
                 tally.ended_resolved,
                 tally.occupancy,
-                tally.help_cost,
-                prevention_stock,
-                tally.prevention_begun,
-                tally.prevention_occupancy,
-                tally.prevention_cost,
-                category_cost,
-                [category_cost.sum(), tally.help_cost[cat.help_counts_as_hze].sum()],
-                tally.assessments,
-                levels,
-                states,
-                [len(f) - alone, alone, tally.births, tally.exits, p.under_21],
-            ]
+            ),
+            tally.help_cost,
+            (tally.prevention_begun, tally.prevention_occupancy),
+            tally.prevention_cost,
+            cat.help_category,
+            CATEGORIES.index("prevention"),
+            len(CATEGORIES),
+            cat.help_counts_as_hze,
+            tally.assessments,
+            tally.births,
+            tally.exits,
+            p.under_21,
         )
 
     def frame(self) -> pd.DataFrame:

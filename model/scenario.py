@@ -209,6 +209,20 @@ class Help(_Service):
         return self
 
 
+def _years_of_change(node: object) -> set[int]:
+    if isinstance(node, _Param):
+        return set(node.by_year)
+    if isinstance(node, BaseModel):
+        children = node.__dict__.values()
+    elif isinstance(node, dict):
+        children = node.values()
+    elif isinstance(node, list | tuple):
+        children = node
+    else:
+        return set()
+    return set().union(*map(_years_of_change, children))
+
+
 class Scenario(_Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     description: str
@@ -249,6 +263,10 @@ class Scenario(_Strict):
     def content_hash(self) -> str:
         """SHA-256 of the validated content (after merging `extends`), for manifests."""
         return hashlib.sha256(json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
+
+    def years_of_change(self) -> frozenset[int]:
+        """The years in which some number of the scenario takes a new value (its `by_year` entries)."""
+        return frozenset(_years_of_change(self))
 
     def with_values(self, values: dict[str, float], relative: bool = False) -> Scenario:
         """A copy with numbers replaced, by key path: "burden.reversion_per_month", "detection.x_by_level[2]".

@@ -17,17 +17,21 @@ import numpy as np
 
 from model import kernels
 from model.families import Families
-from model.parameters import ADULT_MONTHS, AGE_BAND_STARTS, MAX_AGE_MONTHS, Catalogue, Rules, YearParameters
+from model.parameters import ADULT_MONTHS, AGE_BAND_STARTS, Catalogue, Rules, YearParameters
 from model.recorder import Recorder, Tally
 from model.scenario import RISK_FACTORS, Scenario
 from model.streams import Streams
 
+SINGLE_PARENT = RISK_FACTORS.index("single_parent")  # the risk factor on which the others' shares depend
 UNACCOMPANIED_ID_BASE = 1 << 39  # their ids never collide with residents' ids
 
 
 class StreamKeys(NamedTuple):
     """The keys of the random streams the compiled phases draw from (`kernels`), one per kind of decision."""
 
+    continue_after_18: np.uint64
+    shock: np.uint64
+    shock_size: np.uint64
     acute: np.uint64
     report: np.uint64
     escalation_noticed: np.uint64
@@ -47,6 +51,8 @@ class StreamKeys(NamedTuple):
     duration_transfer: np.uint64
     help_choice_after_crisis: np.uint64
     duration_after_crisis: np.uint64
+    frailty: np.uint64
+    risk_factors: np.ndarray  # one per risk factor (RISK_FACTORS)
     uptake: np.ndarray  # one per prevention service
 
     @classmethod
@@ -59,8 +65,8 @@ class StreamKeys(NamedTuple):
                 return "help_choice:duration:" + field.removeprefix("help_choice_")
             return field.replace("duration_", "duration:", 1)
 
-        keys = {field: streams.key(name(field)) for field in cls._fields if field != "uptake"}
-        return cls(**keys, uptake=streams.keys(catalogue.uptake_streams))
+        keys = {field: streams.key(name(field)) for field in cls._fields if field not in ("risk_factors", "uptake")}
+        return cls(**keys, risk_factors=streams.keys(RISK_FACTORS), uptake=streams.keys(catalogue.uptake_streams))
 
 
 class DistrictModel(mesa.Model):
@@ -77,6 +83,7 @@ class DistrictModel(mesa.Model):
         self.horizon_months = 12 * sim.horizon_years
         self.params = YearParameters.of(scenario, self.year)
         self.rules = Rules.of(self.catalogue, self.params)
+        self.years_of_change = scenario.years_of_change()  # the numbers are resolved again in these years only
         self.recorder = Recorder(self.catalogue, self.horizon_months)
         self.tally = Tally(self.catalogue)
         # Families in each help, kept by `_start_helps` and `_end_helps` (the only changes of `help`: families
@@ -108,7 +115,7 @@ class DistrictModel(mesa.Model):
     # --- the month -----------------------------------------------------------------------------
 
     def step(self) -> None:
-        if self.month % 12 == 0:
+        if self.month % 12 == 0 and self.year in self.years_of_change:
             self.params = YearParameters.of(self.scenario, self.year)
             self.rules = Rules.of(self.catalogue, self.params)
         self.tally.reset()
@@ -128,15 +135,7 @@ class DistrictModel(mesa.Model):
         """Everyone ages a month; adults without a help and those moving away leave; babies are born (a new
         family each) and unaccompanied minors arrive, straight into Inobhutnahme (§42)."""
         f, p = self.families, self.params
-        ending, leaving = kernels.age_a_month(
-            *self.counters("continue_after_18"),
-            f.age_months,
-            f.help,
-            f.moving_away,
-            p.continue_after_18,
-            ADULT_MONTHS,
-            MAX_AGE_MONTHS,
-        )
+        ending, leaving = self.phases.ageing(self.keys, self.month, f.arrays, self.rules)
         self.phases.end_helps(f.arrays, ending, self.tally.arrays, self.places_taken)
         self.tally.exits = len(leaving)
 
@@ -170,15 +169,15 @@ class DistrictModel(mesa.Model):
         f.age_months[new] = age_months
         p = self.params
         kernels.new_families(
-            self.streams.keys(RISK_FACTORS),  # a stream each
-            self.streams.key("frailty"),
+            self.keys.risk_factors,
+            self.keys.frailty,
             f.id,
             (new.start, new.stop),
             p.risk_factor_share,
             p.risk_factor_hazard_ratio,
-            RISK_FACTORS.index("single_parent"),
+            SINGLE_PARENT,
             p.frailty_sd_log,
-            tuple(getattr(f, factor) for factor in RISK_FACTORS),
+            f.risk_factors,
             f.shock_ratio,
             f.age_months,
             p.shock_hazard,
@@ -193,26 +192,9 @@ class DistrictModel(mesa.Model):
     # 2. burden and risk -----------------------------------------------------------------------
 
     def burden_and_risk(self) -> None:
-        """Shocks raise a family's burden, it reverts towards zero (faster in a help); levels follow the burden."""
-        f, p = self.families, self.params
-        kernels.shocks_and_reversion(
-            *self.counters("shock"),
-            f.age_months,
-            f.shock_ratio,
-            f.protection,
-            f.protection_decay,
-            f.prevention,
-            f.help,
-            f.burden,
-            f.level,
-            p.shock_hazard,
-            p.age_hazard_table,
-            AGE_BAND_STARTS,
-            p.shock_ratio_by_prevention,
-            p.burden_kept_by_help,
-            self.streams.key("shock_size"),
-            p.shock_mean_size,
-        )
+        """Shocks raise a family's burden, it reverts towards zero (faster in a help); levels follow the burden
+        (`kernels.burden_and_risk`)."""
+        self.phases.burden_and_risk(self.keys, self.month, self.families.arrays, self.rules)
 
     # 3. reach and detection -------------------------------------------------------------------
 

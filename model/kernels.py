@@ -22,7 +22,16 @@ from numba.core import types
 from numba.extending import get_cython_function_address
 
 from model.families import NO_HELP
-from model.parameters import ADULT_MONTHS, AGE_BAND_STARTS, CRISIS, DIAGNOSTIC, HELP_PLAN, MAX_AGE_MONTHS, PLACEMENT
+from model.parameters import (
+    ADULT_MONTHS,
+    AGE_BAND_STARTS,
+    CRISIS,
+    DIAGNOSTIC,
+    HELP_PLAN,
+    MAX_AGE_MONTHS,
+    PLACEMENT,
+    SINGLE_PARENT,
+)
 from model.streams import draw, position
 
 # SciPy's own ndtri (the C function behind scipy.special.ndtri), called by its symbol name, so that compiled
@@ -107,55 +116,6 @@ def pairwise_sum(values: np.ndarray) -> float:
     for x in values[i:]:
         total += x
     return total
-
-
-@nb.njit(cache=True)
-def new_families(
-    keys: np.ndarray,
-    frailty_key: np.uint64,
-    ids: np.ndarray,
-    new: tuple[int, int],
-    share: np.ndarray,
-    hazard_ratio: np.ndarray,
-    single_parent: int,
-    frailty_sd_log: float,
-    has: tuple[np.ndarray, ...],
-    shock_ratio: np.ndarray,
-    age_months: np.ndarray,
-    shock_hazard: float,
-    age_hazard_ratio: np.ndarray,
-    band_starts: tuple[int, ...],
-    shock_mean_size: float,
-    reversion: float,
-    burden: np.ndarray,
-    level: np.ndarray,
-) -> None:
-    """The families in slots new[0] to new[1] (their ids and ages set): which risk factors each has
-    (`has[factor][family]`), its shock ratio, and its expected burden and risk level to start with.
-
-    A factor is drawn from its own stream (`keys`) against its share, which may depend on the factor
-    `single_parent` (share[factor, 1] for single parents). The shock ratio is the family's frailty
-    (log-normal with mean 1, drawn from `frailty_key`) times the hazard ratios of the factors it has, in
-    factor order. Families start at their expected burden (shocks' mean over reversion), so that the
-    population does not drift during burn-in. Draws at birth do not depend on the month.
-    """
-    at = position(0)
-    sd = frailty_sd_log
-    for i in range(new[0], new[1]):
-        shock_ratio[i] = math.exp(sd * ndtri(draw(frailty_key, at, ids[i])) - sd**2 / 2)
-        single = draw(keys[single_parent], at, ids[i]) < share[single_parent, 0]
-        for k in range(len(keys)):
-            has[k][i] = draw(keys[k], at, ids[i]) < share[k, int(single)]
-            if has[k][i]:
-                shock_ratio[i] *= hazard_ratio[k]
-        burden[i] = (
-            shock_hazard
-            * shock_ratio[i]
-            * age_hazard_ratio[band_of(age_months[i], band_starts)]
-            * shock_mean_size
-            / reversion
-        )
-        level[i] = risk_level(burden[i])
 
 
 @nb.njit(cache=True)
@@ -408,10 +368,75 @@ def choose_helps(
 
 
 @nb.njit(cache=True)
-def ageing(keys, month: int, fam, rules) -> tuple[np.ndarray, np.ndarray]:
-    """Everyone grows a month older; the families whose help ends with age, and the families that leave
-    (`age_a_month`)."""
-    return age_a_month(
+def births(keys, fam, risk_factors: tuple[np.ndarray, ...], rules, first: int, n: int, first_id: int) -> None:
+    """New resident families in the n slots from `first` (their ages set; a birth's is 0, the default), with
+    ids from `first_id`: which risk factors each has (`risk_factors[factor][family]`, Families.risk_factors),
+    its shock ratio, and its expected burden and risk level to start with.
+
+    A factor is drawn from its own stream (keys.risk_factors) against its share, which may depend on the
+    factor SINGLE_PARENT (risk_factor_share[factor, 1] for single parents). The shock ratio is the family's
+    frailty (log-normal with mean 1, drawn from keys.frailty) times the hazard ratios of the factors it has,
+    in factor order. Families start at their expected burden (shocks' mean over reversion), so that the
+    population does not drift during burn-in. Draws at birth do not depend on the month.
+    """
+    at = position(0)
+    sd = rules.frailty_sd_log
+    share, streams = rules.risk_factor_share, keys.risk_factors
+    for i in range(first, first + n):
+        fam.id[i] = first_id + i - first
+        fam.shock_ratio[i] = math.exp(sd * ndtri(draw(keys.frailty, at, fam.id[i])) - sd**2 / 2)
+        single = draw(streams[SINGLE_PARENT], at, fam.id[i]) < share[SINGLE_PARENT, 0]
+        for k in range(len(streams)):
+            risk_factors[k][i] = draw(streams[k], at, fam.id[i]) < share[k, int(single)]
+            if risk_factors[k][i]:
+                fam.shock_ratio[i] *= rules.risk_factor_hazard_ratio[k]
+        fam.burden[i] = (
+            rules.shock_hazard
+            * fam.shock_ratio[i]
+            * rules.age_hazard_ratio[band_of(fam.age_months[i], AGE_BAND_STARTS)]
+            * rules.shock_mean_size
+            / rules.reversion
+        )
+        fam.level[i] = risk_level(fam.burden[i])
+
+
+@nb.njit(cache=True)
+def arrivals(keys, month: int, fam, rules, tally, taken: np.ndarray, first: int, n: int, first_id: int) -> None:
+    """Unaccompanied minors arrive in the n slots from `first`, with ids from `first_id`, and start
+    Inobhutnahme (§42; duration from keys.duration_arrival). They have no family here: shock ratio 0."""
+    for i in range(first, first + n):
+        fam.id[i] = first_id + i - first
+        fam.unaccompanied[i] = True
+        fam.age_months[i] = rules.unaccompanied_arrival_age_months
+    minors = np.arange(first, first + n)
+    crisis = np.full(n, rules.crisis_help, dtype=np.int64)
+    start_helps(keys.duration_arrival, month, fam, minors, crisis, rules, tally, taken)
+
+
+@nb.njit(cache=True)
+def entries(
+    keys,
+    month: int,
+    fam,
+    risk_factors: tuple[np.ndarray, ...],
+    rules,
+    tally,
+    taken: np.ndarray,
+    first: int,
+    n_births: int,
+    first_id: int,
+    n_arrivals: int,
+    first_unaccompanied_id: int,
+) -> None:
+    """A month's new families in the slots from `first`: births (`births`), then arrivals (`arrivals`)."""
+    births(keys, fam, risk_factors, rules, first, n_births, first_id)
+    arrivals(keys, month, fam, rules, tally, taken, first + n_births, n_arrivals, first_unaccompanied_id)
+
+
+@nb.njit(cache=True)
+def ageing(keys, month: int, fam, rules, tally, taken: np.ndarray) -> np.ndarray:
+    """Everyone grows a month older; helps that end with age end (`age_a_month`); the families that leave."""
+    ending, leaving = age_a_month(
         keys.continue_after_18,
         month,
         fam.id,
@@ -422,6 +447,8 @@ def ageing(keys, month: int, fam, rules) -> tuple[np.ndarray, np.ndarray]:
         ADULT_MONTHS,
         MAX_AGE_MONTHS,
     )
+    end_helps(fam, ending, tally, taken)
+    return leaving
 
 
 @nb.njit(cache=True)
@@ -871,16 +898,16 @@ def end_helps(fam, idx: np.ndarray, tally, taken: np.ndarray) -> None:
 class Phases(NamedTuple):
     """The compiled phases of one model, as the compiled functions for its arguments' types (`phases_for`)."""
 
+    births: Callable
+    entries: Callable
     ageing: Callable
     burden_and_risk: Callable
     reach_and_detection: Callable
     help_planning: Callable
     help_outcomes: Callable
-    start_helps: Callable
-    end_helps: Callable
 
 
-def phases_for(keys, fam, rules, tally, taken: np.ndarray) -> Phases:
+def phases_for(keys, fam, risk_factors: tuple[np.ndarray, ...], rules, tally, taken: np.ndarray) -> Phases:
     """The compiled phases for the types of one model's arguments (compiled, or loaded from the cache, now).
 
     Numba's dispatcher checks the type of every element of every argument on every call: for the phases'
@@ -890,14 +917,14 @@ def phases_for(keys, fam, rules, tally, taken: np.ndarray) -> Phases:
     fixes the type of each field). So the model calls these compiled functions directly, with arguments of
     exactly these types (any other type would be read wrongly: the dispatcher is not there to convert it).
     """
-    k, f, r, t, a = (nb.typeof(x) for x in (keys, fam, rules, tally, taken))
-    i64, u64, idx = types.int64, types.uint64, types.Array(types.int64, 1, "C")
+    k, f, rf, r, t, a = (nb.typeof(x) for x in (keys, fam, risk_factors, rules, tally, taken))
+    i64 = types.int64
     return Phases(
-        ageing=ageing.compile((k, i64, f, r)),
+        births=births.compile((k, f, rf, r, i64, i64, i64)),
+        entries=entries.compile((k, i64, f, rf, r, t, a, i64, i64, i64, i64, i64)),
+        ageing=ageing.compile((k, i64, f, r, t, a)),
         burden_and_risk=burden_and_risk.compile((k, i64, f, r)),
         reach_and_detection=reach_and_detection.compile((k, i64, f, r, t, a)),
         help_planning=help_planning.compile((k, i64, f, r, t, a, i64)),
         help_outcomes=help_outcomes.compile((k, i64, f, r, t, a)),
-        start_helps=start_helps.compile((u64, i64, f, idx, idx, r, t, a)),
-        end_helps=end_helps.compile((f, idx, t, a)),
     )

@@ -15,6 +15,7 @@ ADULT_MONTHS = 18 * 12
 MAX_AGE_MONTHS = 21 * 12  # §41 helps end at 21
 ACCESSES = ("self_referral", "help_plan", "diagnostic", "placement", "crisis")
 SELF_REFERRAL, HELP_PLAN, DIAGNOSTIC, PLACEMENT, CRISIS = range(len(ACCESSES))
+SINGLE_PARENT = RISK_FACTORS.index("single_parent")  # the risk factor on which the others' shares depend
 AGE_BAND_STARTS = tuple(12 * years for years in AGE_BANDS_YEARS[1:-1])  # in months, after the first band's
 # (a tuple: compiled code knows its length, and unrolls the loop over it)
 
@@ -264,12 +265,17 @@ class Rules(NamedTuple):
     """
 
     # demography, burden and risk
+    risk_factor_share: np.ndarray
+    risk_factor_hazard_ratio: np.ndarray
+    frailty_sd_log: float
+    unaccompanied_arrival_age_months: int
     continue_after_18: float
     shock_hazard: float
     age_hazard_ratio: tuple[float, ...]
     shock_ratio_by_prevention: tuple[float, ...]
     burden_kept_by_help: np.ndarray
     shock_mean_size: float
+    reversion: float
     # helps
     help_access: np.ndarray
     help_weight: np.ndarray
@@ -323,12 +329,17 @@ class Rules(NamedTuple):
             return np.ascontiguousarray(values, dtype=np.int64)
 
         return cls(
+            risk_factor_share=floats(p.risk_factor_share),
+            risk_factor_hazard_ratio=floats(p.risk_factor_hazard_ratio),
+            frailty_sd_log=float(p.frailty_sd_log),
+            unaccompanied_arrival_age_months=int(p.unaccompanied_arrival_age_months),
             continue_after_18=float(p.continue_after_18),
             shock_hazard=float(p.shock_hazard),
             age_hazard_ratio=p.age_hazard_table,
             shock_ratio_by_prevention=p.shock_ratio_by_prevention,
             burden_kept_by_help=floats(p.burden_kept_by_help),
             shock_mean_size=float(p.shock_mean_size),
+            reversion=float(p.reversion),
             help_access=ints(cat.help_access),
             help_weight=floats(p.help_weight),
             help_level_ok=np.ascontiguousarray(cat.help_level_ok, dtype=np.bool_),

@@ -17,12 +17,11 @@ import numpy as np
 
 from model import kernels
 from model.families import Families
-from model.parameters import ADULT_MONTHS, AGE_BAND_STARTS, Catalogue, Rules, YearParameters
+from model.parameters import ADULT_MONTHS, Catalogue, Rules, YearParameters
 from model.recorder import Recorder, Tally
 from model.scenario import RISK_FACTORS, Scenario
 from model.streams import Streams
 
-SINGLE_PARENT = RISK_FACTORS.index("single_parent")  # the risk factor on which the others' shares depend
 UNACCOMPANIED_ID_BASE = 1 << 39  # their ids never collide with residents' ids
 
 
@@ -43,6 +42,7 @@ class StreamKeys(NamedTuple):
     transfer: np.uint64
     after_crisis: np.uint64
     duration_crisis: np.uint64
+    duration_arrival: np.uint64
     help_choice_self_referral: np.uint64
     duration_self_referral: np.uint64
     help_choice_planning: np.uint64
@@ -86,18 +86,20 @@ class DistrictModel(mesa.Model):
         self.years_of_change = scenario.years_of_change()  # the numbers are resolved again in these years only
         self.recorder = Recorder(self.catalogue, self.horizon_months)
         self.tally = Tally(self.catalogue)
-        # Families in each help, kept by `_start_helps` and `_end_helps` (the only changes of `help`: families
+        # Families in each help, kept by `kernels.start_helps` and `end_helps` (the only changes of `help`: families
         # leave only without a help), so that granting a capped help need not count every family's help.
         self.places_taken = np.zeros(len(self.catalogue.help_names), dtype=np.int64)
         self.next_id = 0
         self.next_unaccompanied_id = UNACCOMPANIED_ID_BASE
         self.birth_carry = self.arrival_carry = self.plan_carry = 0.0
         initial = round(self.params.births_per_month * ADULT_MONTHS)
-        self.families = Families(initial)
-        self._add_families(slice(0, initial), age_months=np.arange(initial) * ADULT_MONTHS // initial)
+        self.families = f = Families(initial)
         self.phases = kernels.phases_for(
-            self.keys, self.families.arrays, self.rules, self.tally.arrays, self.places_taken
+            self.keys, f.arrays, f.risk_factors, self.rules, self.tally.arrays, self.places_taken
         )
+        f.age_months[:] = np.arange(initial) * ADULT_MONTHS // initial
+        self.phases.births(self.keys, f.arrays, f.risk_factors, self.rules, 0, initial, self.next_id)
+        self.next_id += initial
 
     @property
     def year(self) -> int:
@@ -134,10 +136,9 @@ class DistrictModel(mesa.Model):
     def demography(self) -> None:
         """Everyone ages a month; adults without a help and those moving away leave; babies are born (a new
         family each) and unaccompanied minors arrive, straight into Inobhutnahme (§42)."""
-        f, p = self.families, self.params
-        ending, leaving = self.phases.ageing(self.keys, self.month, f.arrays, self.rules)
-        self.phases.end_helps(f.arrays, ending, self.tally.arrays, self.places_taken)
-        self.tally.exits = len(leaving)
+        f, p, tally = self.families, self.params, self.tally
+        leaving = self.phases.ageing(self.keys, self.month, f.arrays, self.rules, tally.arrays, self.places_taken)
+        tally.exits = len(leaving)
 
         self.birth_carry += p.births_per_month
         births = int(self.birth_carry)
@@ -145,49 +146,14 @@ class DistrictModel(mesa.Model):
         self.arrival_carry += p.unaccompanied_per_month
         arrivals = int(self.arrival_carry)
         self.arrival_carry -= arrivals
-        new = f.renew(leaving, births + arrivals)  # births first, then arrivals
-        self._add_families(slice(new.start, new.start + births), age_months=0)
-        self.tally.births = births
-        if arrivals:
-            minors = slice(new.start + births, new.stop)
-            f.id[minors] = np.arange(self.next_unaccompanied_id, self.next_unaccompanied_id + arrivals)
-            self.next_unaccompanied_id += arrivals
-            f.unaccompanied[minors] = True
-            f.age_months[minors] = p.unaccompanied_arrival_age_months  # shock_ratio 0: no family burden
-            crisis = np.full(arrivals, self.rules.crisis_help)
-            self._start_helps(np.arange(minors.start, minors.stop), crisis, "duration:arrival")
-
-    def _add_families(self, new: slice, age_months: np.ndarray | int) -> None:
-        """New resident families (births, or the initial population) in the slots `new`, with risk factors
-        from the district profile."""
-        n = new.stop - new.start
-        if n == 0:
-            return
-        f = self.families
-        f.id[new] = np.arange(self.next_id, self.next_id + n)
-        self.next_id += n
-        f.age_months[new] = age_months
-        p = self.params
-        kernels.new_families(
-            self.keys.risk_factors,
-            self.keys.frailty,
-            f.id,
-            (new.start, new.stop),
-            p.risk_factor_share,
-            p.risk_factor_hazard_ratio,
-            SINGLE_PARENT,
-            p.frailty_sd_log,
-            f.risk_factors,
-            f.shock_ratio,
-            f.age_months,
-            p.shock_hazard,
-            p.age_hazard_ratio,
-            AGE_BAND_STARTS,
-            p.shock_mean_size,
-            p.reversion,
-            f.burden,
-            f.level,
+        new = f.renew(leaving, births + arrivals)
+        self.phases.entries(
+            *(self.keys, self.month, f.arrays, f.risk_factors, self.rules, tally.arrays, self.places_taken),
+            *(new.start, births, self.next_id, arrivals, self.next_unaccompanied_id),
         )
+        self.next_id += births
+        self.next_unaccompanied_id += arrivals
+        tally.births = births
 
     # 2. burden and risk -----------------------------------------------------------------------
 
@@ -214,19 +180,6 @@ class DistrictModel(mesa.Model):
         self.plan_carry = capacity - int(capacity)  # unused capacity is not saved up
         self.phases.help_planning(
             self.keys, self.month, self.families.arrays, self.rules, self.tally.arrays, self.places_taken, int(capacity)
-        )
-
-    def _start_helps(self, idx: np.ndarray, helps: np.ndarray, stream: str) -> None:
-        """Family idx[r] starts help helps[r], for a duration drawn from `stream`."""
-        self.phases.start_helps(
-            self.streams.key(stream),
-            self.month,
-            self.families.arrays,
-            idx,
-            helps,
-            self.rules,
-            self.tally.arrays,
-            self.places_taken,
         )
 
     # 5. help outcomes -------------------------------------------------------------------------

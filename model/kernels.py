@@ -1,12 +1,22 @@
-"""Compiled (numba) passes over the families: the phases' loops over every family each month, and the
-many small decisions (choice of help, assessment, start and end of helps) that cost a dozen array calls each.
+"""Compiled (numba) code of the month: the phases, and the passes over the families they are made of.
 
-Each kernel does in one loop what the array version did in many array operations, and draws its random
-numbers inline with `streams.draw`: the same draw for the same (stream, month, family id), so results
-are bit-identical to the array version and common random numbers are kept. Operations are the array
-version's, in its order (no fast-math, no reassociation; a row of weights is summed as NumPy sums it,
-`pairwise_sum`); logarithms and other library functions stay in NumPy, on the few families that need
-them, so that their last bits are NumPy's. `experiments/fingerprint.py` checks the bits.
+`DistrictModel.step` (model/simulation.py) calls the phases in their order; each phase is one compiled call
+over the families' arrays (`fam`, a namedtuple of `Families`' fields), the rules in force (`rules`,
+`parameters.Rules`), the month's counters and the keys of its random streams. Inside, a phase reads top
+to bottom like the rules it implements (`reach_and_detection` reports, assesses, notices escalations,
+grants counselling; `help_outcomes` ends helps and settles what follows).
+
+Where a loop visits every family it is written to run on vector instructions: no branches (`&` instead
+of `and`), small tables as tuples picked by comparison (`pick`) instead of gathers, and every family
+drawing the stream's number where a branch would have drawn for some (a draw depends only on the stream,
+the month and the family id, so extra draws change nothing and common random numbers are kept).
+
+Results are those of the array version the engine began as: the same draws, the same floating-point
+operations in the same order (no fast-math; a row of weights is summed as NumPy sums it, `pairwise_sum`;
+the normal quantile is SciPy's own C function, `ndtri`). Only `exp` and `log1p` are the C library's
+rather than NumPy's, which may differ in the last bit; a duration is rounded to whole months and a level
+cut at whole burden points, so that changes a result only at an exact tie. `experiments/fingerprint.py`
+checks the bits of four runs, the main job's comparison.csv compares 100 runs byte for byte.
 """
 
 from __future__ import annotations
@@ -232,6 +242,13 @@ def census(
     return stock, stock_alone, prevention_stock, levels, states, alone
 
 
+@nb.njit(cache=True, inline="always")
+def _put(row: np.ndarray, k: int, values: np.ndarray) -> int:
+    """row[k:] begins with values; where the next part begins."""
+    row[k : k + len(values)] = values
+    return k + len(values)
+
+
 @nb.njit(cache=True)
 def record(
     row: np.ndarray,
@@ -262,21 +279,13 @@ def record(
         help, prevention, level, waiting, unaccompanied, n_helps, n_services
     )
     k = 0
-    for values in (stock, stock_alone):
-        row[k : k + n_helps] = values
-        k += n_helps
-    for values in per_help:
-        row[k : k + n_helps] = values
-        k += n_helps
-    row[k : k + n_helps] = help_cost
-    k += n_helps
-    row[k : k + n_services] = prevention_stock
-    k += n_services
+    for values in (stock, stock_alone, *per_help):
+        k = _put(row, k, values)
+    k = _put(row, k, help_cost)
+    k = _put(row, k, prevention_stock)
     for values in per_service:
-        row[k : k + n_services] = values
-        k += n_services
-    row[k : k + n_services] = prevention_cost
-    k += n_services
+        k = _put(row, k, values)
+    k = _put(row, k, prevention_cost)
     category_cost = np.zeros(n_categories)
     for h in range(n_helps):
         category_cost[help_category[h]] += help_cost[h]

@@ -319,60 +319,33 @@ class Rules(NamedTuple):
 
     @classmethod
     def of(cls, cat: Catalogue, p: YearParameters) -> Rules:
-        """The rules of a year; every field of a fixed type (compiled code is called for the types of the
-        first year's rules: `kernels.phases_for`)."""
-
-        def floats(values: np.ndarray) -> np.ndarray:
-            return np.ascontiguousarray(values, dtype=np.float64)
-
-        def ints(values: np.ndarray) -> np.ndarray:
-            return np.ascontiguousarray(values, dtype=np.int64)
-
+        """The rules of a year, each field of a fixed type (compiled code is called for the types of the first
+        year's rules: `kernels.phases_for`): the year's parameter or catalogue entry of the same name, or
+        the one named below."""
+        named = {
+            "help_access": cat.help_access,
+            "help_level_ok": cat.help_level_ok,
+            "duration_mu": p.help_duration_mu,
+            "duration_sigma": p.help_duration_sigma,
+            "ambulant_by_help": cat.ambulant_by_help,
+            "self_referral_helps": cat.helps_with("self_referral"),
+            "help_plan_helps": cat.helps_with("help_plan"),
+            "diagnostic_helps": cat.helps_with("diagnostic"),
+            "placement_helps": cat.helps_with("placement"),
+            "crisis_help": cat.helps_with("crisis")[0],
+            "unaccompanied_help": cat.unaccompanied_help,
+            "prevention_reach": p.prevention_uptake * p.network_outreach,
+            "prevention_youngest": cat.prevention_youngest,
+            "prevention_oldest": cat.prevention_oldest,
+            "prevention_by_level": cat.prevention_by_level,
+            "age_hazard_ratio": p.age_hazard_table,
+            "report_hazard_by_level": p.report_hazard_table,
+            "self_referral_by_level": p.self_referral_table,
+        }
+        kinds = {"float": float, "int": int, "np.ndarray": np.ascontiguousarray}  # tuples stay as they are
         return cls(
-            risk_factor_share=floats(p.risk_factor_share),
-            risk_factor_hazard_ratio=floats(p.risk_factor_hazard_ratio),
-            frailty_sd_log=float(p.frailty_sd_log),
-            unaccompanied_arrival_age_months=int(p.unaccompanied_arrival_age_months),
-            continue_after_18=float(p.continue_after_18),
-            shock_hazard=float(p.shock_hazard),
-            age_hazard_ratio=p.age_hazard_table,
-            shock_ratio_by_prevention=p.shock_ratio_by_prevention,
-            burden_kept_by_help=floats(p.burden_kept_by_help),
-            shock_mean_size=float(p.shock_mean_size),
-            reversion=float(p.reversion),
-            help_access=ints(cat.help_access),
-            help_weight=floats(p.help_weight),
-            help_level_ok=np.ascontiguousarray(cat.help_level_ok, dtype=np.bool_),
-            help_places=floats(p.help_places),
-            duration_mu=floats(p.help_duration_mu),
-            duration_sigma=floats(p.help_duration_sigma),
-            ambulant_by_help=cat.ambulant_by_help,
-            self_referral_helps=ints(cat.helps_with("self_referral")),
-            help_plan_helps=ints(cat.helps_with("help_plan")),
-            diagnostic_helps=ints(cat.helps_with("diagnostic")),
-            placement_helps=ints(cat.helps_with("placement")),
-            crisis_help=int(cat.helps_with("crisis")[0]),
-            unaccompanied_help=int(cat.unaccompanied_help),
-            prevention_places=floats(p.prevention_places),
-            prevention_reach=floats(p.prevention_uptake * p.network_outreach),
-            prevention_youngest=cat.prevention_youngest,
-            prevention_oldest=cat.prevention_oldest,
-            prevention_by_level=cat.prevention_by_level,
-            prevention_duration=ints(p.prevention_duration),
-            prevention_protection=floats(p.prevention_protection),
-            prevention_decay=floats(p.prevention_decay),
-            report_hazard_by_level=p.report_hazard_table,
-            network_referral=float(p.network_referral),
-            referral_ratio_by_prevention=p.referral_ratio_by_prevention,
-            escalation_noticed=float(p.escalation_noticed),
-            self_referral_by_level=p.self_referral_table,
-            acute_share=float(p.acute_share),
-            plan_completion=float(p.plan_completion),
-            diagnostics_first=float(p.diagnostics_first),
-            placement_by_level=floats(p.placement_by_level),
-            placement_after_failed=float(p.placement_after_failed),
-            diagnosed_placement_ratio=float(p.diagnosed_placement_ratio),
-            transfer_if_burdened=float(p.transfer_if_burdened),
-            unaccompanied_residential_probability=float(p.unaccompanied_residential_probability),
-            placement_after_crisis=float(p.placement_after_crisis),
+            **{
+                name: kinds.get(kind, lambda value: value)(named[name] if name in named else getattr(p, name))
+                for name, kind in cls.__annotations__.items()
+            }
         )

@@ -1,11 +1,12 @@
 """The district model: one Mesa model, one monthly step, seven phases in the order they run.
 
-Read `DistrictModel.step` top to bottom: it is the whole month. Every phase works on the family
-arrays at once; no phase loops over families in Python. Where a phase visits every family, or makes
-many small decisions, it calls a compiled pass (`kernels`) that does in one loop what a dozen array
-operations did, with the same arithmetic in the same order. Every random decision draws from its own
-stream, indexed by family id and month (see `streams`), so scenarios run with the same seed share
-their random numbers (common random numbers).
+Read `DistrictModel.step` top to bottom: it is the whole month. Each phase is one call of compiled code
+(`kernels`: the phase of the same name, reading like the rules it implements) over the families' arrays;
+no phase loops over families in Python. What stays here is what changes the store of families (exits and
+entries), the yearly parameters, the capacity carried between months and the record. Every random
+decision draws from its own stream, indexed by family id and month (see `streams`), so scenarios run with
+the same seed share their random numbers (common random numbers). `model/reference.py` states the same
+rules one family at a time, as a Mesa user would write them first.
 """
 
 from __future__ import annotations
@@ -104,10 +105,6 @@ class DistrictModel(mesa.Model):
     @property
     def year(self) -> int:
         return self.scenario.simulation.start_year + self.month // 12
-
-    def counters(self, stream: str) -> tuple[np.uint64, int, np.ndarray]:
-        """What a kernel needs to draw from the named stream this month: its key, the month, the family ids."""
-        return self.streams.key(stream), self.month, self.families.id
 
     def run(self) -> Recorder:
         while self.month < self.horizon_months:

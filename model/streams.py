@@ -5,8 +5,8 @@ A draw is SplitMix64 evaluated at position (month << 40 | family id) of the stre
 draw for the same family in the same month, whatever other families do, and a phase can draw
 for just the families that need one (as Starsim's slot-indexed streams do).
 
-`draw` is compiled (numba) so that the engine's kernels can draw inline, family by family, the same
-bits as `Streams.uniform`.
+`draw` is compiled (numba) so that the engine's kernels draw inline, family by family; `Streams` gives
+each stream's key.
 """
 
 from __future__ import annotations
@@ -37,15 +37,6 @@ def draw(key: np.uint64, month_position: np.uint64, family_id: np.int64) -> floa
     return float(np.int64(z >> np.uint64(11))) * (1.0 / 9007199254740992.0)  # 53 bits: exact in a float64
 
 
-@nb.njit(cache=True)
-def _uniform(key: np.uint64, month: int, ids: np.ndarray) -> np.ndarray:
-    out = np.empty(len(ids))
-    at = position(month)
-    for i in range(len(ids)):
-        out[i] = draw(key, at, ids[i])
-    return out
-
-
 class Streams:
     """Stream keys derived from one integer seed and the stream's name (e.g. "shock", "uptake:elternschule")."""
 
@@ -64,7 +55,3 @@ class Streams:
         if streams not in self._keys:
             self._keys[streams] = np.array([self.key(stream) for stream in streams], dtype=np.uint64)
         return self._keys[streams]
-
-    def uniform(self, stream: str, month: int, ids: np.ndarray) -> np.ndarray:
-        """Uniform draws in [0, 1), one per family id."""
-        return _uniform(self.key(stream), month, ids)

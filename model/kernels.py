@@ -85,8 +85,12 @@ def pick(table: tuple, index: int):
 
 @nb.njit(cache=True)
 def indices(mask: np.ndarray) -> np.ndarray:
-    """The ascending indices where mask is true (np.flatnonzero), looking at eight at a time: mostly none."""
-    found = np.empty(len(mask), dtype=np.int64)
+    """The ascending indices where mask is true (np.flatnonzero): counted first, so that the result takes
+    only the memory it needs; then found looking at eight at a time, mostly none."""
+    n = 0
+    for x in mask:
+        n += x
+    found = np.empty(n, dtype=np.int64)
     n = 0
     whole = len(mask) - len(mask) % 8
     for w, eight in enumerate(mask[:whole].view(np.uint64)):
@@ -99,7 +103,7 @@ def indices(mask: np.ndarray) -> np.ndarray:
         if mask[i]:
             found[n] = i
             n += 1
-    return found[:n]
+    return found
 
 
 @nb.njit(cache=True)

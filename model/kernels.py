@@ -925,10 +925,11 @@ def phases_for(keys, fam, risk_factors: tuple[np.ndarray, ...], rules, tally, ta
 
     Numba's dispatcher checks the type of every element of every argument on every call: for the phases'
     bundles (the families' 30 arrays, the rules, the tallies, the stream keys) that costs about 20 µs a
-    call, more than a phase's work in a small district. A model's argument types never change: the
+    call, more than a phase's work in a small district. A model's argument types do not change: the
     families', tallies' and keys' are fixed by their definitions, the rules' by the catalogue (Rules.of
-    fixes the type of each field). So the model calls these compiled functions directly, with arguments of
-    exactly these types (any other type would be read wrongly: the dispatcher is not there to convert it).
+    fixes the type of each field), and the model asks again whenever it makes new rules. So the model calls
+    these compiled functions directly, with arguments of exactly these types (any other type would be read
+    wrongly: the dispatcher is not there to convert it).
     """
     k, f, rf, r, t, a = (nb.typeof(x) for x in (keys, fam, risk_factors, rules, tally, taken))
     i64 = types.int64

@@ -95,12 +95,17 @@ class DistrictModel(mesa.Model):
         self.birth_carry = self.arrival_carry = self.plan_carry = 0.0
         initial = round(self.params.births_per_month * ADULT_MONTHS)
         self.families = f = Families(initial)
-        self.phases = kernels.phases_for(
-            self.keys, f.arrays, f.risk_factors, self.rules, self.tally.arrays, self.places_taken
-        )
+        self._compile_phases()
         f.age_months[:] = np.arange(initial) * ADULT_MONTHS // initial
         self.phases.births(self.keys, f.arrays, f.risk_factors, self.rules, 0, initial, self.next_id)
         self.next_id += initial
+
+    def _compile_phases(self) -> None:
+        """The compiled phases for the types of this model's arguments (see `kernels.phases_for`)."""
+        f = self.families
+        self.phases = kernels.phases_for(
+            self.keys, f.arrays, f.risk_factors, self.rules, self.tally.arrays, self.places_taken
+        )
 
     @property
     def year(self) -> int:
@@ -117,6 +122,7 @@ class DistrictModel(mesa.Model):
         if self.month % 12 == 0 and self.year in self.years_of_change:
             self.params = YearParameters.of(self.scenario, self.year)
             self.rules = Rules.of(self.catalogue, self.params)
+            self._compile_phases()  # for the new rules' types (the same, unless a scenario changes a type)
         self.tally.reset()
         self.demography()
         self.burden_and_risk()

@@ -63,12 +63,14 @@ def test_ndtri_is_scipys_to_the_last_bit():
     np.testing.assert_array_equal(_quantiles(u), special.ndtri(u))
 
 
-@given(st.lists(st.floats(-10, 10), min_size=1, max_size=20), st.data())
+@settings(deadline=None)  # each length of table is compiled once
+@given(st.lists(st.floats(-10, 10), min_size=1, max_size=8), st.data())
 def test_pick_is_indexing(values: list[float], data):
     index = np.array(data.draw(st.lists(st.integers(-1, len(values) - 1), max_size=30)), dtype=np.int64)
     np.testing.assert_array_equal(_picks(tuple(values), index), np.array(values)[index])
 
 
+@settings(deadline=None)
 @given(st.lists(st.booleans(), max_size=100))
 def test_indices_are_flatnonzero(mask: list[bool]):
     mask = np.array(mask, dtype=np.bool_)

@@ -112,7 +112,7 @@ class Families:
         self._columns = tuple(
             (values, values.dtype.type(DEFAULTS.get(name, 0))) for name, values in self._store.items()
         )
-        self._remove_columns = _remove_for(nb.typeof(self._columns))
+        self._remove_columns = _compiled_remove()
 
 
 @intrinsic
@@ -165,8 +165,15 @@ def _remove(columns: tuple, start: int, n: int, gone: np.ndarray) -> int:
 
 
 @cache
-def _remove_for(column_types: nb.types.Type) -> Callable:
-    """`_remove` compiled for the columns' types, to be called directly: the dispatcher's check of the 30
-    (array, default) pairs on every call costs more than removing a month's leavers from a small district."""
+def _compiled_remove() -> Callable:
+    """`_remove` compiled for the store's columns, to be called directly: the dispatcher's check of the 30
+    (array, default) pairs on every call costs more than removing a month's leavers from a small district.
+    The columns' types follow from FIELDS alone (1-D arrays of those dtypes and their defaults)."""
+    columns = nb.types.Tuple(
+        [
+            nb.types.Tuple([nb.types.Array(nb.from_dtype(np.dtype(dtype)), 1, "C"), nb.from_dtype(np.dtype(dtype))])
+            for dtype in FIELDS.values()
+        ]
+    )
     index = nb.types.Array(nb.types.int64, 1, "C")
-    return _remove.compile((column_types, nb.types.int64, nb.types.int64, index))
+    return _remove.compile((columns, nb.types.int64, nb.types.int64, index))

@@ -21,7 +21,7 @@ AGE_BAND_STARTS = tuple(12 * years for years in AGE_BANDS_YEARS[1:-1])  # in mon
 
 
 def table(values: np.ndarray) -> tuple:
-    """A small table for the compiled passes as a tuple of Python numbers (see YearParameters)."""
+    """A small table for the compiled phases as a tuple of Python numbers (see Rules)."""
     return tuple(values.tolist())
 
 
@@ -76,24 +76,6 @@ class Catalogue:
         """The names of the random streams of the services' uptake, one per service."""
         return tuple(f"uptake:{name}" for name in self.prevention_names)
 
-    @cached_property
-    def prevention_youngest(self) -> tuple[int, ...]:
-        return table(self.prevention_age_months[:, 0])
-
-    @cached_property
-    def prevention_oldest(self) -> tuple[int, ...]:
-        return table(self.prevention_age_months[:, 1])
-
-    @cached_property
-    def prevention_by_level(self) -> tuple[int, ...]:
-        """For each risk level 0-4, the services that take families of that level, as a bit mask."""
-        return table((self.prevention_level_ok.T.astype(np.int64) << np.arange(len(self.prevention_names))).sum(1))
-
-    @cached_property
-    def ambulant_by_help(self) -> tuple[bool, ...]:
-        """Whether a help is ambulant (a helper visits the family at home), and False without a help."""
-        return table(np.append(self.help_access <= DIAGNOSTIC, False))
-
 
 @dataclass(frozen=True)
 class YearParameters:
@@ -144,38 +126,6 @@ class YearParameters:
     prevention_protection: np.ndarray
     prevention_decay: np.ndarray
     prevention_referral_ratio: np.ndarray
-
-    # For the compiled passes, which index these by a family's service, help or level, NO_HELP (-1) the last
-    # entry; computed once a year, not every month (cached_property writes past the frozen dataclass's
-    # __setattr__). Small tables are tuples: compiled code knows their length and picks an entry by
-    # comparisons, so that its loop over the families runs on vector instructions (`kernels.pick`).
-
-    @cached_property
-    def shock_ratio_by_prevention(self) -> tuple[float, ...]:
-        """prevention_shock_ratio, and 1.0 without a service."""
-        return table(np.append(self.prevention_shock_ratio, 1.0))
-
-    @cached_property
-    def burden_kept_by_help(self) -> np.ndarray:
-        """The share of its burden a family keeps in a month: reversion, and the help's relief (none without)."""
-        return (1.0 - self.reversion) * (1.0 - np.append(self.help_relief, 0.0))
-
-    @cached_property
-    def referral_ratio_by_prevention(self) -> tuple[float, ...]:
-        """prevention_referral_ratio, and 1.0 without a service."""
-        return table(np.append(self.prevention_referral_ratio, 1.0))
-
-    @cached_property
-    def age_hazard_table(self) -> tuple[float, ...]:
-        return table(self.age_hazard_ratio)
-
-    @cached_property
-    def report_hazard_table(self) -> tuple[float, ...]:
-        return table(self.report_hazard_by_level)
-
-    @cached_property
-    def self_referral_table(self) -> tuple[float, ...]:
-        return table(self.self_referral_by_level)
 
     @classmethod
     def of(cls, s: Scenario, year: int) -> YearParameters:
@@ -261,7 +211,9 @@ class YearParameters:
 class Rules(NamedTuple):
     """What the compiled phases (`kernels`) read of the catalogue and of a year's parameters, as one value.
 
-    Tables indexed by a family's help or service end with the entry for NO_HELP (see YearParameters).
+    Tables indexed by a family's help or service end with the entry for NO_HELP (index -1). Small tables
+    are tuples: compiled code knows their length and picks an entry by comparisons, so that its loops over
+    the families run on vector instructions (`kernels.pick`).
     """
 
     # demography, burden and risk
@@ -322,12 +274,13 @@ class Rules(NamedTuple):
         """The rules of a year, each field of a fixed type (compiled code is called for the types of the first
         year's rules: `kernels.phases_for`): the year's parameter or catalogue entry of the same name, or
         the one named below."""
+        no_help = 1.0  # the entry for NO_HELP (-1), last, of the tables by a family's service or help
         named = {
             "help_access": cat.help_access,
             "help_level_ok": cat.help_level_ok,
             "duration_mu": p.help_duration_mu,
             "duration_sigma": p.help_duration_sigma,
-            "ambulant_by_help": cat.ambulant_by_help,
+            "ambulant_by_help": table(np.append(cat.help_access <= DIAGNOSTIC, False)),
             "self_referral_helps": cat.helps_with("self_referral"),
             "help_plan_helps": cat.helps_with("help_plan"),
             "diagnostic_helps": cat.helps_with("diagnostic"),
@@ -335,12 +288,19 @@ class Rules(NamedTuple):
             "crisis_help": cat.helps_with("crisis")[0],
             "unaccompanied_help": cat.unaccompanied_help,
             "prevention_reach": p.prevention_uptake * p.network_outreach,
-            "prevention_youngest": cat.prevention_youngest,
-            "prevention_oldest": cat.prevention_oldest,
-            "prevention_by_level": cat.prevention_by_level,
-            "age_hazard_ratio": p.age_hazard_table,
-            "report_hazard_by_level": p.report_hazard_table,
-            "self_referral_by_level": p.self_referral_table,
+            "prevention_youngest": table(cat.prevention_age_months[:, 0]),
+            "prevention_oldest": table(cat.prevention_age_months[:, 1]),
+            # for each risk level 0-4, the services that take families of that level, as a bit mask
+            "prevention_by_level": table(
+                (cat.prevention_level_ok.T.astype(np.int64) << np.arange(len(cat.prevention_names))).sum(1)
+            ),
+            "age_hazard_ratio": table(p.age_hazard_ratio),
+            "shock_ratio_by_prevention": table(np.append(p.prevention_shock_ratio, no_help)),
+            # the share of its burden a family keeps in a month: reversion, and the help's relief (none without)
+            "burden_kept_by_help": (1.0 - p.reversion) * (1.0 - np.append(p.help_relief, 0.0)),
+            "report_hazard_by_level": table(p.report_hazard_by_level),
+            "referral_ratio_by_prevention": table(np.append(p.prevention_referral_ratio, no_help)),
+            "self_referral_by_level": table(p.self_referral_by_level),
         }
         kinds = {"float": float, "int": int, "np.ndarray": np.ascontiguousarray}  # tuples stay as they are
         return cls(

@@ -77,7 +77,7 @@ class Comparison:
     def figures(self) -> dict[str, str]:
         """The figures compared, with their units."""
         cat = self.reference.catalogue
-        out_of_home = [h for i, h in enumerate(cat.help_names) if cat.help_access[i] >= 3]  # placement, crisis
+        out_of_home = cat.helps_in_role("out_of_home")
         units = {f"begun_{h}": "begun per year (district)" for h in out_of_home}
         units |= {f"help_months_{h}": "placement-months per year (district)" for h in out_of_home}
         units |= {"hze_cases_all": "cases per 10,000 under 21"}

@@ -193,6 +193,11 @@ def load_experiment(path: str | Path) -> Experiment:
             problems.append(f"{path}: scenarios: {spec.scenarios!r}: give one scenario, or two for paired outcomes")
     if problems:
         raise ScenarioError(problems)
+    if len(scenarios) == 2:  # as compare: distinct names, the same years, district and catalogue names
+        try:
+            check_comparable(scenarios, [f"{path}: scenarios[{i}] ({name})" for i, name in enumerate(spec.scenarios)])
+        except ScenarioError as err:
+            problems += err.problems
     problems += _check_factors(spec, scenarios, path)
     problems += _check_outcomes(spec, scenarios, path)
     if problems:

@@ -118,6 +118,10 @@ def test_a_bad_factor_is_named_before_any_run(folder, tmp_path, factor, expected
         (('method = "latin"\nsamples = 12', 'method = "morris"'), "design.trajectories: missing"),
         (('"begun_heimerziehung_34"', '"begun_heim"'), "outcomes[1]: 'begun_heim': unknown outcome"),
         (('scenarios = ["tiny.toml", "tiny_more.toml"]', 'scenarios = ["nope.toml"]'), "file does not exist"),
+        (
+            ('scenarios = ["tiny.toml", "tiny_more.toml"]', 'scenarios = ["tiny.toml", "tiny.toml"]'),
+            "scenarios[1] (tiny.toml): name: 'tiny': given twice",
+        ),
     ],
 )
 def test_a_bad_design_or_outcome_is_named(folder, change, expected):

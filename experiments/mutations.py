@@ -108,14 +108,12 @@ def _replace_with(node: ast.AST, other: ast.AST) -> None:
     node.__dict__.update(replacement.__dict__)
 
 
-def run_mutant(mutant: Mutant) -> tuple[bool, str, float]:
-    """(caught, the first failing test, seconds): the tests against the mutant, in a copy of the repository."""
+def run_mutant(mutant: Mutant, original: Path) -> tuple[bool, str, float]:
+    """(caught, the first failing test, seconds): the tests against the mutant, in a copy of `original`."""
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="prevsim-mutant-") as folder:
         copy_ = Path(folder) / "repo"
-        shutil.copytree(
-            ROOT, copy_, ignore=shutil.ignore_patterns(".venv", ".git", "results", "__pycache__", "*.egg-info")
-        )
+        shutil.copytree(original, copy_)
         (copy_ / "model" / "rules.py").write_text(mutant.source, encoding="utf-8")
         env = {**os.environ, "NUMBA_CACHE_DIR": str(Path(folder) / "numba"), "PYTHONPATH": str(copy_)}
         done = subprocess.run(
@@ -139,19 +137,20 @@ def main() -> None:
     args = parser.parse_args()
     all_mutants = list(mutants(RULES.read_text(encoding="utf-8")))[: args.only]
     print(f"{len(all_mutants)} mutants of {RULES.relative_to(ROOT)}; tests: {' '.join(TESTS)}", flush=True)
-    unchanged = Mutant(0, "none", ast.unparse(ast.parse(RULES.read_text(encoding="utf-8"))))
-    caught, failed, _ = run_mutant(unchanged)
-    if caught:  # the check means nothing unless the rules as they are pass in the copy
-        sys.exit(f"the unmutated rules fail the tests in a copy of the repository: {failed}")
-    rows = []
-    with ThreadPoolExecutor(args.jobs) as pool:
-        for number, (mutant, (caught, failed, seconds)) in enumerate(
-            zip(all_mutants, pool.map(run_mutant, all_mutants), strict=True), 1
-        ):
-            verdict = "caught" if caught else "SURVIVED"
-            where = f"{number:4d}/{len(all_mutants)} line {mutant.line:4d} {mutant.what:28s}"
-            print(f"{where} {verdict} ({seconds:.0f} s) {failed}", flush=True)
-            rows.append({"line": mutant.line, "mutation": mutant.what, "caught": caught, "first_failure": failed})
+    with tempfile.TemporaryDirectory(prefix="prevsim-mutation-check-") as folder:
+        original = Path(folder) / "repo"  # the repository as it is now, whatever is edited meanwhile
+        shutil.copytree(ROOT, original, ignore=shutil.ignore_patterns(".venv", ".git", "results", "__pycache__"))
+        unchanged = Mutant(0, "none", ast.unparse(ast.parse(RULES.read_text(encoding="utf-8"))))
+        caught, failed, _ = run_mutant(unchanged, original)
+        if caught:  # the check means nothing unless the rules as they are pass in the copy
+            sys.exit(f"the unmutated rules fail the tests in a copy of the repository: {failed}")
+        rows = []
+        with ThreadPoolExecutor(args.jobs) as pool:
+            outcomes = pool.map(run_mutant, all_mutants, [original] * len(all_mutants))
+            for number, (mutant, (caught, failed, seconds)) in enumerate(zip(all_mutants, outcomes, strict=True), 1):
+                where = f"{number:4d}/{len(all_mutants)} line {mutant.line:4d} {mutant.what:28s}"
+                print(f"{where} {'caught' if caught else 'SURVIVED'} ({seconds:.0f} s) {failed}", flush=True)
+                rows.append({"line": mutant.line, "mutation": mutant.what, "caught": caught, "first_failure": failed})
     out = ROOT / "results" / "mutations.csv"
     out.parent.mkdir(exist_ok=True)
     with out.open("w", newline="", encoding="utf-8") as f:

@@ -453,7 +453,8 @@ def print_summary(result: SimulationResult) -> None:
             table.add_row(label, *cells)
         out.print(table)
     out.print(
-        "Each cell: mean over replicates, below it the 5-95 % range. 'horizon': mean per year (cost: sum of all years)."
+        "Each cell: mean over replicates, below it the 5-95 % range. "
+        "'horizon': counts and cost summed over all years, rates their mean."
     )
 
 

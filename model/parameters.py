@@ -42,6 +42,7 @@ class Catalogue:
     help_access: np.ndarray  # index into ACCESSES
     help_category: np.ndarray  # index into CATEGORIES
     help_counts_as_hze: np.ndarray
+    help_statistic: tuple[str | None, ...]  # the category of the official statistics each is counted in
     help_level_ok: np.ndarray  # [help, level 0-4] -> bool
     prevention_names: tuple[str, ...]
     prevention_labels: tuple[str, ...]
@@ -67,6 +68,7 @@ class Catalogue:
             help_access=access,
             help_category=np.array([CATEGORIES.index(h.category) for h in helps.values()]),
             help_counts_as_hze=np.array([h.counts_as_hze for h in helps.values()]),
+            help_statistic=tuple(None if h.statistic == "none" else h.statistic for h in helps.values()),
             help_level_ok=level_ok,
             prevention_names=tuple(services),
             prevention_labels=tuple(s.label for s in services.values()),
@@ -83,6 +85,10 @@ class Catalogue:
     def in_role(self, role: str) -> np.ndarray:
         """For each help, whether it has this role (ROLES)."""
         return np.isin(self.help_access, [ACCESSES.index(a) for a in ROLES[role]])
+
+    def helps_counted_as(self, statistic: str) -> tuple[str, ...]:
+        """The names of the helps counted in this category of the official statistics (scenario.STATISTICS)."""
+        return tuple(h for h, counted in zip(self.help_names, self.help_statistic, strict=True) if counted == statistic)
 
     def helps_in_role(self, role: str) -> tuple[str, ...]:
         """The names of the helps with this role (ROLES), in catalogue order."""

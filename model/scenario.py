@@ -79,6 +79,7 @@ def _param(name: str, description: str, **bounds: float) -> type[_Param]:
 Probability = _param("Probability", "a probability in [0, 1]", ge=0, le=1)
 NonNegative = _param("NonNegative", "a number >= 0", ge=0)
 Positive = _param("Positive", "a number > 0", gt=0)
+HazardRatio = _param("HazardRatio", "a hazard ratio > 0 (1: no effect)", gt=0)  # 1 where it does not apply
 
 
 class _Vector(_Strict):
@@ -190,10 +191,10 @@ class PreventionService(_Service):
     budget_eur_per_year: NonNegative
     target_levels: list[Annotated[int, Field(ge=0, le=4)]] = Field(min_length=1)
     uptake_hazard_per_month: Probability
-    shock_hazard_ratio_during: Positive
+    shock_hazard_ratio_during: HazardRatio
     protection_after_share: Probability
     protection_half_life_months: Positive
-    referral_hazard_ratio_during: Positive
+    referral_hazard_ratio_during: HazardRatio
 
 
 class Help(_Service):

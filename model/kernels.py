@@ -34,6 +34,7 @@ from model import families, parameters, streams
 from model import rules as rule
 from model.families import NO_HELP
 from model.parameters import AGE_BAND_STARTS, CRISIS, DIAGNOSTIC, HELP_PLAN, PLACEMENT, SELF_REFERRAL, SINGLE_PARENT
+from model.rules import pick
 from model.streams import draw, position
 
 
@@ -44,18 +45,6 @@ def band_of(age_months: int, band_starts: tuple[int, ...]) -> int:
     for start in band_starts:
         band += age_months >= start
     return band
-
-
-@nb.njit(cache=True, inline="always")
-def pick(table: tuple, index: int):
-    """table[index], index -1 the last entry, by comparisons with each index instead of a load from memory:
-    a loop over the families that reads small tables this way is compiled to vector instructions (loads
-    from a table indexed by each family, gathers, are not)."""
-    value = table[len(table) - 1]
-    for j in range(len(table) - 1):
-        if index == j:
-            value = table[j]
-    return value
 
 
 @nb.njit(cache=True)
@@ -233,6 +222,24 @@ def choose_helps(key: np.uint64, month: int, fam, idx: np.ndarray, helps: np.nda
     return choice
 
 
+class Newcomers(NamedTuple):
+    """A month's new families: `births` in the slots from `first`, then `arrivals` (unaccompanied minors)
+    after them, with ids counted on from `first_id` and `first_unaccompanied_id`."""
+
+    first: int
+    births: int
+    first_id: int
+    arrivals: int
+    first_unaccompanied_id: int
+
+
+class Route(NamedTuple):
+    """The random streams of one route into help: which help is chosen, and how long it is planned for."""
+
+    choice: np.uint64
+    duration: np.uint64
+
+
 # --- the phases of the month -----------------------------------------------------------------------------
 # Each takes the families (`fam`, Families.arrays), the rules in force (`rules`, parameters.Rules), the
 # keys of its random streams (`keys`, simulation.StreamKeys) and, where helps start or end, the month's
@@ -241,9 +248,9 @@ def choose_helps(key: np.uint64, month: int, fam, idx: np.ndarray, helps: np.nda
 
 
 @nb.njit(cache=True)
-def births(keys, fam, risk_factors: tuple[np.ndarray, ...], rules, first: int, n: int, first_id: int) -> None:
-    """New resident families in the n slots from `first` (their ages set; a birth's is 0, the default), with
-    ids from `first_id`: which risk factors each has (`risk_factors[factor][family]`, Families.risk_factors),
+def births(keys, fam, risk_factors: tuple[np.ndarray, ...], rules, new: Newcomers) -> None:
+    """New resident families in the slots from `new.first` (their ages set; a birth's is 0, the default), with
+    ids from `new.first_id`: which risk factors each has (`risk_factors[factor][family]`, Families.risk_factors),
     its shock ratio, and its expected burden and risk level to start with.
 
     A factor is drawn from its own stream (keys.risk_factors) against its share, which may depend on the
@@ -254,8 +261,8 @@ def births(keys, fam, risk_factors: tuple[np.ndarray, ...], rules, first: int, n
     """
     at = position(0)
     share, streams = rules.risk_factor_share, keys.risk_factors
-    for i in range(first, first + n):
-        fam.id[i] = first_id + i - first
+    for i in range(new.first, new.first + new.births):
+        fam.id[i] = new.first_id + i - new.first
         fam.shock_ratio[i] = rule.frailty(rules.frailty_sd_log, draw(keys.frailty, at, fam.id[i]))
         single = draw(streams[SINGLE_PARENT], at, fam.id[i]) < share[SINGLE_PARENT, 0]
         for k in range(len(streams)):
@@ -263,42 +270,32 @@ def births(keys, fam, risk_factors: tuple[np.ndarray, ...], rules, first: int, n
             if risk_factors[k][i]:
                 fam.shock_ratio[i] *= rules.risk_factor_hazard_ratio[k]
         age_ratio = pick(rules.age_hazard_ratio_by_band, band_of(fam.age_months[i], AGE_BAND_STARTS))
-        unprotected = rule.shock_hazard(rules.shock_hazard_per_month, fam.shock_ratio[i], age_ratio, 0.0, 1.0)
+        unprotected = rule.shock_hazard(
+            rules.shock_hazard_per_month, fam.shock_ratio[i], age_ratio, 0.0, NO_HELP, rules.prevention
+        )
         fam.burden[i] = rule.expected_burden(unprotected, rules.shock_mean_size_points, rules.reversion_per_month)
         fam.level[i] = rule.risk_level(fam.burden[i])
 
 
 @nb.njit(cache=True)
-def arrivals(keys, month: int, fam, rules, tally, taken: np.ndarray, first: int, n: int, first_id: int) -> None:
-    """Unaccompanied minors arrive in the n slots from `first`, with ids from `first_id`, and start
-    Inobhutnahme (§42; duration from keys.duration_arrival). They have no family here: shock ratio 0."""
-    for i in range(first, first + n):
-        fam.id[i] = first_id + i - first
+def arrivals(keys, month: int, fam, rules, tally, taken: np.ndarray, new: Newcomers) -> None:
+    """Unaccompanied minors arrive in the slots after the births, with ids from `new.first_unaccompanied_id`,
+    and start Inobhutnahme (§42; duration from keys.duration_arrival). They have no family here: shock ratio 0."""
+    first = new.first + new.births
+    for i in range(first, first + new.arrivals):
+        fam.id[i] = new.first_unaccompanied_id + i - first
         fam.unaccompanied[i] = True
         fam.age_months[i] = rules.unaccompanied_arrival_age_months
-    minors = np.arange(first, first + n)
-    crisis = np.full(n, rules.crisis_help, dtype=np.int64)
+    minors = np.arange(first, first + new.arrivals)
+    crisis = np.full(new.arrivals, rules.crisis_help, dtype=np.int64)
     start_helps(keys.duration_arrival, month, fam, minors, crisis, rules, tally, taken)
 
 
 @nb.njit(cache=True)
-def entries(
-    keys,
-    month: int,
-    fam,
-    risk_factors: tuple[np.ndarray, ...],
-    rules,
-    tally,
-    taken: np.ndarray,
-    first: int,
-    n_births: int,
-    first_id: int,
-    n_arrivals: int,
-    first_unaccompanied_id: int,
-) -> None:
-    """A month's new families in the slots from `first`: births (`births`), then arrivals (`arrivals`)."""
-    births(keys, fam, risk_factors, rules, first, n_births, first_id)
-    arrivals(keys, month, fam, rules, tally, taken, first + n_births, n_arrivals, first_unaccompanied_id)
+def entries(keys, month: int, fam, risk_factors: tuple[np.ndarray, ...], rules, tally, taken, new: Newcomers) -> None:
+    """A month's new families (`new`): births (`births`), then arrivals (`arrivals`)."""
+    births(keys, fam, risk_factors, rules, new)
+    arrivals(keys, month, fam, rules, tally, taken, new)
 
 
 @nb.njit(cache=True)
@@ -325,7 +322,7 @@ def burden_and_risk(keys, month: int, fam, rules) -> None:
     faster in a help) and protection decays (`rules.decayed_protection`); the shocked families' burden rises
     by the shock's size (`rules.shock_size_points`); levels follow the burden (`rules.risk_level`)."""
     at, ids, burden, level, protection = position(month), fam.id, fam.burden, fam.level, fam.protection
-    base, by_age, during = rules.shock_hazard_per_month, rules.age_hazard_ratio_by_band, rules.shock_hazard_ratio_during
+    base, by_age, services = rules.shock_hazard_per_month, rules.age_hazard_ratio_by_band, rules.prevention
     shocked = np.empty(len(ids), dtype=np.bool_)
     for i in range(len(ids)):  # two loops, each compiled to vector instructions (fused, they are slower)
         hazard = rule.shock_hazard(
@@ -333,7 +330,8 @@ def burden_and_risk(keys, month: int, fam, rules) -> None:
             fam.shock_ratio[i],
             pick(by_age, band_of(fam.age_months[i], AGE_BAND_STARTS)),
             protection[i],
-            pick(during, fam.prevention[i]),
+            fam.prevention[i],
+            services,
         )
         shocked[i] = draw(keys.shock, at, ids[i]) < hazard
     for i in range(len(ids)):
@@ -362,8 +360,7 @@ def reach_and_detection(keys, month: int, fam, rules, tally, taken: np.ndarray) 
     assess(keys, month, fam, escalated, rules, tally, taken)
     still_seeking = seeking[(fam.help[seeking] == NO_HELP) & ~fam.waiting[seeking]]  # not assessed meanwhile
     grant(
-        keys.help_choice_self_referral,
-        keys.duration_self_referral,
+        Route(keys.help_choice_self_referral, keys.duration_self_referral),
         month,
         fam,
         still_seeking,
@@ -479,9 +476,8 @@ def come_to_notice(keys, month: int, fam, rules) -> tuple[np.ndarray, np.ndarray
     escalated = np.empty(len(ids), dtype=np.bool_)
     seeking = np.empty(len(ids), dtype=np.bool_)
     by_level, network = rules.report_hazard_per_month_by_level, rules.network_referral_hazard_ratio
-    during = rules.referral_hazard_ratio_during
     for i in range(len(ids)):  # three loops: each compiled to vector instructions (fused, they are slower)
-        hazard = rule.report_hazard(pick(by_level, level[i]), network, pick(during, prevention[i]))
+        hazard = rule.report_hazard(pick(by_level, level[i]), network, prevention[i], rules.prevention)
         u = draw(keys.report, at, ids[i])
         reported[i] = rule.open_to_notice(help[i] != NO_HELP, waiting[i], level[i]) & (u < hazard)
     for i in range(len(ids)):
@@ -570,11 +566,11 @@ def help_planning(keys, month: int, fam, rules, tally, taken: np.ndarray, capaci
             rules.diagnosed_placement_ratio,
         )
         placed[r] = draw(keys.placement, at, ids[i]) < p_place
-    choice, duration = keys.help_choice_planning, keys.duration_planning
-    grant(choice, duration, month, fam, chosen[diagnostics], rules.diagnostic_helps, rules, tally, taken)
+    planning = Route(keys.help_choice_planning, keys.duration_planning)
+    grant(planning, month, fam, chosen[diagnostics], rules.diagnostic_helps, rules, tally, taken)
     still_waiting = waiting[chosen]  # all but those who got diagnostics
-    grant(choice, duration, month, fam, chosen[still_waiting & placed], rules.placement_helps, rules, tally, taken)
-    grant(choice, duration, month, fam, chosen[still_waiting & ~placed], rules.help_plan_helps, rules, tally, taken)
+    grant(planning, month, fam, chosen[still_waiting & placed], rules.placement_helps, rules, tally, taken)
+    grant(planning, month, fam, chosen[still_waiting & ~placed], rules.help_plan_helps, rules, tally, taken)
 
 
 @nb.njit(cache=True)
@@ -642,8 +638,7 @@ def help_outcomes(keys, month: int, fam, rules, tally, taken: np.ndarray) -> Non
             n_back_home += 1
     end_helps(fam, ending, tally, taken)
     grant(
-        keys.help_choice_transfer,
-        keys.duration_transfer,
+        Route(keys.help_choice_transfer, keys.duration_transfer),
         month,
         fam,
         transfer[:n_transfer],
@@ -655,8 +650,7 @@ def help_outcomes(keys, month: int, fam, rules, tally, taken: np.ndarray) -> Non
     residential = np.full(n_stays, rules.unaccompanied_help, dtype=np.int64)
     start_helps(keys.duration_after_crisis, month, fam, stays[:n_stays], residential, rules, tally, taken)
     grant(
-        keys.help_choice_after_crisis,
-        keys.duration_after_crisis,
+        Route(keys.help_choice_after_crisis, keys.duration_after_crisis),
         month,
         fam,
         placed[:n_placed],
@@ -677,17 +671,15 @@ def help_outcomes(keys, month: int, fam, rules, tally, taken: np.ndarray) -> Non
         tally.prevention_occupancy[s] += 1
         fam.prevention_months_left[i] -= 1
         if fam.prevention_months_left[i] <= 0:
-            protection, decay = rules.protection_after_share[s], rules.protection_decay_per_month[s]
             fam.protection[i], fam.protection_decay[i] = rule.protection_after_prevention(
-                fam.protection[i], fam.protection_decay[i], protection, decay
+                fam.protection[i], fam.protection_decay[i], s, rules.prevention, rules.protection_decay_per_month[s]
             )
             fam.prevention[i] = NO_HELP
 
 
 @nb.njit(cache=True)
 def grant(
-    choice_key: np.uint64,
-    duration_key: np.uint64,
+    route: Route,
     month: int,
     fam,
     idx: np.ndarray,
@@ -697,15 +689,16 @@ def grant(
     taken: np.ndarray,
 ) -> None:
     """Each family in idx (in priority order) starts one of `helps` that still has a free place (help_places
-    less the places `taken`), chosen by `choose_helps` (draws from choice_key); then as `start_helps`."""
+    less the places `taken`), chosen by `choose_helps` (draws from route.choice); then as `start_helps` (draws
+    from route.duration)."""
     if len(idx) == 0 or len(helps) == 0:
         return
     free = np.empty(len(helps))
     for j in range(len(helps)):
         free[j] = rules.help_places[helps[j]] - taken[helps[j]]
-    choice = choose_helps(choice_key, month, fam, idx, helps, rules, free)
+    choice = choose_helps(route.choice, month, fam, idx, helps, rules, free)
     granted = choice != NO_HELP
-    start_helps(duration_key, month, fam, idx[granted], helps[choice[granted]], rules, tally, taken)
+    start_helps(route.duration, month, fam, idx[granted], helps[choice[granted]], rules, tally, taken)
 
 
 @nb.njit(cache=True)
@@ -748,7 +741,6 @@ def end_helps(fam, idx: np.ndarray, tally, taken: np.ndarray) -> None:
 class Phases(NamedTuple):
     """The compiled phases of one model, as the compiled functions for its arguments' types (`phases_for`)."""
 
-    births: Callable
     entries: Callable
     ageing: Callable
     burden_and_risk: Callable
@@ -773,8 +765,7 @@ def phases_for(keys, fam, risk_factors: tuple[np.ndarray, ...], rules, tally, ta
     i64, row = types.int64, types.float64[::1]
     demography = types.Tuple((i64, i64, types.float64))
     return Phases(
-        births=births.compile((k, f, rf, r, i64, i64, i64)),
-        entries=entries.compile((k, i64, f, rf, r, t, a, i64, i64, i64, i64, i64)),
+        entries=entries.compile((k, i64, f, rf, r, t, a, nb.typeof(Newcomers(0, 0, 0, 0, 0)))),
         ageing=ageing.compile((k, i64, f, r, t, a)),
         burden_and_risk=burden_and_risk.compile((k, i64, f, r)),
         reach_and_detection=reach_and_detection.compile((k, i64, f, r, t, a)),

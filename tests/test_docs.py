@@ -31,8 +31,16 @@ CODE_SPAN = re.compile(r"`([^`\n]+)`")
 
 @cache
 def modules() -> dict[str, object]:
-    """Every module of the `model` package, by its short name."""
-    return {info.name: importlib.import_module(f"model.{info.name}") for info in pkgutil.iter_modules(model.__path__)}
+    """Every module of the `model` package, by its short name; those of an optional extra that is not
+    installed (`model.ema` needs the `ema` extra) are left out."""
+    found = {}
+    for info in pkgutil.iter_modules(model.__path__):
+        try:
+            found[info.name] = importlib.import_module(f"model.{info.name}")
+        except ModuleNotFoundError as missing:
+            if missing.name is None or missing.name.startswith("model"):
+                raise
+    return found
 
 
 @cache

@@ -9,6 +9,8 @@ discounted at a real rate of 3.5 % (also 2 % and 5 %).
 
 from __future__ import annotations
 
+import hashlib
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +26,8 @@ BASE_RATE = 0.035
 EARLY_CATEGORIES = ("prevention", "ambulant", "semi_residential")  # the extra spending of acting early
 LATE_CATEGORIES = ("residential", "crisis")  # where acting early should save
 INTERVAL = (0.05, 0.95)  # the 90 % interval of paired differences over replicates
+CHANCE_SE_LIMIT = 0.05  # "chance it pays" is shown without a warning when its standard error is at most 5 points
+FOLDER_NAMES_MAX = 100  # characters of scenario names in a results folder's name; longer lists get a short hash
 
 # What must agree for a paired comparison to mean anything: (key path, getter).
 _SAME = (
@@ -172,7 +176,7 @@ class Comparison:
 
     def write(self, results_dir: Path) -> Path:
         """timeseries.parquet and summary.csv (all scenarios), comparison.csv, manifest.json; never overwrite."""
-        out = new_results_folder(results_dir, "compare-" + "-".join(self.names[:3]))
+        out = new_results_folder(results_dir, folder_name(self.names))
         series = pd.concat({r.scenario.name: r.timeseries() for r in self.results}, names=["scenario"])
         series.reset_index(level=0).reset_index(drop=True).to_parquet(out / "timeseries.parquet", index=False)
         summary = pd.concat({r.scenario.name: r.summary() for r in self.results}, names=["scenario"])
@@ -238,3 +242,25 @@ def _describe(values: pd.Series, by: list[str]) -> pd.DataFrame:
 def npv_key(rate: float) -> str:
     """The name of the net present value at `rate` in economics() and comparison.csv: npv_eur_at_3_5pct."""
     return f"npv_eur_at_{rate * 100:g}pct".replace(".", "_")
+
+
+def folder_name(names: list[str]) -> str:
+    """compare-<every scenario name>, or for a long list the reference, the count and a hash of all names."""
+    joined = "-".join(names)
+    if len(joined) <= FOLDER_NAMES_MAX:
+        return f"compare-{joined}"
+    digest = hashlib.sha256("\n".join(names).encode()).hexdigest()[:8]
+    return f"compare-{names[0]}-and-{len(names) - 1}-more-{digest}"
+
+
+def chance_standard_error(share: float, replicates: int) -> float:
+    """Monte Carlo standard error of a share of replicates; the share is taken as (k + 1) / (n + 2) (Laplace),
+    so that 0 % or 100 % of a few replicates does not claim certainty (4 of 4: 19 points)."""
+    shrunk = (share * replicates + 1) / (replicates + 2)
+    return math.sqrt(shrunk * (1 - shrunk) / replicates)
+
+
+def replicates_for_chance(share: float, replicates: int) -> int:
+    """About how many replicates bring chance_standard_error of this share to CHANCE_SE_LIMIT."""
+    shrunk = (share * replicates + 1) / (replicates + 2)
+    return math.ceil(shrunk * (1 - shrunk) / CHANCE_SE_LIMIT**2)

@@ -342,7 +342,7 @@ def placements_chart(page: Page) -> go.Figure:
     panels += [("stock_vollzeitpflege_33", "stock_33"), ("begun_vollzeitpflege_33", "begun_33")]
     titles = [t[label].replace(": ", ":<br>") for _, label in panels]  # two lines: side by side they would touch
     fig = make_subplots(rows=2, cols=2, subplot_titles=titles, vertical_spacing=0.18)
-    yearly = r.summary[r.summary["year"] != "all"]
+    yearly = r.summary[r.summary["year"].str.isdigit()]
     colours = _colours(r.names)
     for i, (figure, _) in enumerate(panels):
         at = {"row": i // 2 + 1, "col": i % 2 + 1}
@@ -363,7 +363,7 @@ def cost_chart(page: Page) -> go.Figure:
     rows = math.ceil(len(r.names) / cols)
     titles = [page.title_of(n) for n in r.names]
     fig = make_subplots(rows=rows, cols=cols, subplot_titles=titles, shared_yaxes=True, vertical_spacing=0.35 / rows)
-    yearly = r.summary[r.summary["year"] != "all"]
+    yearly = r.summary[r.summary["year"].str.isdigit()]
     for i, name in enumerate(r.names):
         at = {"row": i // cols + 1, "col": i % cols + 1}
         for category in CATEGORIES:

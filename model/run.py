@@ -101,12 +101,13 @@ class SimulationResult:
         return pd.concat(frames)
 
     def summary(self) -> pd.DataFrame:
-        """Per year and over the horizon ('all': mean over years, cost summed): mean, 5 and 95 % over replicates."""
+        """Per year and over the horizon (year 'horizon', as in comparison.csv: mean over years, cost summed): mean,
+        5 and 95 % over replicates."""
         yearly = self.yearly()
         cost_columns = [c for c in yearly if c.startswith("cost_eur_")]
         horizon = yearly.groupby(level="replicate").mean()
         horizon[cost_columns] = yearly[cost_columns].groupby(level="replicate").sum()
-        horizon.index = pd.MultiIndex.from_product([horizon.index, ["all"]], names=["replicate", "year"])
+        horizon.index = pd.MultiIndex.from_product([horizon.index, ["horizon"]], names=["replicate", "year"])
         both = pd.concat([yearly.rename(index=str, level="year"), horizon])
         grouped = both.groupby(level="year", sort=False)
         low, high = SUMMARY_QUANTILES
@@ -183,12 +184,13 @@ def _git_commit() -> str | None:
 
 def simulate(
     scenario: Scenario,
-    replicates: int = 1,
-    seed: int = 0,
+    replicates: int = 20,
+    seed: int = 1,
     workers: int | None = None,
     on_done: Callable[[int], None] | None = None,
 ) -> SimulationResult:
-    """Run `replicates` replicates of `scenario`; identical output for any number of worker processes."""
+    """Run `replicates` replicates of `scenario`; identical output for any number of worker processes.
+    The defaults are those of `prevsim run` (20 replicates, seed 1)."""
     return simulate_many([scenario], replicates, seed, workers, on_done)[0]
 
 

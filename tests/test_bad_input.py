@@ -69,7 +69,7 @@ CASES = {  # id: (file text, fragments of the one problem line: key path, value,
     ),
     "bare-number-without-source": (
         EXT + "[burden]\nreversion_per_month = 0.1\n",
-        ("burden.reversion_per_month:", "0.1", "must be a table"),
+        ("burden.reversion_per_month:", "0.1", "must be a number with its source: { value = 0.1, source = "),
     ),
     "probability-above-1": (
         EXT + '[burden]\nreversion_per_month = { value = 1.5, source = "test" }\n',

@@ -227,7 +227,8 @@ def compare(
     print_comparison(comparison)
     folder = comparison.write(results)
     out.print(
-        f"\nwrote {folder}/ (comparison.csv, timeseries.parquet, summary.csv, manifest.json) "
+        f"\nwrote {folder}/ (comparison.csv, comparison.xlsx, comparison.de.xlsx, timeseries.parquet, summary.csv, "
+        "manifest.json) "
         f"in {comparison.reference.wall_time_s:.1f} s"
     )
     if briefing:

@@ -20,6 +20,7 @@ import pandas as pd
 
 from model.run import SimulationResult, new_results_folder, simulate_many, write_manifest
 from model.scenario import CATEGORIES, Scenario, ScenarioError
+from model.workbook import write_workbooks
 
 DISCOUNT_RATES = (0.02, 0.035, 0.05)  # germany.toml benefit_cost_evidence.wsipp_discount_rates_real
 BASE_RATE = 0.035
@@ -181,9 +182,10 @@ class Comparison:
         series.reset_index(level=0).reset_index(drop=True).to_parquet(out / "timeseries.parquet", index=False)
         summary = pd.concat({r.scenario.name: r.summary() for r in self.results}, names=["scenario"])
         summary.reset_index(level=0).to_csv(out / "summary.csv", index=False)
-        self.table().to_csv(out / "comparison.csv", index=False)
+        table = self.table()
+        table.to_csv(out / "comparison.csv", index=False)
         reference = self.reference
-        write_manifest(
+        manifest = write_manifest(
             out,
             {
                 "kind": "comparison",
@@ -207,6 +209,7 @@ class Comparison:
                 "wall_time_s": round(reference.wall_time_s, 3),
             },
         )
+        write_workbooks(table, manifest, out)
         return out
 
 

@@ -154,8 +154,8 @@ def new_results_folder(results_dir: Path, name: str) -> Path:
             out = base.with_name(f"{base.name}-{suffix}")
 
 
-def write_manifest(folder: Path, content: dict) -> None:
-    """manifest.json: what was run, plus where and with what (git commit, Python, package versions)."""
+def write_manifest(folder: Path, content: dict) -> dict:
+    """manifest.json: what was run, plus where and with what (git commit, Python, package versions); returned."""
     content = {
         **content,
         "created": datetime.now().isoformat(timespec="seconds"),
@@ -164,6 +164,7 @@ def write_manifest(folder: Path, content: dict) -> None:
         "packages": {p: _version(p) for p in ("prevsim", "mesa", "numpy", "scipy", "pandas", "pyarrow", "pydantic")},
     }
     (folder / "manifest.json").write_text(json.dumps(content, indent=2), encoding="utf-8")
+    return content
 
 
 def _version(package: str) -> str | None:

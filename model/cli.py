@@ -316,7 +316,7 @@ def print_comparison(comparison: Comparison) -> None:
         return [make(s) for s in others]
 
     cat = comparison.reference.catalogue
-    out_of_home = [h for i, h in enumerate(cat.help_names) if cat.help_access[i] >= 3]
+    out_of_home = cat.helps_in_role("out_of_home")
     horizon = [(f"{h} begun", each(lambda s, h=h: cell(s, "horizon", f"begun_{h}"))) for h in out_of_home]
     horizon += [(f"{h} months", each(lambda s, h=h: cell(s, "horizon", f"help_months_{h}"))) for h in out_of_home]
     horizon += [
@@ -572,10 +572,11 @@ def print_summary(result: SimulationResult) -> None:
     shown = [*dict.fromkeys([years[0], years[len(years) // 2], years[-1]]), "horizon"]
     cat = result.catalogue
     placements = []
+    out_of_home, crisis = cat.in_role("out_of_home"), cat.in_role("crisis")
     for i, h in enumerate(cat.help_names):
-        if cat.help_access[i] >= 3:  # placement and crisis helps
+        if out_of_home[i]:
             placements.append((f"begun_{h}", h))
-            if i == cat.unaccompanied_help or cat.help_access[i] == 4:
+            if i == cat.unaccompanied_help or crisis[i]:
                 placements.append((f"begun_unaccompanied_{h}", "  of which unaccompanied"))
     sections = [
         ("Placements and crisis intakes begun, per year (district)", placements, 1.0),
@@ -600,7 +601,8 @@ def print_summary(result: SimulationResult) -> None:
         cells = [(label, [cell(key, year, scale) for year in shown]) for key, label in rows]
         print_split(title, "figure", shown, cells)
     out.print(
-        "Each cell: mean over replicates, below it the 5-95 % range. 'horizon': mean per year (cost: sum of all years)."
+        "Each cell: mean over replicates, below it the 5-95 % range. "
+        "'horizon': counts and cost summed over all years, rates their mean."
     )
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from model.calibration import over_horizon, summed_over_horizon
 from model.run import SimulationResult, new_results_folder, simulate_many, write_manifest
 from model.scenario import CATEGORIES, Scenario, ScenarioError
 from model.workbook import write_workbooks
@@ -82,11 +83,13 @@ class Comparison:
     def figures(self) -> dict[str, str]:
         """The figures compared, with their units."""
         cat = self.reference.catalogue
-        out_of_home = [h for i, h in enumerate(cat.help_names) if cat.help_access[i] >= 3]  # placement, crisis
+        counted = dict.fromkeys(s for s in cat.help_statistic if s)  # categories of the statistics
+        placed = dict.fromkeys(s for s, out in zip(cat.help_statistic, cat.in_role("out_of_home"), strict=True) if out)
+        out_of_home = [*cat.helps_in_role("out_of_home"), *(s for s in placed if s)]
         units = {f"begun_{h}": "begun per year (district)" for h in out_of_home}
         units |= {f"help_months_{h}": "placement-months per year (district)" for h in out_of_home}
         units |= {"hze_cases_all": "cases per 10,000 under 21"}
-        units |= {f"cases_{h}": "cases per 10,000 under 21" for h in cat.help_names}
+        units |= {f"cases_{h}": "cases per 10,000 under 21" for h in [*cat.help_names, *counted]}
         units |= {f"cost_eur_{c}": "EUR per year" for c in [*CATEGORIES, "total"]}
         return units
 
@@ -143,15 +146,15 @@ class Comparison:
         both = d.join(flows)
         units |= {c: "EUR per year" for c in flows}
         per_year = both.rename(index=str, level="year")
-        means = [c for c in both if c.startswith("cases_") or c == "hze_cases_all"]  # rates: mean over years
-        horizon = both.groupby(level=["scenario", "replicate"], sort=False).sum()
-        horizon[means] = both[means].groupby(level=["scenario", "replicate"], sort=False).mean()
+        horizon = over_horizon(both, ["scenario", "replicate"])
         horizon = pd.concat({"horizon": horizon}, names=["year"]).reorder_levels(["scenario", "replicate", "year"])
         long = pd.concat([per_year, horizon]).stack().rename("value")
         long.index = long.index.set_names("figure", level=-1)
         frame = _describe(long, ["scenario", "year", "figure"])
         frame["unit"] = [
-            units[f].replace(" per year", " over the horizon") if y == "horizon" and f not in means else units[f]
+            units[f].replace(" per year", " over the horizon")
+            if y == "horizon" and summed_over_horizon(f)
+            else units[f]
             for y, f in zip(frame["year"], frame["figure"], strict=True)
         ]
 

@@ -30,6 +30,7 @@ from SALib.analyze import sobol as sobol_analyze
 from SALib.sample import fast_sampler, latin, morris, sobol
 from SALib.util import scale_samples
 
+from model.calibration import over_horizon
 from model.charts import write_charts
 from model.comparison import Comparison
 from model.parameters import Catalogue
@@ -294,16 +295,10 @@ def _empty_result(scenario: Scenario) -> SimulationResult:
 def _one_run_comparison(results: list[SimulationResult]) -> dict[str, float]:
     """The outcomes of one replicate: horizon figures (one scenario) or paired figures and economics (two)."""
     if len(results) == 1:
-        yearly = results[0].yearly().droplevel("replicate")
-        rates = [c for c in yearly if c.startswith(("cases_", "hze_cases", "stock_", "mean_duration"))]
-        totals = yearly.sum()
-        totals[rates] = yearly[rates].mean()
+        totals = over_horizon(results[0].yearly().droplevel("replicate"))
         return {k: float(v) for k, v in totals.items()}
     comparison = Comparison(results)
-    table = comparison.differences().droplevel(["scenario", "replicate"])
-    rates = [c for c in table if c.startswith(("cases_", "hze_cases"))]
-    totals = table.sum()
-    totals[rates] = table[rates].mean()
+    totals = over_horizon(comparison.differences().droplevel(["scenario", "replicate"]))
     flows = comparison.cash_flows().sum()
     economics = comparison.economics().iloc[0]
     return {k: float(v) for k, v in [*totals.items(), *flows.items(), *economics.items()]}

@@ -6,6 +6,7 @@ national statistics count them (stocks at month end, helps begun and ended, occu
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
@@ -44,6 +45,15 @@ class TallyArrays(NamedTuple):
     prevention_begun: np.ndarray
     prevention_occupancy: np.ndarray
     assessments: np.ndarray
+
+
+class RecordLayout(NamedTuple):
+    """What `kernels.record` needs of the catalogue to sum cost by category."""
+
+    help_category: np.ndarray  # index into CATEGORIES, by help
+    prevention_category: int
+    n_categories: int
+    counts_as_hze: np.ndarray  # by help
 
 
 class Tally:
@@ -95,35 +105,22 @@ class Recorder:
             + ["families.residents", "families.unaccompanied", "births", "exits", "under_21"]
         )
         self.values = np.zeros((months, len(self.metrics)))
+        self.layout = RecordLayout(
+            catalogue.help_category, CATEGORIES.index("prevention"), len(CATEGORIES), catalogue.help_counts_as_hze
+        )
 
-    def observe(self, month: int, f: Families, tally: Tally, p: YearParameters) -> None:
-        cat = self.catalogue
-        kernels.record(
+    def observe(
+        self, month: int, f: Families, tally: Tally, p: YearParameters, record: Callable = kernels.record
+    ) -> None:
+        """Write the month's row (`kernels.record`, or its compiled entry point for the model's types)."""
+        record(
             self.values[month],
-            f.help,
-            f.prevention,
-            f.level,
-            f.waiting,
-            f.unaccompanied,
-            (
-                tally.begun,
-                tally.begun_unaccompanied,
-                tally.ended,
-                tally.ended_months,
-                tally.ended_resolved,
-                tally.occupancy,
-            ),
+            f.arrays,
+            tally.arrays,
             tally.help_cost,
-            (tally.prevention_begun, tally.prevention_occupancy),
             tally.prevention_cost,
-            cat.help_category,
-            CATEGORIES.index("prevention"),
-            len(CATEGORIES),
-            cat.help_counts_as_hze,
-            tally.assessments,
-            tally.births,
-            tally.exits,
-            p.under_21,
+            self.layout,
+            (tally.births, tally.exits, p.under_21),
         )
 
     def frame(self) -> pd.DataFrame:

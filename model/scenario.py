@@ -28,6 +28,19 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 AGE_BANDS_YEARS = (0, 6, 12, 18, 21)  # bands of `weight_by_age_band`: 0-5, 6-11, 12-17, 18-20
 CATEGORIES = ("prevention", "ambulant", "semi_residential", "residential", "crisis")
+STATISTICS = (  # the categories of the official statistics a help is counted in (Destatis HzE statistics, §42)
+    "flexible_27_2",
+    "erziehungsberatung_28",
+    "soziale_gruppenarbeit_29",
+    "erziehungsbeistand_30",
+    "spfh_31",
+    "tagesgruppe_32",
+    "vollzeitpflege_33",
+    "heimerziehung_34",
+    "ise_35",
+    "eingliederungshilfe_35a",
+    "inobhutnahme_42",
+)
 RISK_FACTORS = ("sgb2_poverty", "single_parent", "parental_mental_illness", "young_parent", "special_needs")
 
 
@@ -191,6 +204,7 @@ class Help(_Service):
     category: Literal[CATEGORIES]  # type: ignore[valid-type]
     access: Literal["self_referral", "help_plan", "diagnostic", "placement", "crisis"]
     counts_as_hze: bool
+    statistic: Literal[(*STATISTICS, "none")]  # type: ignore[valid-type]  # the category it is counted in
     cost_per_month_eur: Positive | None = None
     cost_per_day_eur: Positive | None = None
     duration_cv: Positive
@@ -258,6 +272,12 @@ class Scenario(_Strict):
                 f"unaccompanied_minors.residential_help = {self.unaccompanied_minors.residential_help!r} "
                 f"must name a help with access = 'placement': one of {placements}"
             )
+        for name, h in self.helps.items():  # figures per category carry the category's name (calibration)
+            if name in STATISTICS and h.statistic != name:
+                raise ValueError(
+                    f"helps.{name}: a help named like a category of the statistics is counted in it: "
+                    f"statistic = {name!r}, not {h.statistic!r}"
+                )
         return self
 
     @property

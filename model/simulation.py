@@ -104,7 +104,7 @@ class DistrictModel(mesa.Model):
         """The compiled phases for the types of this model's arguments (see `kernels.phases_for`)."""
         f = self.families
         self.phases = kernels.phases_for(
-            self.keys, f.arrays, f.risk_factors, self.rules, self.tally.arrays, self.places_taken
+            self.keys, f.arrays, f.risk_factors, self.rules, self.tally.arrays, self.places_taken, self.recorder.layout
         )
 
     @property
@@ -131,7 +131,7 @@ class DistrictModel(mesa.Model):
         self.help_outcomes()
         self.accounting()
         if self.month >= 0:
-            self.recorder.observe(self.month, self.families, self.tally, self.params)
+            self.recorder.observe(self.month, self.families, self.tally, self.params, self.phases.record)
         self.month += 1
 
     # 1. demography ----------------------------------------------------------------------------

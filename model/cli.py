@@ -5,7 +5,6 @@ The model, numba and pandas are imported inside the commands, so that `--help` a
 
 from __future__ import annotations
 
-import math
 import os
 import statistics
 import sys
@@ -187,7 +186,10 @@ def run(
         )
     print_summary(result)
     folder = result.write(results)
-    out.print(f"\nwrote {folder}/ (timeseries.parquet, summary.csv, manifest.json) in {result.wall_time_s:.1f} s")
+    out.print(
+        f"\nwrote {folder}/ (timeseries.parquet, summary.csv, manifest.json) in {result.wall_time_s:.1f} s",
+        soft_wrap=True,  # a path is never broken
+    )
 
 
 def _progress() -> Progress:
@@ -228,8 +230,8 @@ def compare(
     folder = comparison.write(results)
     out.print(
         f"\nwrote {folder}/ (comparison.csv, comparison.xlsx, comparison.de.xlsx, timeseries.parquet, summary.csv, "
-        "manifest.json) "
-        f"in {comparison.reference.wall_time_s:.1f} s"
+        f"manifest.json) in {comparison.reference.wall_time_s:.1f} s",
+        soft_wrap=True,
     )
     if briefing:
         report(folder, workers=workers)
@@ -292,7 +294,7 @@ def print_comparison(comparison: Comparison) -> None:
     """Paired differences over the horizon, the economics, and the net saving by year."""
     import pandas as pd
 
-    from model.comparison import BASE_RATE, DISCOUNT_RATES, npv_key
+    from model.comparison import BASE_RATE, DISCOUNT_RATES, invests, npv_key
     from model.scenario import CATEGORIES
 
     table = comparison.table().set_index(["scenario", "year", "figure"])
@@ -310,7 +312,7 @@ def print_comparison(comparison: Comparison) -> None:
 
     def share(scenario: str, figure: str) -> str:
         value = table.loc[(scenario, "horizon", figure), "mean"]
-        return "n/a" if pd.isna(value) else f"{value:.0%}"
+        return "n/a" if pd.isna(value) or not invests(table, scenario) else f"{value:.0%}"
 
     def each(make: Callable[[str], str]) -> list[str]:
         return [make(s) for s in others]
@@ -363,22 +365,22 @@ def print_comparison(comparison: Comparison) -> None:
         "Negative changes are fewer placements or lower cost. Early spending: prevention, ambulant and "
         "semi-residential help; late help: residential care and crisis intake. Break-even: the first year in "
         "which cumulative savings exceed cumulative extra spending (undiscounted; n/a for a scenario that spends "
-        "less). Benefit-cost ratio: n/a without extra spending."
+        "no more on early help). Benefit-cost ratio and chance: n/a without extra spending."
     )
     for line in few_replicates_warnings(comparison):
-        err.print(f"[yellow]warning:[/yellow] {line}")
+        err.print(f"[yellow]warning:[/yellow] {line}", soft_wrap=True)  # one line each, for grep
 
 
 def few_replicates_warnings(comparison: Comparison) -> list[str]:
     """One line per alternative whose "chance savings > spending" is too uncertain for its replicates."""
-    from model.comparison import CHANCE_SE_LIMIT, chance_standard_error, replicates_for_chance
+    from model.comparison import CHANCE_SE_LIMIT, chance_standard_error, invests, replicates_for_chance
 
     table = comparison.table().set_index(["scenario", "year", "figure"])
     n = len(comparison.reference.seeds)
     lines = []
     for name in comparison.names[1:]:
         chance = table.loc[(name, "horizon", "savings_exceed_spending"), "mean"]
-        if math.isnan(table.loc[(name, "horizon", "break_even_share"), "mean"]):
+        if not invests(table, name):
             continue  # spends nothing extra: no chance that it pays is claimed
         error = chance_standard_error(chance, n)
         if error > CHANCE_SE_LIMIT:

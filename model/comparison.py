@@ -250,6 +250,13 @@ def npv_key(rate: float) -> str:
     return f"npv_eur_at_{rate * 100:g}pct".replace(".", "_")
 
 
+def invests(table: pd.DataFrame, scenario: str) -> bool:
+    """Whether `scenario` spends more on early help than the reference (`table`: comparison.csv indexed by
+    scenario, year, figure). Only then can extra spending pay off: a scenario that only steers cost or cuts is
+    shown with no chance, ratio or break-even year."""
+    return bool(table.loc[(scenario, "horizon", "extra_spending_pv_eur"), "mean"] > 0)
+
+
 def folder_name(names: list[str]) -> str:
     """compare-<every scenario name>, or for a long list the reference, the count and a hash of all names."""
     joined = "-".join(names)

@@ -37,6 +37,7 @@ from model.comparison import (
     LATE_CATEGORIES,
     Comparison,
     chance_standard_error,
+    invests,
     npv_key,
 )
 from model.experiment import Uncertainty, load_experiment
@@ -97,10 +98,11 @@ class ComparisonResults:
         return int(self.manifest["replicates"])
 
     def row(self, scenario: str, year: int | str, figure: str) -> pd.Series:
-        return self._indexed.loc[(scenario, str(year), figure)]
+        return self.indexed.loc[(scenario, str(year), figure)]
 
     @cached_property
-    def _indexed(self) -> pd.DataFrame:
+    def indexed(self) -> pd.DataFrame:
+        """comparison.csv indexed by scenario, year, figure."""
         return self.table.set_index(["scenario", "year", "figure"])
 
     def cumulative_net_saving(self) -> pd.DataFrame:
@@ -239,9 +241,8 @@ class Page:
         return float(self.results.row(scenario, year, figure)[statistic])
 
     def invests(self, scenario: str) -> bool:
-        """Whether the scenario spends more on early help than the reference: only then can extra spending
-        "pay off" (a scenario that only steers cost or cuts has no break-even year, ratio or chance)."""
-        return self.value(scenario, "horizon", "extra_spending_pv_eur") > 0
+        """Whether the scenario spends more on early help than the reference (comparison.invests)."""
+        return invests(self.results.indexed, scenario)
 
     def span(
         self, scenario: str, year: int | str, figure: str, statistic: str = "mean", scale: float = 1.0, digits: int = 1

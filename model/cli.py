@@ -57,12 +57,7 @@ class _PlainGroup(_PlainParams, TyperGroup):
     pass
 
 
-app = typer.Typer(
-    cls=_PlainGroup,
-    add_completion=False,
-    no_args_is_help=True,
-    help="prevsim: prevention, youth services and placements.",
-)
+app = typer.Typer(cls=_PlainGroup, add_completion=False, no_args_is_help=True)  # help: main's docstring
 # Piped into a file (no terminal, no COLUMNS), tables get a wide page instead of rich's 80 columns.
 WIDTH_WHEN_PIPED = 200
 out = Console(width=None if sys.stdout.isatty() or "COLUMNS" in os.environ else WIDTH_WHEN_PIPED)

@@ -274,7 +274,7 @@ class Page:
         facts = []
         if invests or abs(self.value(scenario, "horizon", "extra_spending_eur")) >= 1:
             sign = 1.0 if invests else -1.0  # a cut is shown as less spending, never as a negative extra spending
-            amounts = Markup(t["spending"]).format(
+            amounts = Markup(t["spending" if invests else "spending_cut"]).format(
                 year_amount=self.span(scenario, last, "extra_spending_eur", scale=sign * 1e-3, digits=0),
                 horizon_amount=self.span(scenario, "horizon", "extra_spending_eur", scale=sign * 1e-6, digits=2),
                 year=last,

@@ -435,6 +435,7 @@ def _look(fig: go.Figure, page: Page, height: int, legend: bool = True) -> go.Fi
         hoverlabel={"font_size": 14},
     )
     fig.update_annotations(font_size=15)
+    fig.update_xaxes(automargin=True)  # room for the last year's label at the right edge
     return fig
 
 

@@ -34,6 +34,7 @@ from model import families, parameters, streams
 from model import rules as rule
 from model.families import NO_HELP
 from model.parameters import AGE_BAND_STARTS, CRISIS, DIAGNOSTIC, HELP_PLAN, PLACEMENT, SELF_REFERRAL, SINGLE_PARENT
+from model.rules import pick
 from model.streams import draw, position
 
 
@@ -44,18 +45,6 @@ def band_of(age_months: int, band_starts: tuple[int, ...]) -> int:
     for start in band_starts:
         band += age_months >= start
     return band
-
-
-@nb.njit(cache=True, inline="always")
-def pick(table: tuple, index: int):
-    """table[index], index -1 the last entry, by comparisons with each index instead of a load from memory:
-    a loop over the families that reads small tables this way is compiled to vector instructions (loads
-    from a table indexed by each family, gathers, are not)."""
-    value = table[len(table) - 1]
-    for j in range(len(table) - 1):
-        if index == j:
-            value = table[j]
-    return value
 
 
 @nb.njit(cache=True)
@@ -263,7 +252,9 @@ def births(keys, fam, risk_factors: tuple[np.ndarray, ...], rules, first: int, n
             if risk_factors[k][i]:
                 fam.shock_ratio[i] *= rules.risk_factor_hazard_ratio[k]
         age_ratio = pick(rules.age_hazard_ratio_by_band, band_of(fam.age_months[i], AGE_BAND_STARTS))
-        unprotected = rule.shock_hazard(rules.shock_hazard_per_month, fam.shock_ratio[i], age_ratio, 0.0, 1.0)
+        unprotected = rule.shock_hazard(
+            rules.shock_hazard_per_month, fam.shock_ratio[i], age_ratio, 0.0, NO_HELP, rules.prevention
+        )
         fam.burden[i] = rule.expected_burden(unprotected, rules.shock_mean_size_points, rules.reversion_per_month)
         fam.level[i] = rule.risk_level(fam.burden[i])
 
@@ -325,7 +316,7 @@ def burden_and_risk(keys, month: int, fam, rules) -> None:
     faster in a help) and protection decays (`rules.decayed_protection`); the shocked families' burden rises
     by the shock's size (`rules.shock_size_points`); levels follow the burden (`rules.risk_level`)."""
     at, ids, burden, level, protection = position(month), fam.id, fam.burden, fam.level, fam.protection
-    base, by_age, during = rules.shock_hazard_per_month, rules.age_hazard_ratio_by_band, rules.shock_hazard_ratio_during
+    base, by_age, services = rules.shock_hazard_per_month, rules.age_hazard_ratio_by_band, rules.prevention
     shocked = np.empty(len(ids), dtype=np.bool_)
     for i in range(len(ids)):  # two loops, each compiled to vector instructions (fused, they are slower)
         hazard = rule.shock_hazard(
@@ -333,7 +324,8 @@ def burden_and_risk(keys, month: int, fam, rules) -> None:
             fam.shock_ratio[i],
             pick(by_age, band_of(fam.age_months[i], AGE_BAND_STARTS)),
             protection[i],
-            pick(during, fam.prevention[i]),
+            fam.prevention[i],
+            services,
         )
         shocked[i] = draw(keys.shock, at, ids[i]) < hazard
     for i in range(len(ids)):
@@ -479,9 +471,8 @@ def come_to_notice(keys, month: int, fam, rules) -> tuple[np.ndarray, np.ndarray
     escalated = np.empty(len(ids), dtype=np.bool_)
     seeking = np.empty(len(ids), dtype=np.bool_)
     by_level, network = rules.report_hazard_per_month_by_level, rules.network_referral_hazard_ratio
-    during = rules.referral_hazard_ratio_during
     for i in range(len(ids)):  # three loops: each compiled to vector instructions (fused, they are slower)
-        hazard = rule.report_hazard(pick(by_level, level[i]), network, pick(during, prevention[i]))
+        hazard = rule.report_hazard(pick(by_level, level[i]), network, prevention[i], rules.prevention)
         u = draw(keys.report, at, ids[i])
         reported[i] = rule.open_to_notice(help[i] != NO_HELP, waiting[i], level[i]) & (u < hazard)
     for i in range(len(ids)):
@@ -677,9 +668,8 @@ def help_outcomes(keys, month: int, fam, rules, tally, taken: np.ndarray) -> Non
         tally.prevention_occupancy[s] += 1
         fam.prevention_months_left[i] -= 1
         if fam.prevention_months_left[i] <= 0:
-            protection, decay = rules.protection_after_share[s], rules.protection_decay_per_month[s]
             fam.protection[i], fam.protection_decay[i] = rule.protection_after_prevention(
-                fam.protection[i], fam.protection_decay[i], protection, decay
+                fam.protection[i], fam.protection_decay[i], s, rules.prevention, rules.protection_decay_per_month[s]
             )
             fam.prevention[i] = NO_HELP
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import namedtuple
 from dataclasses import dataclass
 from functools import cached_property
 from typing import NamedTuple
@@ -10,7 +11,7 @@ import numpy as np
 
 from model import rules as rule
 from model.rules import ADULT_MONTHS, MAX_AGE_MONTHS
-from model.scenario import AGE_BANDS_YEARS, CATEGORIES, RISK_FACTORS, Scenario
+from model.scenario import AGE_BANDS_YEARS, CATEGORIES, RISK_FACTORS, HazardRatio, PreventionService, Scenario, _Param
 
 __all__ = ["ADULT_MONTHS", "MAX_AGE_MONTHS"]  # re-exported: where the ages are defined is the rules module
 
@@ -144,11 +145,8 @@ class YearParameters:
     prevention_cost_per_month: np.ndarray
     prevention_places: np.ndarray
     prevention_duration_months: np.ndarray
-    uptake_hazard_per_month: np.ndarray
-    shock_hazard_ratio_during: np.ndarray
-    protection_after_share: np.ndarray
     protection_decay_per_month: np.ndarray  # from the half-life
-    referral_hazard_ratio_during: np.ndarray
+    prevention: dict[str, np.ndarray]  # every number of the services (SERVICE_NUMBERS), by service
 
     @classmethod
     def of(cls, s: Scenario, year: int) -> YearParameters:
@@ -225,19 +223,34 @@ class YearParameters:
             prevention_cost_per_month=prevention_cost,
             prevention_places=np.floor(budget / (12 * prevention_cost)),
             prevention_duration_months=np.array([max(1, round(p.mean_duration_months.at(year))) for p in services]),
-            uptake_hazard_per_month=np.array([p.uptake_hazard_per_month.at(year) for p in services]),
-            shock_hazard_ratio_during=np.array([p.shock_hazard_ratio_during.at(year) for p in services]),
-            protection_after_share=np.array([p.protection_after_share.at(year) for p in services]),
             protection_decay_per_month=0.5 ** (1 / half_life),
-            referral_hazard_ratio_during=np.array([p.referral_hazard_ratio_during.at(year) for p in services]),
+            prevention={n: np.array([getattr(p, n).at(year) for p in services]) for n in SERVICE_NUMBERS},
         )
+
+
+# The numbers of a prevention service, by the names of the scenario's schema: a rule reads them as
+# `prevention.<name>[service]` (rules.pick), whatever numbers the schema gives a service.
+SERVICE_NUMBERS = tuple(n for n, f in PreventionService.model_fields.items() if issubclass(f.annotation, _Param))
+ServiceNumbers = namedtuple("ServiceNumbers", SERVICE_NUMBERS)
+
+
+def service_numbers(p: YearParameters) -> ServiceNumbers:
+    """The year's numbers of the services as tables, each ending with the entry for a family in no service
+    (NO_HELP, index -1): 1 for a hazard ratio (no effect), else 0."""
+    fields = PreventionService.model_fields
+    return ServiceNumbers(
+        **{
+            n: table(np.append(p.prevention[n], 1.0 if fields[n].annotation is HazardRatio else 0.0))
+            for n in SERVICE_NUMBERS
+        }
+    )
 
 
 class Rules(NamedTuple):
     """What the compiled phases (`kernels`) and the rules (`rules`) read of the catalogue and of a year's
-    parameters, as one value. A number keeps the name it has in the scenario file (`shock_hazard_ratio_during`
-    is `prevention.<service>.shock_hazard_ratio_during`, by service); numbers derived from others are named
-    for what they are.
+    parameters, as one value. A number keeps the name it has in the scenario file (`prevention.<service>.
+    shock_hazard_ratio_during` is `rules.prevention.shock_hazard_ratio_during[service]`); numbers derived from
+    others are named for what they are.
 
     Tables indexed by a family's help or service end with the entry for NO_HELP (index -1). Small tables
     are tuples: compiled code knows their length and picks an entry by comparisons, so that its loops over
@@ -252,7 +265,6 @@ class Rules(NamedTuple):
     continue_after_18_probability: float
     shock_hazard_per_month: float
     age_hazard_ratio_by_band: tuple[float, ...]
-    shock_hazard_ratio_during: tuple[float, ...]  # by service, 1 without one
     burden_kept_by_help: np.ndarray  # by help, the last without one (`rules.burden_kept`)
     shock_mean_size_points: float
     reversion_per_month: float
@@ -273,17 +285,16 @@ class Rules(NamedTuple):
     unaccompanied_help: int
     # prevention
     prevention_places: np.ndarray
+    prevention: ServiceNumbers  # every number of the services, by the schema's names (`service_numbers`)
     prevention_reach: np.ndarray  # `rules.prevention_reach`, by service
     prevention_youngest: tuple[int, ...]
     prevention_oldest: tuple[int, ...]
     prevention_by_level: tuple[int, ...]
     prevention_duration_months: np.ndarray
-    protection_after_share: np.ndarray
     protection_decay_per_month: np.ndarray
     # detection and assessment
     report_hazard_per_month_by_level: tuple[float, ...]
     network_referral_hazard_ratio: float
-    referral_hazard_ratio_during: tuple[float, ...]  # by service, 1 without one
     in_help_escalation_detection_per_month: float
     self_referral_hazard_per_month_by_level: tuple[float, ...]
     acute_share_of_endangerment: float
@@ -303,7 +314,6 @@ class Rules(NamedTuple):
         """The rules of a year, each field of a fixed type (compiled code is called for the types of the first
         year's rules: `kernels.phases_for`): the year's parameter or catalogue entry of the same name, or
         the one derived below."""
-        no_help = 1.0  # the entry for NO_HELP (-1), last, of the ratios by a family's service
         relief = [*p.burden_relief_per_month.tolist(), 0.0]  # no relief without a help
         derived = {
             "help_access": cat.help_access,
@@ -316,8 +326,12 @@ class Rules(NamedTuple):
             "placement_helps": cat.helps_with("placement"),
             "crisis_help": cat.helps_with("crisis")[0],
             "unaccompanied_help": cat.unaccompanied_help,
+            "prevention": (services := service_numbers(p)),
             "prevention_reach": np.array(
-                [rule.prevention_reach(u, p.network_outreach_hazard_ratio) for u in p.uptake_hazard_per_month]
+                [
+                    rule.prevention_reach(s, services, p.network_outreach_hazard_ratio)
+                    for s in range(len(p.prevention_places))
+                ]
             ),
             "prevention_youngest": table(cat.prevention_age_months[:, 0]),
             "prevention_oldest": table(cat.prevention_age_months[:, 1]),
@@ -326,10 +340,8 @@ class Rules(NamedTuple):
                 (cat.prevention_level_ok.T.astype(np.int64) << np.arange(len(cat.prevention_names))).sum(1)
             ),
             "age_hazard_ratio_by_band": table(p.age_hazard_ratio_by_band),
-            "shock_hazard_ratio_during": table(np.append(p.shock_hazard_ratio_during, no_help)),
             "burden_kept_by_help": np.array([rule.burden_kept(p.reversion_per_month, r) for r in relief]),
             "report_hazard_per_month_by_level": table(p.report_hazard_per_month_by_level),
-            "referral_hazard_ratio_during": table(np.append(p.referral_hazard_ratio_during, no_help)),
             "self_referral_hazard_per_month_by_level": table(p.self_referral_hazard_per_month_by_level),
         }
         kinds = {"float": float, "int": int, "np.ndarray": np.ascontiguousarray}  # tuples stay as they are

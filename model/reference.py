@@ -97,16 +97,16 @@ class Family(mesa.Agent):
             if getattr(self, factor):
                 self.shock_ratio *= ratios[factor].at(year)
         # Starting at the expected burden keeps the population from drifting during burn-in.
-        unprotected = self.shock_hazard(protection=0.0, ratio_during_prevention=1.0)
+        unprotected = self.shock_hazard(protection=0.0, service=NO_HELP)
         self.burden = rule.expected_burden(unprotected, r.shock_mean_size_points, r.reversion_per_month)
         self.level = rule.risk_level(self.burden)
 
-    def shock_hazard(self, protection: float, ratio_during_prevention: float) -> float:
+    def shock_hazard(self, protection: float, service: int) -> float:
         """The family's monthly shock hazard at its age (`rules.shock_hazard`)."""
         r = self.model.rules
         age_ratio = r.age_hazard_ratio_by_band[band_of(self.age_months)]
         return rule.shock_hazard(
-            r.shock_hazard_per_month, self.shock_ratio, age_ratio, protection, ratio_during_prevention
+            r.shock_hazard_per_month, self.shock_ratio, age_ratio, protection, service, r.prevention
         )
 
     # --- 1. demography -------------------------------------------------------------------------
@@ -128,8 +128,7 @@ class Family(mesa.Agent):
     def step(self) -> None:
         """The family's own month: shocks add burden, burden reverts (faster in a help), protection decays."""
         r = self.model.rules
-        during = r.shock_hazard_ratio_during[self.prevention]  # the last entry: no service
-        shocked = self.random.random() < self.shock_hazard(self.protection, during)
+        shocked = self.random.random() < self.shock_hazard(self.protection, self.prevention)
         self.burden *= r.burden_kept_by_help[self.help]  # the last entry: no help
         if shocked:
             self.burden += rule.shock_size_points(r.shock_mean_size_points, self.random.random())
@@ -171,7 +170,8 @@ class Family(mesa.Agent):
         hazard = rule.report_hazard(
             r.report_hazard_per_month_by_level[self.level],
             r.network_referral_hazard_ratio,
-            r.referral_hazard_ratio_during[self.prevention],  # the last entry: no service
+            self.prevention,
+            r.prevention,
         )
         if self.random.random() < hazard:
             self.assess()
@@ -234,7 +234,7 @@ class Family(mesa.Agent):
             return
         s = self.prevention
         self.protection, self.protection_decay = rule.protection_after_prevention(
-            self.protection, self.protection_decay, r.protection_after_share[s], r.protection_decay_per_month[s]
+            self.protection, self.protection_decay, s, r.prevention, r.protection_decay_per_month[s]
         )
         self.prevention = NO_HELP
 

@@ -34,6 +34,19 @@ HOME, STAYS_IN_CARE, MOVES_ON, PLACED = range(4)  # what follows Inobhutnahme (`
 
 rule = nb.njit(cache=True, inline="always")
 
+
+@rule
+def pick(table: tuple, index: int):
+    """table[index], index -1 the last entry, by comparisons with each index instead of a load from memory:
+    a loop over the families that reads small tables this way is compiled to vector instructions (loads
+    from a table indexed by each family, gathers, are not)."""
+    value = table[len(table) - 1]
+    for j in range(len(table) - 1):
+        if index == j:
+            value = table[j]
+    return value
+
+
 # SciPy's own ndtri (the C function behind scipy.special.ndtri), called by its symbol name, so that compiled
 # code that uses it can be cached and gives SciPy's bits
 llvm.add_symbol("prevsim_scipy_ndtri", get_cython_function_address("scipy.special.cython_special", "ndtri"))
@@ -73,15 +86,16 @@ def leaves_district(age_months: int, in_help: bool, help_ends: bool, moving_away
 
 @rule
 def shock_hazard(
-    base_per_month: float, family_ratio: float, age_ratio: float, protection: float, ratio_during_prevention: float
+    base_per_month: float, family_ratio: float, age_ratio: float, protection: float, service: int, prevention
 ) -> float:
-    """The monthly probability of a burden shock."""
+    """The monthly probability of a burden shock. `service`: the prevention service the family is in (-1:
+    none); `prevention`: the services' numbers (`parameters.Rules.prevention`)."""
     return (
         base_per_month
         * family_ratio  # frailty x the hazard ratios of the family's risk factors
         * age_ratio  # the child's age band
         * (1.0 - protection)  # lasting protection left by an earlier prevention service
-        * ratio_during_prevention  # while a prevention service runs (1 without one)
+        * pick(prevention.shock_hazard_ratio_during, service)  # while a prevention service runs
     )
 
 
@@ -117,10 +131,11 @@ def decayed_protection(protection: float, decay_per_month: float) -> float:
 
 @rule
 def protection_after_prevention(
-    protection: float, decay_per_month: float, service_protection: float, service_decay_per_month: float
+    protection: float, decay_per_month: float, service: int, prevention, service_decay_per_month: float
 ) -> tuple[float, float]:
     """When a prevention service ends, the family keeps the stronger of its protection and the service's
-    (with that one's decay)."""
+    (with that one's decay, from the service's half-life)."""
+    service_protection = pick(prevention.protection_after_share, service)
     if service_protection >= protection:
         return service_protection, service_decay_per_month
     return protection, decay_per_month
@@ -130,10 +145,10 @@ def protection_after_prevention(
 
 
 @rule
-def prevention_reach(uptake_hazard_per_month: float, network_outreach_ratio: float) -> float:
+def prevention_reach(service: int, prevention, network_outreach_ratio: float) -> float:
     """The monthly probability that a service reaches an eligible family: its own uptake, times the network's
     outreach."""
-    return uptake_hazard_per_month * network_outreach_ratio
+    return pick(prevention.uptake_hazard_per_month, service) * network_outreach_ratio
 
 
 @rule
@@ -149,12 +164,12 @@ def open_to_notice(in_help: bool, waiting: bool, level: int) -> bool:
 
 
 @rule
-def report_hazard(by_level: float, network_referral_ratio: float, ratio_during_prevention: float) -> float:
+def report_hazard(by_level: float, network_referral_ratio: float, service: int, prevention) -> float:
     """The monthly probability that a family is reported to the youth office (schools, Kitas, health, police)."""
     return (
         by_level  # the hazard at the family's risk level
         * network_referral_ratio  # a coordinated network refers more
-        * ratio_during_prevention  # a prevention service's staff see more (1 without one)
+        * pick(prevention.referral_hazard_ratio_during, service)  # a prevention service's staff see more
     )
 
 

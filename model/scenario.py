@@ -80,6 +80,7 @@ def _param(name: str, description: str, **bounds: float) -> type[_Param]:
 Probability = _param("Probability", "a probability in [0, 1]", ge=0, le=1)
 NonNegative = _param("NonNegative", "a number >= 0", ge=0)
 Positive = _param("Positive", "a number > 0", gt=0)
+HazardRatio = _param("HazardRatio", "a hazard ratio > 0 (1: no effect)", gt=0)  # 1 where it does not apply
 
 
 class _Vector(_Strict):
@@ -191,10 +192,10 @@ class PreventionService(_Service):
     budget_eur_per_year: NonNegative
     target_levels: list[Annotated[int, Field(ge=0, le=4)]] = Field(min_length=1)
     uptake_hazard_per_month: Probability
-    shock_hazard_ratio_during: Positive
+    shock_hazard_ratio_during: HazardRatio
     protection_after_share: Probability
     protection_half_life_months: Positive
-    referral_hazard_ratio_during: Positive
+    referral_hazard_ratio_during: HazardRatio
 
 
 class Help(_Service):
@@ -512,6 +513,11 @@ def load_scenario(path: str | Path) -> Scenario:
         return Scenario.model_validate(data)
     except ValidationError as err:
         raise ScenarioError(_problem_lines(err, lambda loc: _origin_of(loc, origin, top))) from None
+
+
+def as_scenario(scenario: Scenario | str | Path) -> Scenario:
+    """A scenario as given, or loaded from its file (for callers that accept either, like Mesa's batch_run)."""
+    return scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
 
 
 def _problem_lines(err: ValidationError, file_of: Callable[[tuple], Any]) -> list[str]:

@@ -54,7 +54,7 @@ def _quantiles(p: np.ndarray) -> np.ndarray:
 
 @nb.njit
 def _picks(table: tuple, index: np.ndarray) -> np.ndarray:
-    return np.array([kernels.pick(table, i) for i in index])
+    return np.array([rules.pick(table, i) for i in index])
 
 
 def test_ndtri_is_scipys_to_the_last_bit():

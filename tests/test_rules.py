@@ -12,6 +12,7 @@ import pytest
 from scipy import special
 
 from model import rules as rule
+from model.parameters import ServiceNumbers
 from model.rules import ADULT_MONTHS, MAX_AGE_MONTHS
 
 approx = pytest.approx
@@ -63,14 +64,31 @@ def test_leaves_district(age: int, in_help: bool, help_ends: bool, moving_away: 
     assert rule.leaves_district(age, in_help, help_ends, moving_away) == leaves
 
 
+def test_pick_reads_a_small_table_and_minus_one_is_the_last():
+    assert [rule.pick((5.0, 6.0, 7.0), i) for i in (0, 1, 2, -1)] == [5.0, 6.0, 7.0, 7.0]
+
+
+# two services and the entry for no service (-1), as parameters.service_numbers makes them
+SERVICES = ServiceNumbers(
+    **{name: (0.0, 0.0, 0.0) for name in ServiceNumbers._fields}
+    | {
+        "shock_hazard_ratio_during": (0.6, 0.8, 1.0),
+        "referral_hazard_ratio_during": (2.0, 1.5, 1.0),
+        "protection_after_share": (0.3, 0.1, 0.0),
+        "uptake_hazard_per_month": (0.05, 0.2, 0.0),
+    }
+)
+NONE = -1
+
+
 def test_shock_hazard_multiplies_each_factor():
-    assert rule.shock_hazard(0.01, 2.0, 1.5, 0.2, 0.5) == approx(0.01 * 2.0 * 1.5 * 0.8 * 0.5)
-    base = rule.shock_hazard(0.01, 1.0, 1.0, 0.0, 1.0)
+    assert rule.shock_hazard(0.01, 2.0, 1.5, 0.2, 1, SERVICES) == approx(0.01 * 2.0 * 1.5 * 0.8 * 0.8)
+    base = rule.shock_hazard(0.01, 1.0, 1.0, 0.0, NONE, SERVICES)
     assert base == approx(0.01)
-    assert rule.shock_hazard(0.01, 3.0, 1.0, 0.0, 1.0) == approx(3 * base)  # the family's ratio
-    assert rule.shock_hazard(0.01, 1.0, 3.0, 0.0, 1.0) == approx(3 * base)  # the age band's ratio
-    assert rule.shock_hazard(0.01, 1.0, 1.0, 0.25, 1.0) == approx(0.75 * base)  # protection
-    assert rule.shock_hazard(0.01, 1.0, 1.0, 0.0, 0.6) == approx(0.6 * base)  # during prevention
+    assert rule.shock_hazard(0.01, 3.0, 1.0, 0.0, NONE, SERVICES) == approx(3 * base)  # the family's ratio
+    assert rule.shock_hazard(0.01, 1.0, 3.0, 0.0, NONE, SERVICES) == approx(3 * base)  # the age band's ratio
+    assert rule.shock_hazard(0.01, 1.0, 1.0, 0.25, NONE, SERVICES) == approx(0.75 * base)  # protection
+    assert rule.shock_hazard(0.01, 1.0, 1.0, 0.0, 0, SERVICES) == approx(0.6 * base)  # during prevention
 
 
 def test_shock_size_is_exponential():
@@ -98,13 +116,15 @@ def test_risk_level_counts_thresholds(burden: float, level: int):
 
 def test_protection_decays_and_the_stronger_counts():
     assert rule.decayed_protection(0.4, 0.5) == approx(0.2)
-    assert rule.protection_after_prevention(0.1, 0.9, 0.3, 0.8) == (0.3, 0.8)  # the service's is stronger
-    assert rule.protection_after_prevention(0.5, 0.9, 0.3, 0.8) == (0.5, 0.9)  # the family keeps its own
-    assert rule.protection_after_prevention(0.3, 0.9, 0.3, 0.8) == (0.3, 0.8)  # equal: the newer decay
+    assert rule.protection_after_prevention(0.1, 0.9, 0, SERVICES, 0.8) == (0.3, 0.8)  # the service's is stronger
+    assert rule.protection_after_prevention(0.5, 0.9, 0, SERVICES, 0.8) == (0.5, 0.9)  # the family keeps its own
+    assert rule.protection_after_prevention(0.3, 0.9, 0, SERVICES, 0.8) == (0.3, 0.8)  # equal: the newer decay
+    assert rule.protection_after_prevention(0.2, 0.9, 1, SERVICES, 0.7) == (0.2, 0.9)  # the other service's
 
 
 def test_prevention_reach_and_age_range():
-    assert rule.prevention_reach(0.05, 2.0) == approx(0.1)
+    assert rule.prevention_reach(0, SERVICES, 2.0) == approx(0.1)
+    assert rule.prevention_reach(1, SERVICES, 1.0) == approx(0.2)
     assert rule.in_age_range(0, 0, 12) and rule.in_age_range(12, 0, 12)
     assert not rule.in_age_range(13, 0, 12)
     assert not rule.in_age_range(5, 6, 12)
@@ -119,8 +139,9 @@ def test_open_to_notice(in_help: bool, waiting: bool, level: int, open_: bool):
 
 
 def test_report_hazard_multiplies_each_factor():
-    assert rule.report_hazard(0.02, 1.5, 2.0) == approx(0.06)
-    assert rule.report_hazard(0.02, 1.0, 1.0) == approx(0.02)
+    assert rule.report_hazard(0.02, 1.5, 0, SERVICES) == approx(0.06)
+    assert rule.report_hazard(0.02, 1.0, 1, SERVICES) == approx(0.03)
+    assert rule.report_hazard(0.02, 1.0, NONE, SERVICES) == approx(0.02)
 
 
 @pytest.mark.parametrize(

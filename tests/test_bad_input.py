@@ -215,6 +215,7 @@ OUT_OF_RANGE = {
     "Probability": st.floats(1.0001, 1e6) | st.floats(-1e6, -1e-4),
     "NonNegative": st.floats(-1e6, -1e-4),
     "Positive": st.floats(-1e6, 0.0),
+    "HazardRatio": st.floats(-1e6, 0.0),  # > 0, like Positive
 }
 
 

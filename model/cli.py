@@ -481,7 +481,7 @@ def bench(
     table = Table(title=title, title_justify="left")
     columns = ("families", "family-months/s median", "min", "max", "s per run", "peak bytes/family")
     for column in (*columns, "reference family-months/s", "engine / reference"):
-        table.add_column(column, justify="right")
+        table.add_column(column, justify="right", overflow="fold")  # narrow: wrapped, never cut
     timings, reference_seconds = [], None  # the reference runs while one run of it stays under a minute
     for n in families:
         timing = time_engine(base, n, months, runs, warmup)

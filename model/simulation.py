@@ -114,7 +114,9 @@ class DistrictModel(mesa.Model):
         self.families = f = Families(initial)
         self._compile_phases()
         f.age_months[:] = np.arange(initial) * ADULT_MONTHS // initial
-        self.phases.births(self.keys, f.arrays, f.risk_factors, self.rules, 0, initial, self.next_id)
+        born = kernels.Newcomers(0, initial, self.next_id, 0, self.next_unaccompanied_id)
+        taken = self.places_taken
+        self.phases.entries(self.keys, self.month, f.arrays, f.risk_factors, self.rules, self.tally.arrays, taken, born)
         self.next_id += initial
 
     def _compile_phases(self) -> None:
@@ -169,10 +171,9 @@ class DistrictModel(mesa.Model):
         arrivals = int(self.arrival_carry)
         self.arrival_carry -= arrivals
         new = f.renew(leaving, births + arrivals)
-        self.phases.entries(
-            *(self.keys, self.month, f.arrays, f.risk_factors, self.rules, tally.arrays, self.places_taken),
-            *(new.start, births, self.next_id, arrivals, self.next_unaccompanied_id),
-        )
+        newcomers = kernels.Newcomers(new.start, births, self.next_id, arrivals, self.next_unaccompanied_id)
+        taken = self.places_taken
+        self.phases.entries(self.keys, self.month, f.arrays, f.risk_factors, self.rules, tally.arrays, taken, newcomers)
         self.next_id += births
         self.next_unaccompanied_id += arrivals
         tally.births = births

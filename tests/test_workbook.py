@@ -48,3 +48,5 @@ def test_each_table_is_a_sheet_with_units_and_the_numbers_of_comparison_csv(fold
     assert mean_row[total].number_format == "#,##0"
     assert all(not isinstance(c.value, str) for row in horizon.iter_rows(min_row=2, min_col=3) for c in row)
     assert book[sheets[3]].max_row == 1 + 2 * 3  # 2 years x (mean, 5 %, 95 %) of one alternative
+    keys = [c.value for sheet in book.worksheets[1:] for c in sheet[1] if "_" in str(c.value)]
+    assert keys == []  # every figure by its label, none by its key in comparison.csv

@@ -124,7 +124,7 @@ class DistrictModel(mesa.Model):
         if microdata:
             cat = self.catalogue
             out_of_home = cat.in_role("out_of_home")
-            self.microdata = Microdata(cat.help_names, cat.help_counts_as_hze, out_of_home, sim.start_year, seed)
+            self.microdata = Microdata(cat.help_names, cat.help_counts_as_hze, out_of_home, sim.start_year)
             self.tally.use_events(EventLog.with_room(16 * (initial + 32)))
 
     def _compile_phases(self) -> None:

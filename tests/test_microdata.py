@@ -9,6 +9,7 @@ import pytest
 from model import DistrictModel, load_scenario
 from model.microdata import ROUTES
 from model.recorder import ASSESSMENT_OUTCOMES
+from model.run import simulate
 from tests.conftest import ROOT, shrink
 
 
@@ -57,3 +58,12 @@ def test_no_microdata_unless_asked_and_the_same_results(model: DistrictModel):
     plain = DistrictModel(model.scenario, 3)
     assert plain.microdata is None
     pd.testing.assert_frame_equal(plain.run().frame(), model.recorder.frame())
+
+
+def test_a_results_microdata_belong_to_its_runs():
+    scenario = shrink(load_scenario(ROOT / "scenarios" / "baseline.toml"), 8_000, 2, 2)
+    result = simulate(scenario, replicates=2, seed=4, workers=1)
+    helps = result.microdata()["helps"]
+    begun = helps[helps["event"] == "begun"].groupby("replicate").size()
+    tallied = result.yearly().groupby(level="replicate")[[f"begun_{h}" for h in result.catalogue.help_names]].sum()
+    np.testing.assert_array_equal(begun.to_numpy(), tallied.sum(axis=1).to_numpy())

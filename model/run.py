@@ -39,6 +39,14 @@ def run_replicate(scenario: Scenario, seed: int) -> np.ndarray:
     return DistrictModel(scenario, seed).run().values
 
 
+def replicate_microdata(scenario: Scenario, seed: int, replicate: int) -> dict[str, pd.DataFrame]:
+    """One replicate's microdata tables (`model.microdata`), its rows marked with `replicate`."""
+    model = DistrictModel(scenario, seed, microdata=True)
+    model.microdata.replicate = replicate
+    model.run()
+    return model.microdata.tables()
+
+
 def default_workers() -> int:
     """All cores this process may use."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
@@ -102,6 +110,13 @@ class SimulationResult:
             {"mean": grouped.mean(), "p05": grouped.quantile(low), "p95": grouped.quantile(high)}, names=["statistic"]
         )
         return table.stack().rename("value").unstack("statistic").reset_index().rename(columns={"level_1": "figure"})
+
+    def microdata(self) -> dict[str, pd.DataFrame]:
+        """helps, census and assessments (`model.microdata`) of every replicate, concatenated: the same runs
+        again with the event log on (a run depends only on the scenario and its seed, so they are the runs
+        whose figures this result holds; tests/test_microdata.py checks it)."""
+        parts = [replicate_microdata(self.scenario, seed, r) for r, seed in enumerate(self.seeds)]
+        return {name: pd.concat([p[name] for p in parts], ignore_index=True) for name in parts[0]}
 
     def calibration(self) -> pd.DataFrame:
         return calibration_table(self.yearly())

@@ -497,11 +497,10 @@ def come_to_notice(keys, month: int, fam, rules) -> tuple[np.ndarray, np.ndarray
     """Who comes to the youth office's notice this month: the families reported, the escalations noticed in
     help, and the families seeking counselling themselves (each ascending).
 
-    Reported (draws from keys.report) and seeking (keys.self_referral): families without a help, not
-    waiting, at level 1 or more, with hazard report_hazard_by_level[level] * network_referral *
-    referral_ratio_by_prevention[prevention], and self_referral_by_level[level]. Escalations
-    (keys.escalation_noticed): families in an ambulant help who reached level 4 since it began, noticed with
-    a probability.
+    Reported (draws from keys.report) and seeking (keys.self_referral): families open to notice
+    (`rules.open_to_notice`), with the hazards `rules.report_hazard` and
+    self_referral_hazard_per_month_by_level[level]. Escalations (keys.escalation_noticed):
+    `rules.escalation_noticed`.
 
     Every family draws from all three streams, so that the loops have no branches and are compiled to vector
     instructions; a draw depends only on (stream, month, id), so the draws nobody needs change nothing.

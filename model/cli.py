@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import shlex
+import shutil
+import signal
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -16,7 +21,9 @@ from rich.table import Table
 
 from model.comparison import BASE_RATE, DISCOUNT_RATES, Comparison, check_comparable, npv_key
 from model.comparison import compare as run_comparison
-from model.run import SimulationResult, simulate
+from model.comparison import folder_name as comparison_folder_name
+from model.output import EXIT_ENVIRONMENT, OutputError, writable_folder
+from model.run import SimulationResult, new_results_folder, simulate
 from model.scenario import CATEGORIES, Scenario, ScenarioError, load_scenario, read_toml, unit_of
 
 app = typer.Typer(
@@ -25,18 +32,56 @@ app = typer.Typer(
 out = Console()
 err = Console(stderr=True, highlight=False)
 
-EXIT_BAD_INPUT = 2
+EXIT_BAD_INPUT = 2  # a file or option given is wrong (model.output: also a results path that cannot be a folder)
+EXIT_INTERRUPTED = 130  # as a shell reports a process ended by SIGINT (128 + 2)
 T = TypeVar("T")
 
 
 def _checked(check: Callable[..., T], *args: Any) -> T:
-    """check(*args), or on bad input one unwrapped line per problem on stderr and exit code 2."""
+    """check(*args), or on bad input one unwrapped line per problem on stderr and exit code 2; a results path
+    that cannot be written: one line and exit code 2 (a path that cannot be a folder) or 1 (the machine refused)."""
     try:
         return check(*args)
     except ScenarioError as problem:
         for line in problem.problems:
             typer.echo(line, err=True)
         raise typer.Exit(EXIT_BAD_INPUT) from None
+    except OutputError as failure:
+        typer.echo(failure.line, err=True)
+        raise typer.Exit(failure.exit_code) from None
+
+
+def _exit_now(_signum: int, _frame: object) -> None:
+    os._exit(EXIT_INTERRUPTED)
+
+
+def _first_interrupt(_signum: int, _frame: object) -> None:
+    """Ctrl-C: stop what runs (KeyboardInterrupt); a second one while that is cleaned up exits at once."""
+    signal.signal(signal.SIGINT, _exit_now)
+    raise KeyboardInterrupt
+
+
+@contextmanager
+def _interruptible(kept: Callable[[], str]) -> Iterator[None]:
+    """On Ctrl-C: workers are stopped (model.workers), then one line `interrupted: <kept()>` and exit code 130."""
+    previous = signal.signal(signal.SIGINT, _first_interrupt)
+    try:
+        yield
+    except KeyboardInterrupt:
+        typer.echo(f"interrupted: {kept()}", err=True)
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    signal.signal(signal.SIGINT, previous)
+
+
+@contextmanager
+def _new_folder(results: Path, name: str) -> Iterator[Path]:
+    """A new results folder, made (and probed) before computing; removed again if anything stops the command."""
+    folder = _checked(new_results_folder, _checked(writable_folder, results), name)
+    try:
+        yield folder
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
 
 
 def _load(path: Path) -> Scenario:
@@ -106,14 +151,22 @@ def run(
 ) -> None:
     """Run a scenario: progress, a summary table, and results/<scenario>-<timestamp>/."""
     s = _load(scenario)
-    with _progress() as progress:
-        task = progress.add_task(f"{s.name}: replicates", total=replicates)
-        result = simulate(
-            s, replicates=replicates, seed=seed, workers=workers, on_done=lambda _: progress.advance(task)
-        )
-    print_summary(result)
-    folder = result.write(results)
+    progress = _progress()
+    task = progress.add_task(f"{s.name}: replicates", total=replicates)
+    with _new_folder(results, s.name) as folder, _interruptible(_written_whole(progress, "a run")):
+        with progress:
+            result = simulate(
+                s, replicates=replicates, seed=seed, workers=workers, on_done=lambda _: progress.advance(task)
+            )
+        print_summary(result)
+        _checked(result.write_into, folder)
     out.print(f"\nwrote {folder}/ (timeseries.parquet, summary.csv, manifest.json) in {result.wall_time_s:.1f} s")
+
+
+def _written_whole(progress: Progress, what: str) -> Callable[[], str]:
+    """What an interrupted run or comparison kept: nothing, as it is written whole."""
+    task = progress.tasks[0]
+    return lambda: f"nothing written ({task.completed:.0f} of {task.total:.0f} runs done; {what} is written whole)"
 
 
 def _progress() -> Progress:
@@ -135,11 +188,14 @@ def compare(
     """Compare scenarios against the first with common random numbers: placements, cost, payoff."""
     loaded = [_load(path) for path in scenarios]
     _checked(check_comparable, loaded, [str(path) for path in scenarios])
-    with _progress() as progress:
-        task = progress.add_task("runs (scenario x replicate)", total=len(loaded) * replicates)
-        comparison = run_comparison(loaded, replicates, seed, workers, on_done=lambda _: progress.advance(task))
-    print_comparison(comparison)
-    folder = comparison.write(results)
+    progress = _progress()
+    task = progress.add_task("runs (scenario x replicate)", total=len(loaded) * replicates)
+    name = comparison_folder_name([s.name for s in loaded])
+    with _new_folder(results, name) as folder, _interruptible(_written_whole(progress, "a comparison")):
+        with progress:
+            comparison = run_comparison(loaded, replicates, seed, workers, on_done=lambda _: progress.advance(task))
+        print_comparison(comparison)
+        _checked(comparison.write_into, folder)
     out.print(
         f"\nwrote {folder}/ (comparison.csv, timeseries.parquet, summary.csv, manifest.json) "
         f"in {comparison.reference.wall_time_s:.1f} s"
@@ -280,20 +336,29 @@ def experiment(
     from model import experiment as ex
 
     exp = _checked(ex.load_experiment, file)
+    evaluator = _connect(cluster) if cluster else ex.LocalEvaluator(workers)
     folder = _experiment_folder(exp, results, resume)
-    evaluator = ex.DaskEvaluator(cluster) if cluster else ex.LocalEvaluator(workers)
     total = len(exp.design) * exp.spec.replicates
     done = sum(len(u) for u in exp.batches() if ex.part_path(folder, u).exists()) * exp.spec.replicates
     started = time.perf_counter()
+
+    def kept() -> str:
+        units = exp.batches()
+        finished = sum(ex.part_path(folder, u).exists() for u in units)
+        command = shlex.join(["prevsim", "experiment", str(file), "--resume", "--results", str(results)])
+        return f"kept {finished} of {len(units)} work units in {folder}/; continue with: {command}"
+
     try:
-        with _progress() as progress:
+        with _interruptible(kept), _progress() as progress:
             task = progress.add_task(f"{exp.spec.name}: runs", total=total, completed=done)
-            runs = ex.run_experiment(exp, folder, evaluator, on_done=lambda n: progress.advance(task, n))
+            runs = _checked(
+                ex.run_experiment, exp, folder, evaluator, lambda n: progress.advance(task, n)
+            )
     finally:
         if cluster:
             evaluator.close()
     wall_time_s = time.perf_counter() - started
-    written = ex.write_analysis(exp, folder, runs)
+    written = _checked(ex.write_analysis, exp, folder, runs)
     indices = written.get("indices")
     if indices is not None and len(indices):
         out.print(indices.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
@@ -393,12 +458,27 @@ def _bench_tasks(base, path: Path) -> None:
     )
 
 
+def _connect(address: str):
+    """A Dask evaluator on the scheduler at `address`, or one line and exit 2 (malformed) or 1 (unreachable)."""
+    from model.experiment import DaskEvaluator
+
+    try:
+        return DaskEvaluator(address)
+    except ValueError as err:
+        typer.echo(f"--cluster: {address!r}: not a scheduler address (e.g. tcp://127.0.0.1:8786): {err}", err=True)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    except (OSError, TimeoutError) as err:
+        typer.echo(f"--cluster: {address}: no scheduler answers: {err}", err=True)
+        raise typer.Exit(EXIT_ENVIRONMENT) from None
+
+
 def _experiment_folder(exp, results: Path, resume: bool) -> Path:
     """A new folder, or with --resume the latest unfinished one of the same experiment."""
     from model.experiment import new_experiment_folder, unfinished_folders
 
+    _checked(writable_folder, results)
     if not resume:
-        return new_experiment_folder(exp, results)
+        return _checked(new_experiment_folder, exp, results)
     candidates = unfinished_folders(exp, results)
     if not candidates:
         typer.echo(

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from model.output import write_atomically
 from model.run import SimulationResult, new_results_folder, simulate_many, write_manifest
 from model.scenario import CATEGORIES, Scenario, ScenarioError
 
@@ -172,12 +173,16 @@ class Comparison:
 
     def write(self, results_dir: Path) -> Path:
         """timeseries.parquet and summary.csv (all scenarios), comparison.csv, manifest.json; never overwrite."""
-        out = new_results_folder(results_dir, "compare-" + "-".join(self.names[:3]))
+        return self.write_into(new_results_folder(results_dir, folder_name(self.names)))
+
+    def write_into(self, out: Path) -> Path:
+        """Write the files into the (new, empty) folder `out`, each whole or not at all, the manifest last."""
         series = pd.concat({r.scenario.name: r.timeseries() for r in self.results}, names=["scenario"])
-        series.reset_index(level=0).reset_index(drop=True).to_parquet(out / "timeseries.parquet", index=False)
+        series = series.reset_index(level=0).reset_index(drop=True)
+        write_atomically(out / "timeseries.parquet", lambda path: series.to_parquet(path, index=False))
         summary = pd.concat({r.scenario.name: r.summary() for r in self.results}, names=["scenario"])
-        summary.reset_index(level=0).to_csv(out / "summary.csv", index=False)
-        self.table().to_csv(out / "comparison.csv", index=False)
+        write_atomically(out / "summary.csv", lambda path: summary.reset_index(level=0).to_csv(path, index=False))
+        write_atomically(out / "comparison.csv", lambda path: self.table().to_csv(path, index=False))
         reference = self.reference
         write_manifest(
             out,
@@ -204,6 +209,11 @@ class Comparison:
             },
         )
         return out
+
+
+def folder_name(names: list[str]) -> str:
+    """The name (before its timestamp) of a comparison's results folder."""
+    return "compare-" + "-".join(names[:3])
 
 
 def compare(

@@ -17,7 +17,8 @@ import itertools
 import json
 import math
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import closing
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any, Literal, NamedTuple
 
@@ -32,6 +33,7 @@ from SALib.util import scale_samples
 
 from model.charts import write_charts
 from model.comparison import Comparison
+from model.output import write_atomically, write_text
 from model.parameters import Catalogue
 from model.recorder import Recorder
 from model.run import (
@@ -43,6 +45,7 @@ from model.run import (
     write_manifest,
 )
 from model.scenario import Scenario, ScenarioError, _problem_lines, load_scenario, read_toml
+from model.workers import map_unordered
 
 METHODS = ("grid", "monte_carlo", "latin", "sobol", "morris", "fast")
 DISTRIBUTIONS = {"uniform": "unif", "triangular": "triang"}  # ours -> SALib's
@@ -323,10 +326,7 @@ class LocalEvaluator:
             for unit in units:
                 yield unit, fn(experiment, unit)
             return
-        with ProcessPoolExecutor(max_workers=self.workers) as pool:
-            futures = {pool.submit(fn, experiment, unit): unit for unit in units}
-            for future in as_completed(futures):
-                yield futures[future], future.result()
+        yield from map_unordered(self.workers, fn, ((unit, (experiment, unit)) for unit in units))
 
 
 class DaskEvaluator:
@@ -342,8 +342,12 @@ class DaskEvaluator:
 
         shared = self.client.scatter(experiment, broadcast=True)
         futures = {self.client.submit(fn, shared, unit, pure=False): unit for unit in units}
-        for future in dask_completed(futures):
-            yield futures[future], future.result()
+        try:
+            for future in dask_completed(futures):
+                yield futures[future], future.result()
+        except BaseException:  # Ctrl-C or a failed unit: the cluster drops the queued units
+            self.client.cancel(list(futures))
+            raise
 
     def close(self) -> None:
         self.client.close()
@@ -365,13 +369,11 @@ def run_experiment(
     """Run the work units that have no part on disk yet; write each as soon as it finishes; return all runs."""
     (folder / "runs").mkdir(parents=True, exist_ok=True)
     missing = [unit for unit in experiment.batches() if not part_path(folder, unit).exists()]
-    for unit, frame in evaluator.map_unordered(run_batch, experiment, missing):
-        target = part_path(folder, unit)
-        partial = target.with_suffix(".tmp")
-        frame.to_parquet(partial, index=False)
-        partial.replace(target)  # atomic: a killed run leaves no half-written part
-        if on_done:
-            on_done(len(unit) * experiment.spec.replicates)
+    with closing(evaluator.map_unordered(run_batch, experiment, missing)) as finished:  # closed: workers stop
+        for unit, frame in finished:
+            write_atomically(part_path(folder, unit), partial(frame.to_parquet, index=False))
+            if on_done:
+                on_done(len(unit) * experiment.spec.replicates)
     return collect_runs(folder)
 
 
@@ -455,10 +457,10 @@ def new_experiment_folder(experiment: Experiment, results_dir: Path) -> Path:
     """results/<experiment>-<timestamp>/ with the experiment file, the design and a manifest marked running."""
     folder = new_results_folder(results_dir, experiment.spec.name)
     if experiment.path:
-        (folder / "experiment.toml").write_text(experiment.path.read_text(encoding="utf-8"), encoding="utf-8")
+        write_text(folder / "experiment.toml", experiment.path.read_text(encoding="utf-8"))
     design = pd.DataFrame(experiment.design, columns=experiment.names)
     design.index.name = "point"
-    design.to_csv(folder / "design.csv")
+    write_atomically(folder / "design.csv", design.to_csv)
     _write_status(folder, experiment, "running")
     return folder
 
@@ -493,19 +495,19 @@ def _write_status(folder: Path, experiment: Experiment, status: str, **extra: An
 def write_analysis(experiment: Experiment, folder: Path, runs: pd.DataFrame) -> dict[str, Any]:
     """outcomes.csv (every run), point_outcomes.csv (design + means), indices.csv, noise.csv, charts, manifest."""
     outcomes = experiment.spec.outcomes
-    runs.to_csv(folder / "outcomes.csv", index=False)
+    write_atomically(folder / "outcomes.csv", partial(runs.to_csv, index=False))
     means = point_means(runs, outcomes)
     design = pd.DataFrame(experiment.design, columns=experiment.names)
     points = design.join(means)
     points.index.name = "point"
-    points.to_csv(folder / "point_outcomes.csv")
+    write_atomically(folder / "point_outcomes.csv", points.to_csv)
     noise = replicate_noise(runs, outcomes)
-    noise.to_csv(folder / "noise.csv", index=False)
+    write_atomically(folder / "noise.csv", partial(noise.to_csv, index=False))
     indices, second_order, notes = analyze(experiment, runs)
     if len(indices):
-        indices.to_csv(folder / "indices.csv", index=False)
+        write_atomically(folder / "indices.csv", partial(indices.to_csv, index=False))
     if len(second_order):
-        second_order.to_csv(folder / "indices_second_order.csv", index=False)
+        write_atomically(folder / "indices_second_order.csv", partial(second_order.to_csv, index=False))
     charts = write_charts(folder, experiment.spec.design.method, indices, points, experiment.names, outcomes)
     _write_status(folder, experiment, "complete", runs=len(runs), notes=notes, charts=[c.name for c in charts])
     return {"indices": indices, "noise": noise, "notes": notes, "charts": charts}

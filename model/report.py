@@ -32,6 +32,7 @@ from pydantic import ValidationError
 from model.charts import OKABE_ITO
 from model.comparison import BASE_RATE, EARLY_CATEGORIES, LATE_CATEGORIES, Comparison, npv_key
 from model.experiment import Uncertainty, load_experiment
+from model.output import writable_folder, write_atomically, write_text
 from model.run import simulate_many
 from model.scenario import CATEGORIES, Scenario, ScenarioError, unit_of
 
@@ -507,9 +508,7 @@ def one_at_a_time(
         npv = economics[NPV].groupby(level="scenario", sort=False).mean()
         rows += [{"parameter": path, "setting": level, "value": value, "scenario": s, NPV: npv[s]} for s in npv.index]
     frame = pd.DataFrame(rows)
-    temporary = cache.with_suffix(".tmp")
-    frame.to_csv(temporary, index=False)
-    temporary.rename(cache)
+    write_atomically(cache, lambda path: frame.to_csv(path, index=False))
     return frame
 
 
@@ -616,6 +615,7 @@ def write_briefing(
     target = output or folder / BRIEFING_FILES[lang]
     if target.exists():
         raise ScenarioError([f"{target}: exists; results are never overwritten (give --output, or move it away)"])
+    writable_folder(target.parent)  # before the one-at-a-time runs
     page = Page(results, lang)
     if sensitivity is not None:
         drivers = drivers_from_experiment(page, sensitivity)
@@ -623,8 +623,4 @@ def write_briefing(
         chosen = most_uncertain(load_experiment(uncertainties_file or DEFAULT_UNCERTAINTIES).spec.uncertainties)
         frame = one_at_a_time(results, chosen, oat_replicates, workers, on_start, on_done)
         drivers = drivers_one_at_a_time(page, frame, chosen, oat_replicates)
-    html = render(page, drivers)
-    temporary = target.with_suffix(".tmp")
-    temporary.write_text(html, encoding="utf-8")
-    temporary.rename(target)
-    return target
+    return write_text(target, render(page, drivers), overwrite=False)

@@ -8,7 +8,7 @@ import platform
 import subprocess
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import datetime
 from importlib import metadata
@@ -18,10 +18,12 @@ import numpy as np
 import pandas as pd
 
 from model.calibration import calibration_table, yearly_figures
+from model.output import EXIT_BAD_INPUT, OutputError, write_atomically, write_text
 from model.parameters import Catalogue
 from model.recorder import Recorder
 from model.scenario import CATEGORIES, Scenario
 from model.simulation import DistrictModel
+from model.workers import map_unordered
 
 SUMMARY_QUANTILES = (0.05, 0.95)
 
@@ -120,9 +122,12 @@ class SimulationResult:
 
     def write(self, results_dir: Path, name: str | None = None) -> Path:
         """Write timeseries.parquet, summary.csv and manifest.json into a new folder; never overwrite."""
-        out = new_results_folder(results_dir, name or self.scenario.name)
-        self.timeseries().to_parquet(out / "timeseries.parquet", index=False)
-        self.summary().to_csv(out / "summary.csv", index=False)
+        return self.write_into(new_results_folder(results_dir, name or self.scenario.name))
+
+    def write_into(self, out: Path) -> Path:
+        """Write the files into the (new, empty) folder `out`, each whole or not at all, the manifest last."""
+        write_atomically(out / "timeseries.parquet", lambda path: self.timeseries().to_parquet(path, index=False))
+        write_atomically(out / "summary.csv", lambda path: self.summary().to_csv(path, index=False))
         write_manifest(out, self.manifest())
         return out
 
@@ -149,8 +154,12 @@ def new_results_folder(results_dir: Path, name: str) -> Path:
             out.mkdir(parents=True)
             return out
         except FileExistsError:
+            if not results_dir.is_dir():
+                raise OutputError(results_dir, "exists and is not a folder", EXIT_BAD_INPUT) from None
             suffix += 1
             out = base.with_name(f"{base.name}-{suffix}")
+        except OSError as err:
+            raise OutputError.of(out, err) from None
 
 
 def write_manifest(folder: Path, content: dict) -> None:
@@ -162,7 +171,7 @@ def write_manifest(folder: Path, content: dict) -> None:
         "python": platform.python_version(),
         "packages": {p: _version(p) for p in ("prevsim", "mesa", "numpy", "scipy", "pandas", "pyarrow", "pydantic")},
     }
-    (folder / "manifest.json").write_text(json.dumps(content, indent=2), encoding="utf-8")
+    write_text(folder / "manifest.json", json.dumps(content, indent=2))
 
 
 def _version(package: str) -> str | None:
@@ -213,10 +222,10 @@ def simulate_many(
             if on_done:
                 on_done(n)
     else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            futures = {pool.submit(run_replicate, scenarios[s], seeds[r]): (s, r) for s, r in jobs}
-            for n, future in enumerate(as_completed(futures)):
-                runs[futures[future]] = future.result()
+        finished = map_unordered(workers, run_replicate, (((s, r), (scenarios[s], seeds[r])) for s, r in jobs))
+        with closing(finished):
+            for n, (key, values) in enumerate(finished):
+                runs[key] = values
                 if on_done:
                     on_done(n)
     wall_time_s = time.perf_counter() - started

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from model import ScenarioError, load_scenario
 from model.cli import EXIT_BAD_INPUT, app
 from model.scenario import _Param
+from tests.conftest import assert_clean_failure
 
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE = ROOT / "scenarios" / "baseline.toml"
@@ -36,11 +37,7 @@ def write(folder: Path, text: str, name: str = "child.toml") -> Path:
 
 def rejected(*args: object) -> list[str]:
     """Invoke the CLI, check it failed cleanly with exit code 2, return the non-empty output lines."""
-    result = runner.invoke(app, [str(a) for a in args])
-    assert result.exit_code == EXIT_BAD_INPUT, result.output
-    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
-    assert "Traceback" not in result.output
-    return [line for line in result.output.splitlines() if line.strip()]
+    return assert_clean_failure(runner.invoke(app, [str(a) for a in args]), EXIT_BAD_INPUT)
 
 
 def assert_lines(lines: list[str], file: Path, *expected: tuple[str, ...]) -> None:

@@ -84,24 +84,37 @@ def _new_folder(results: Path, name: str) -> Iterator[Path]:
         raise
 
 
-def _load(path: Path) -> Scenario:
-    return _checked(load_scenario, path)
+AllowPath = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--allow-path",
+        metavar="FOLDER",
+        help="a further folder whose files `extends` and an experiment's `scenarios` may name (besides the folder "
+        "of the file naming them and the current folder, with subfolders); repeatable",
+    ),
+]
+
+
+def _load(path: Path, allowed: list[Path] | None = None) -> Scenario:
+    return _checked(load_scenario, path, allowed or [])
 
 
 @app.command()
-def validate(file: Annotated[Path, typer.Argument(help="scenario or experiment file (TOML)")]) -> None:
+def validate(
+    file: Annotated[Path, typer.Argument(help="scenario or experiment file (TOML)")], allow_path: AllowPath = None
+) -> None:
     """Check a scenario or an experiment file without running it."""
     from model.experiment import is_experiment, load_experiment
 
     if is_experiment(_checked(read_toml, file.resolve())):
-        exp = _checked(load_experiment, file)
+        exp = _checked(load_experiment, file, allow_path or [])
         runs = len(exp.design) * exp.spec.replicates * exp.model_runs_per_replicate
         out.print(
             f"ok: {file} (experiment {exp.spec.name!r}, {exp.spec.design.method} design, "
             f"{len(exp.design):,} design points, {runs:,} model runs, hash {exp.content_hash[:12]})"
         )
         return
-    s = _load(file)
+    s = _load(file, allow_path)
     out.print(f"ok: {file} (scenario {s.name!r}, {len(s.parameters())} sourced numbers, hash {s.content_hash[:12]})")
 
 
@@ -109,9 +122,10 @@ def validate(file: Annotated[Path, typer.Argument(help="scenario or experiment f
 def params(
     scenario: Annotated[Path, typer.Argument(help="scenario file (TOML)")],
     markdown: Annotated[bool, typer.Option(help="print a Markdown table (for docs/ODD.md)")] = False,
+    allow_path: AllowPath = None,
 ) -> None:
     """List every number of a scenario with its unit and source."""
-    rows = parameter_rows(_load(scenario))
+    rows = parameter_rows(_load(scenario, allow_path))
     if markdown:
         print(markdown_table(rows))
         return
@@ -148,9 +162,10 @@ def run(
     seed: Annotated[int, typer.Option(min=0, help="seed of the replicate seeds")] = 1,
     workers: Annotated[int | None, typer.Option(min=1, help="worker processes (default: all cores)")] = None,
     results: Annotated[Path, typer.Option(help="folder under which the results folder is made")] = Path("results"),
+    allow_path: AllowPath = None,
 ) -> None:
     """Run a scenario: progress, a summary table, and results/<scenario>-<timestamp>/."""
-    s = _load(scenario)
+    s = _load(scenario, allow_path)
     progress = _progress()
     task = progress.add_task(f"{s.name}: replicates", total=replicates)
     with _new_folder(results, s.name) as folder, _interruptible(_written_whole(progress, "a run")):
@@ -184,9 +199,10 @@ def compare(
     briefing: Annotated[
         bool, typer.Option(help="then write the committee briefing in German (as `prevsim report FOLDER`)")
     ] = False,
+    allow_path: AllowPath = None,
 ) -> None:
     """Compare scenarios against the first with common random numbers: placements, cost, payoff."""
-    loaded = [_load(path) for path in scenarios]
+    loaded = [_load(path, allow_path) for path in scenarios]
     _checked(check_comparable, loaded, [str(path) for path in scenarios])
     progress = _progress()
     task = progress.add_task("runs (scenario x replicate)", total=len(loaded) * replicates)
@@ -331,11 +347,12 @@ def experiment(
     ] = None,
     resume: Annotated[bool, typer.Option(help="continue the latest interrupted run of this experiment")] = False,
     results: Annotated[Path, typer.Option(help="folder under which the results folder is made")] = Path("results"),
+    allow_path: AllowPath = None,
 ) -> None:
     """Run an experiment (grid, Monte Carlo, Latin hypercube, Sobol, Morris, eFAST) and analyse it."""
     from model import experiment as ex
 
-    exp = _checked(ex.load_experiment, file)
+    exp = _checked(ex.load_experiment, file, allow_path or [])
     evaluator = _connect(cluster) if cluster else ex.LocalEvaluator(workers)
     folder = _experiment_folder(exp, results, resume)
     total = len(exp.design) * exp.spec.replicates

@@ -16,7 +16,7 @@ import hashlib
 import itertools
 import json
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing
 from functools import partial
 from pathlib import Path
@@ -44,7 +44,7 @@ from model.run import (
     run_replicate,
     write_manifest,
 )
-from model.scenario import Scenario, ScenarioError, _problem_lines, load_scenario, read_toml
+from model.scenario import Scenario, ScenarioError, _problem_lines, inside_allowed, load_scenario, read_toml
 from model.workers import map_unordered
 
 METHODS = ("grid", "monte_carlo", "latin", "sobol", "morris", "fast")
@@ -165,8 +165,11 @@ class Experiment:
 # --- loading and checking ------------------------------------------------------------------------
 
 
-def load_experiment(path: str | Path) -> Experiment:
-    """Read and validate an experiment file; raise ScenarioError with one line per problem, before any run."""
+def load_experiment(path: str | Path, allowed: Sequence[Path] = ()) -> Experiment:
+    """Read and validate an experiment file; raise ScenarioError with one line per problem, before any run.
+
+    Its scenarios (and their `extends`) may lie in the folder tree of the file naming them, of the current
+    folder, or of `allowed`."""
     path = Path(path).resolve()
     data = read_toml(path, kind="experiment")
     try:
@@ -178,7 +181,12 @@ def load_experiment(path: str | Path) -> Experiment:
     if spec.model == "prevsim":
         for i, name in enumerate(spec.scenarios):
             try:
-                scenarios.append(load_scenario(path.parent / name))
+                file = inside_allowed(path, f"scenarios[{i}]", name, allowed)
+            except ScenarioError as err:
+                problems += err.problems
+                continue
+            try:
+                scenarios.append(load_scenario(file, allowed))
             except ScenarioError as err:
                 problems += [f"{path}: scenarios[{i}]: {line}" for line in err.problems]
         if not 1 <= len(spec.scenarios) <= 2:

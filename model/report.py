@@ -620,7 +620,9 @@ def write_briefing(
     if sensitivity is not None:
         drivers = drivers_from_experiment(page, sensitivity)
     else:
-        chosen = most_uncertain(load_experiment(uncertainties_file or DEFAULT_UNCERTAINTIES).spec.uncertainties)
+        shipped = [DEFAULT_UNCERTAINTIES.parent.parent]  # the default names ../scenarios/
+        experiment = load_experiment(uncertainties_file or DEFAULT_UNCERTAINTIES, [] if uncertainties_file else shipped)
+        chosen = most_uncertain(experiment.spec.uncertainties)
         frame = one_at_a_time(results, chosen, oat_replicates, workers, on_start, on_done)
         drivers = drivers_one_at_a_time(page, frame, chosen, oat_replicates)
     return write_text(target, render(page, drivers), overwrite=False)

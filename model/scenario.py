@@ -19,7 +19,7 @@ import json
 import tomllib
 import types
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -374,7 +374,24 @@ def read_toml(path: Path, where: str = "", kind: str = "scenario") -> dict[str, 
         raise ScenarioError([f"{where}{path}: cannot be read: {err.strerror}"]) from None
 
 
-def _read_chain(path: Path, seen: tuple[Path, ...] = ()) -> tuple[dict[str, Any], dict[tuple, Path]]:
+def inside_allowed(naming: Path, key: str, name: str, allowed: Sequence[Path] = ()) -> Path:
+    """The file `name` given under `key` of the file `naming`, if it lies in the folder tree of `naming`, of the
+    current folder or of an `allowed` folder; else a ScenarioError (the foreign file is never read)."""
+    target = (naming.parent / name).resolve()
+    roots = [naming.parent.resolve(), Path.cwd().resolve(), *(Path(root).resolve() for root in allowed)]
+    if not any(target.is_relative_to(root) for root in roots):
+        raise ScenarioError(
+            [
+                f"{naming}: {key}: {name!r}: outside the folders a file may name ({naming.parent} and the current "
+                "folder, with their subfolders); give --allow-path FOLDER to allow another"
+            ]
+        )
+    return target
+
+
+def _read_chain(
+    path: Path, seen: tuple[Path, ...] = (), allowed: Sequence[Path] = ()
+) -> tuple[dict[str, Any], dict[tuple, Path]]:
     """Merged raw data of `path` and its `extends` ancestors, and which file set each key."""
     path = path.resolve()
     if path in seen:
@@ -391,7 +408,7 @@ def _read_chain(path: Path, seen: tuple[Path, ...] = ()) -> tuple[dict[str, Any]
     merged: dict[str, Any] = {}
     merged_origin: dict[tuple, Path] = {}
     for name in parents:  # later parents override earlier ones, the file itself overrides all
-        parent, parent_origin = _read_chain(path.parent / name, (*seen, path))
+        parent, parent_origin = _read_chain(inside_allowed(path, "extends", name, allowed), (*seen, path), allowed)
         known = set(merged_origin.values())
         for leaf, file in parent_origin.items():
             if file not in known:  # a shared ancestor (baseline) must not undo what an earlier parent changed
@@ -471,10 +488,12 @@ def _origin_of(loc: tuple, origin: dict[tuple, Path], top: Path) -> Path:
     return top
 
 
-def load_scenario(path: str | Path) -> Scenario:
-    """Read, merge (`extends`) and validate a scenario file; raise ScenarioError listing every problem."""
+def load_scenario(path: str | Path, allowed: Sequence[Path] = ()) -> Scenario:
+    """Read, merge (`extends`) and validate a scenario file; raise ScenarioError listing every problem.
+
+    `extends` may name files in the folder tree of the file naming them, of the current folder, or of `allowed`."""
     top = Path(path).resolve()
-    data, origin = _read_chain(top)
+    data, origin = _read_chain(top, allowed=allowed)
     data.pop("extends", None)
     if isinstance(data.get("title"), dict):  # a title names this file's scenario: never borrowed from a parent
         data["title"] = {lang: text for lang, text in data["title"].items() if origin.get(("title", lang)) == top}

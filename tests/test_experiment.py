@@ -110,8 +110,8 @@ def test_a_bad_factor_is_named_before_any_run(folder, tmp_path, factor, expected
     )
     bad = write(folder, "bad.toml", text)
     result = CliRunner().invoke(app, ["experiment", str(bad), "--results", str(tmp_path)])
-    (line,) = assert_clean_failure(result, EXIT_BAD_INPUT)
-    assert expected in line
+    lines = assert_clean_failure(result, EXIT_BAD_INPUT)
+    assert any(expected in line for line in lines) and all(line.startswith(f"{bad}: ") for line in lines), lines
     assert not list(tmp_path.iterdir()), "nothing may be written for a bad experiment"
 
 

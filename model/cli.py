@@ -16,6 +16,7 @@ from typing import Annotated, Any, TypeVar
 import pandas as pd
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -23,7 +24,7 @@ from model.comparison import BASE_RATE, DISCOUNT_RATES, Comparison, check_compar
 from model.comparison import compare as run_comparison
 from model.comparison import folder_name as comparison_folder_name
 from model.output import EXIT_ENVIRONMENT, OutputError, writable_folder
-from model.run import SimulationResult, new_results_folder, simulate
+from model.run import SimulationResult, check_memory, new_results_folder, simulate
 from model.scenario import CATEGORIES, Scenario, ScenarioError, load_scenario, read_toml, unit_of
 
 app = typer.Typer(
@@ -95,27 +96,36 @@ AllowPath = Annotated[
 ]
 
 
+AllowLarge = Annotated[
+    bool,
+    typer.Option(help="run a district or draw a design larger than the memory or size limits allow (see README)"),
+]
+
+
 def _load(path: Path, allowed: list[Path] | None = None) -> Scenario:
     return _checked(load_scenario, path, allowed or [])
 
 
 @app.command()
 def validate(
-    file: Annotated[Path, typer.Argument(help="scenario or experiment file (TOML)")], allow_path: AllowPath = None
+    file: Annotated[Path, typer.Argument(help="scenario or experiment file (TOML)")],
+    allow_path: AllowPath = None,
+    allow_large: AllowLarge = False,
 ) -> None:
     """Check a scenario or an experiment file without running it."""
     from model.experiment import is_experiment, load_experiment
 
     if is_experiment(_checked(read_toml, file.resolve())):
-        exp = _checked(load_experiment, file, allow_path or [])
+        exp = _checked(load_experiment, file, allow_path or [], allow_large)
         runs = len(exp.design) * exp.spec.replicates * exp.model_runs_per_replicate
         out.print(
-            f"ok: {file} (experiment {exp.spec.name!r}, {exp.spec.design.method} design, "
+            f"ok: {escape(str(file))} (experiment {exp.spec.name!r}, {exp.spec.design.method} design, "
             f"{len(exp.design):,} design points, {runs:,} model runs, hash {exp.content_hash[:12]})"
         )
         return
     s = _load(file, allow_path)
-    out.print(f"ok: {file} (scenario {s.name!r}, {len(s.parameters())} sourced numbers, hash {s.content_hash[:12]})")
+    numbers = len(s.parameters())
+    out.print(f"ok: {escape(str(file))} (scenario {s.name!r}, {numbers} sourced numbers, hash {s.content_hash[:12]})")
 
 
 @app.command()
@@ -162,10 +172,13 @@ def run(
     seed: Annotated[int, typer.Option(min=0, help="seed of the replicate seeds")] = 1,
     workers: Annotated[int | None, typer.Option(min=1, help="worker processes (default: all cores)")] = None,
     results: Annotated[Path, typer.Option(help="folder under which the results folder is made")] = Path("results"),
+    allow_large: AllowLarge = False,
     allow_path: AllowPath = None,
 ) -> None:
     """Run a scenario: progress, a summary table, and results/<scenario>-<timestamp>/."""
     s = _load(scenario, allow_path)
+    if not allow_large:
+        _checked(check_memory, [s], [str(scenario)], workers)
     progress = _progress()
     task = progress.add_task(f"{s.name}: replicates", total=replicates)
     with _new_folder(results, s.name) as folder, _interruptible(_written_whole(progress, "a run")):
@@ -175,7 +188,8 @@ def run(
             )
         print_summary(result)
         _checked(result.write_into, folder)
-    out.print(f"\nwrote {folder}/ (timeseries.parquet, summary.csv, manifest.json) in {result.wall_time_s:.1f} s")
+    written = "timeseries.parquet, summary.csv, manifest.json"
+    out.print(f"\nwrote {escape(str(folder))}/ ({written}) in {result.wall_time_s:.1f} s")
 
 
 def _written_whole(progress: Progress, what: str) -> Callable[[], str]:
@@ -199,11 +213,14 @@ def compare(
     briefing: Annotated[
         bool, typer.Option(help="then write the committee briefing in German (as `prevsim report FOLDER`)")
     ] = False,
+    allow_large: AllowLarge = False,
     allow_path: AllowPath = None,
 ) -> None:
     """Compare scenarios against the first with common random numbers: placements, cost, payoff."""
     loaded = [_load(path, allow_path) for path in scenarios]
     _checked(check_comparable, loaded, [str(path) for path in scenarios])
+    if not allow_large:
+        _checked(check_memory, loaded, [str(path) for path in scenarios], workers)
     progress = _progress()
     task = progress.add_task("runs (scenario x replicate)", total=len(loaded) * replicates)
     name = comparison_folder_name([s.name for s in loaded])
@@ -213,7 +230,7 @@ def compare(
         print_comparison(comparison)
         _checked(comparison.write_into, folder)
     out.print(
-        f"\nwrote {folder}/ (comparison.csv, timeseries.parquet, summary.csv, manifest.json) "
+        f"\nwrote {escape(str(folder))}/ (comparison.csv, timeseries.parquet, summary.csv, manifest.json) "
         f"in {comparison.reference.wall_time_s:.1f} s"
     )
     if briefing:
@@ -266,7 +283,7 @@ def report(
         )
     finally:
         progress.stop()
-    out.print(f"wrote {page}", soft_wrap=True)
+    out.print(f"wrote {escape(str(page))}", soft_wrap=True)
 
 
 def print_comparison(comparison: Comparison) -> None:
@@ -347,12 +364,15 @@ def experiment(
     ] = None,
     resume: Annotated[bool, typer.Option(help="continue the latest interrupted run of this experiment")] = False,
     results: Annotated[Path, typer.Option(help="folder under which the results folder is made")] = Path("results"),
+    allow_large: AllowLarge = False,
     allow_path: AllowPath = None,
 ) -> None:
     """Run an experiment (grid, Monte Carlo, Latin hypercube, Sobol, Morris, eFAST) and analyse it."""
     from model import experiment as ex
 
-    exp = _checked(ex.load_experiment, file, allow_path or [])
+    exp = _checked(ex.load_experiment, file, allow_path or [], allow_large)
+    if not allow_large and not cluster:
+        _checked(check_memory, exp.scenarios, [str(file)] * len(exp.scenarios), workers)
     evaluator = _connect(cluster) if cluster else ex.LocalEvaluator(workers)
     folder = _experiment_folder(exp, results, resume)
     total = len(exp.design) * exp.spec.replicates
@@ -380,11 +400,11 @@ def experiment(
     if indices is not None and len(indices):
         out.print(indices.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
     for note in written["notes"]:
-        out.print(f"[yellow]note:[/yellow] {note}")
+        out.print(f"[yellow]note:[/yellow] {escape(note)}")
     model_runs = (total - done) * exp.model_runs_per_replicate
     out.print(
         f"\n{total - done} design-point replicates ({model_runs} model runs) in {wall_time_s:.1f} s "
-        f"({model_runs / wall_time_s:.2f} model runs/s); wrote {folder}/"
+        f"({model_runs / wall_time_s:.2f} model runs/s); wrote {escape(str(folder))}/"
     )
 
 
@@ -504,7 +524,7 @@ def _experiment_folder(exp, results: Path, resume: bool) -> Path:
             err=True,
         )
         raise typer.Exit(EXIT_BAD_INPUT)
-    out.print(f"resuming {candidates[-1]}")
+    out.print(f"resuming {escape(str(candidates[-1]))}")
     return candidates[-1]
 
 

@@ -49,6 +49,9 @@ from model.workers import map_unordered
 
 METHODS = ("grid", "monte_carlo", "latin", "sobol", "morris", "fast")
 DISTRIBUTIONS = {"uniform": "unif", "triangular": "triang"}  # ours -> SALib's
+# assumption: a million points take days per replicate at the measured few model runs per second and core
+# (docs/performance.md), and ten megabytes per factor to draw: beyond this, a typo (2^28) is likelier than intent
+MAX_DESIGN_POINTS = 1_000_000
 ISHIGAMI_A, ISHIGAMI_B = 7.0, 0.1  # the classic test function's constants (Ishigami & Homma 1990)
 
 
@@ -165,18 +168,22 @@ class Experiment:
 # --- loading and checking ------------------------------------------------------------------------
 
 
-def load_experiment(path: str | Path, allowed: Sequence[Path] = ()) -> Experiment:
+def load_experiment(path: str | Path, allowed: Sequence[Path] = (), allow_large: bool = False) -> Experiment:
     """Read and validate an experiment file; raise ScenarioError with one line per problem, before any run.
 
     Its scenarios (and their `extends`) may lie in the folder tree of the file naming them, of the current
-    folder, or of `allowed`."""
+    folder, or of `allowed`. A design of more than MAX_DESIGN_POINTS points needs allow_large."""
     path = Path(path).resolve()
     data = read_toml(path, kind="experiment")
+    if not is_experiment(data) and "simulation" in data:
+        raise ScenarioError([f"{path}: a scenario file (it has [simulation]), not an experiment: run prevsim run"])
     try:
         spec = ExperimentSpec.model_validate(data)
     except ValidationError as err:
-        raise ScenarioError(_problem_lines(err, lambda _loc: path)) from None
+        raise ScenarioError(_problem_lines(err, lambda _loc: path, ExperimentSpec)) from None
     problems = _check_design(spec, path)
+    if not problems and not allow_large:
+        problems = _check_size(spec, path)
     scenarios = []
     if spec.model == "prevsim":
         for i, name in enumerate(spec.scenarios):
@@ -205,9 +212,42 @@ def is_experiment(data: dict[str, Any]) -> bool:
     return "design" in data
 
 
+def design_points(spec: ExperimentSpec) -> int:
+    """The number of design points the design will have, computed without drawing it."""
+    d, k = spec.design, len(spec.uncertainties)
+    if d.method == "grid":
+        return math.prod(len(lever.values) for lever in spec.levers)
+    if d.method == "morris":
+        return (d.trajectories or 0) * (k + 1)
+    samples = d.samples or 0
+    if d.method == "sobol":
+        return samples * (2 * k + 2 if d.second_order else k + 2)
+    return samples * k if d.method == "fast" else samples
+
+
+def _check_size(spec: ExperimentSpec, path: Path) -> list[str]:
+    """A design larger than MAX_DESIGN_POINTS, before a byte of it is drawn."""
+    points = design_points(spec)
+    if points <= MAX_DESIGN_POINTS:
+        return []
+    key = {"grid": "levers", "morris": "design.trajectories"}.get(spec.design.method, "design.samples")
+    runs = points * spec.replicates * max(1, len(spec.scenarios))
+    gib = points * max(1, len(spec.uncertainties), len(spec.levers)) * 8 / 2**30
+    return [
+        f"{path}: {key}: {points:,} design points ({gib:,.1f} GiB for the design alone, {runs:,} model runs): more "
+        f"than {MAX_DESIGN_POINTS:,}; give --allow-large to draw it anyway"
+    ]
+
+
 def _check_design(spec: ExperimentSpec, path: Path) -> list[str]:
     d, problems = spec.design, []
     k = len(spec.uncertainties)
+    factors = [f.path for f in (spec.levers if d.method == "grid" else spec.uncertainties)]
+    kind = "levers" if d.method == "grid" else "uncertainties"
+    for i, factor in enumerate(factors):
+        if factor in factors[:i]:
+            first = factors.index(factor)
+            problems.append(f"{path}: {kind}[{i}].path: {factor!r}: given twice (first as {kind}[{first}])")
     if d.method == "grid":
         if not spec.levers:
             problems.append(f"{path}: levers: []: a grid design needs at least one lever")

@@ -21,11 +21,13 @@ from model.calibration import calibration_table, yearly_figures
 from model.output import EXIT_BAD_INPUT, OutputError, write_atomically, write_text
 from model.parameters import Catalogue
 from model.recorder import Recorder
-from model.scenario import CATEGORIES, Scenario
+from model.scenario import CATEGORIES, Scenario, ScenarioError
 from model.simulation import DistrictModel
 from model.workers import map_unordered
 
 SUMMARY_QUANTILES = (0.05, 0.95)
+BYTES_PER_FAMILY = 160  # peak bytes per family of a run at 1,000,000 families: 153-157 (docs/performance.md)
+PROCESS_BYTES = 320 * 2**20  # a worker process with the compiled model loaded, before families (issue 15: ~320 MB)
 
 
 def replicate_seeds(seed: int, replicates: int) -> list[int]:
@@ -39,6 +41,31 @@ def replicate_seeds(seed: int, replicates: int) -> list[int]:
 def run_replicate(scenario: Scenario, seed: int) -> np.ndarray:
     """One replicate: the monthly metrics (months x metrics)."""
     return DistrictModel(scenario, seed).run().values
+
+
+def memory_needed_bytes(scenario: Scenario, workers: int) -> float:
+    """Estimated memory of `workers` runs of `scenario` at once: one slot per child under 21 at its largest."""
+    d = scenario.district
+    years = {-1, *d.inhabitants.by_year, *d.under_21_share.by_year}
+    children = max(d.inhabitants.at(year) * d.under_21_share.at(year) for year in years)
+    return workers * (PROCESS_BYTES + children * BYTES_PER_FAMILY)
+
+
+def check_memory(scenarios: list[Scenario], files: list[str], workers: int | None) -> None:
+    """A ScenarioError if the runs would need more memory than the machine has (one line per scenario)."""
+    import psutil
+
+    workers = workers or default_workers()
+    total = psutil.virtual_memory().total
+    problems = [
+        f"{file}: district.inhabitants: {s.district.inhabitants.value:,.0f}: {workers} run(s) at once need about "
+        f"{memory_needed_bytes(s, workers) / 2**30:,.1f} GiB ({BYTES_PER_FAMILY} bytes per child under 21), more "
+        f"than this machine's {total / 2**30:,.1f} GiB; give fewer --workers, or --allow-large to try anyway"
+        for s, file in zip(scenarios, files, strict=True)
+        if memory_needed_bytes(s, workers) > total
+    ]
+    if problems:
+        raise ScenarioError(problems)
 
 
 def default_workers() -> int:

@@ -66,6 +66,20 @@ def _param(name: str, description: str, **bounds: float) -> type[_Param]:
 Probability = _param("Probability", "a probability in [0, 1]", ge=0, le=1)
 NonNegative = _param("NonNegative", "a number >= 0", ge=0)
 Positive = _param("Positive", "a number > 0", gt=0)
+# Limits that keep numbers meaningful and storable (assumptions, with the reason):
+MAX_INHABITANTS = 100_000_000  # more than Germany (84.7 million, germany.toml): no district is larger
+MAX_EUR = 1e12  # above any German public budget line; keeps every sum of costs finite and exact to the cent
+MAX_DURATION_MONTHS = 240  # 20 years: longer than childhood; durations are stored as int16 months (max 32,767)
+MAX_ARRIVAL_AGE_YEARS = 21  # the oldest age band the model knows (young adults, §41 SGB VIII)
+MAX_PREVENTION_SERVICES = 31  # the services a family received are bits of an int32 (the sign bit unused)
+MAX_HELPS = 127  # a family's help is an int8 index (-1: none)
+MAX_NAME_LENGTH = 64  # names become folder names: three of them and a timestamp fit a file name (255 bytes)
+Inhabitants = _param("Inhabitants", f"persons, > 0 and at most {MAX_INHABITANTS:,}", gt=0, le=MAX_INHABITANTS)
+Eur = _param("Eur", f"EUR, > 0 and at most {MAX_EUR:g}", gt=0, le=MAX_EUR)
+EurOrZero = _param("EurOrZero", f"EUR, >= 0 and at most {MAX_EUR:g}", ge=0, le=MAX_EUR)
+Months = _param("Months", f"months, > 0 and at most {MAX_DURATION_MONTHS}", gt=0, le=MAX_DURATION_MONTHS)
+ArrivalAge = _param("ArrivalAge", f"years, > 0 and at most {MAX_ARRIVAL_AGE_YEARS}", gt=0, le=MAX_ARRIVAL_AGE_YEARS)
+Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9_]+$", max_length=MAX_NAME_LENGTH)]  # of a help or service
 
 
 class _Vector(_Strict):
@@ -113,10 +127,24 @@ class RiskFactors(_Strict):
 
 class District(_Strict):
     name: str
-    inhabitants: Positive
+    inhabitants: Inhabitants
     under_21_share: Probability
     minors_share: Probability
     risk_factors: RiskFactors
+
+    @model_validator(mode="after")
+    def _children(self) -> District:
+        for year in sorted({-1, *self.inhabitants.by_year, *self.under_21_share.by_year, *self.minors_share.by_year}):
+            when = "" if year == -1 else f" from {year}"
+            minors, under_21 = self.minors_share.at(year), self.under_21_share.at(year)
+            if minors > under_21:
+                raise ValueError(f"minors_share{when} ({minors:g}) must not exceed under_21_share{when} ({under_21:g})")
+            if self.inhabitants.at(year) * minors < 1:
+                raise ValueError(
+                    f"inhabitants x minors_share{when} = {self.inhabitants.at(year) * minors:.3g} children: "
+                    "a district needs at least one family"
+                )
+        return self
 
 
 class Burden(_Strict):
@@ -159,28 +187,35 @@ class UnaccompaniedMinors(_Strict):
     """Exogenous inflow: they do not come from resident families, so prevention never reaches them."""
 
     crisis_intakes_per_10k_under_21_per_year: NonNegative
-    arrival_age_years: Positive
+    arrival_age_years: ArrivalAge
     residential_probability_after_crisis: Probability
     residential_help: str
 
 
 class _Service(_Strict):
     label: str
-    mean_duration_months: Positive
+    mean_duration_months: Months
 
 
 class PreventionService(_Service):
     """A low-threshold service (Frühe Hilfen, §16 SGB VIII, KKG): reached by outreach, capacity bought by budget."""
 
     eligible_age_months: list[Annotated[int, Field(ge=0, le=252)]] = Field(min_length=2, max_length=2)
-    cost_per_month_eur: Positive
-    budget_eur_per_year: NonNegative
+    cost_per_month_eur: Eur
+    budget_eur_per_year: EurOrZero
     target_levels: list[Annotated[int, Field(ge=0, le=4)]] = Field(min_length=1)
     uptake_hazard_per_month: Probability
     shock_hazard_ratio_during: Positive
     protection_after_share: Probability
     protection_half_life_months: Positive
     referral_hazard_ratio_during: Positive
+
+    @model_validator(mode="after")
+    def _age_range(self) -> PreventionService:
+        youngest, oldest = self.eligible_age_months
+        if youngest > oldest:
+            raise ValueError(f"eligible_age_months = {self.eligible_age_months}: the first age exceeds the last")
+        return self
 
 
 class Help(_Service):
@@ -190,12 +225,12 @@ class Help(_Service):
     category: Literal[CATEGORIES]  # type: ignore[valid-type]
     access: Literal["self_referral", "help_plan", "diagnostic", "placement", "crisis"]
     counts_as_hze: bool
-    cost_per_month_eur: Positive | None = None
-    cost_per_day_eur: Positive | None = None
+    cost_per_month_eur: Eur | None = None
+    cost_per_day_eur: Eur | None = None
     duration_cv: Positive
     levels: list[Annotated[int, Field(ge=0, le=4)]] = []
     places: NonNegative | None = None
-    budget_eur_per_year: NonNegative | None = None
+    budget_eur_per_year: EurOrZero | None = None
     burden_relief_per_month: Probability
 
     @model_validator(mode="after")
@@ -224,7 +259,7 @@ def _years_of_change(node: object) -> set[int]:
 
 
 class Scenario(_Strict):
-    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$", max_length=MAX_NAME_LENGTH)
     description: str
     title: dict[Literal["de", "en"], str] = {}  # short name for briefings, per language; never inherited
     extends: str | list[str] | None = None
@@ -235,8 +270,20 @@ class Scenario(_Strict):
     youth_office: YouthOffice
     policy: Policy
     unaccompanied_minors: UnaccompaniedMinors
-    prevention: dict[str, PreventionService]
-    helps: dict[str, Help]
+    prevention: dict[Name, PreventionService] = Field(max_length=MAX_PREVENTION_SERVICES)
+    helps: dict[Name, Help] = Field(max_length=MAX_HELPS)
+
+    @model_validator(mode="after")
+    def _years_simulated(self) -> Scenario:
+        first = self.simulation.start_year - self.simulation.burn_in_years
+        last = self.simulation.start_year + self.simulation.horizon_years - 1
+        for path, p in self.parameters():
+            outside = sorted(year for year in getattr(p, "by_year", {}) if not first <= year <= last)
+            if outside:
+                raise ValueError(
+                    f"{path}.by_year: {outside[0]}: outside the simulated years {first}-{last} (burn-in and horizon)"
+                )
+        return self
 
     @model_validator(mode="after")
     def _catalogue(self) -> Scenario:
@@ -367,11 +414,14 @@ def read_toml(path: Path, where: str = "", kind: str = "scenario") -> dict[str, 
     if not path.is_file():
         raise ScenarioError([f"{where}{path}: not a file (a {kind} is a .toml file)"])
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(path.read_text(encoding="utf-8").removeprefix("\ufeff"))  # a byte-order mark is fine
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
         raise ScenarioError([f"{path}: not valid TOML: {err}"]) from None
     except OSError as err:
         raise ScenarioError([f"{where}{path}: cannot be read: {err.strerror}"]) from None
+    if not data:
+        raise ScenarioError([f"{where}{path}: empty: no keys (a {kind} file needs at least name and description)"])
+    return data
 
 
 def inside_allowed(naming: Path, key: str, name: str, allowed: Sequence[Path] = ()) -> Path:
@@ -451,15 +501,17 @@ def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def _allowed_keys(loc: tuple) -> list[str]:
-    """The keys the schema allows at the table `loc` (for messages about unknown keys)."""
-    node: Any = Scenario
+def _allowed_keys(loc: tuple, root: type[BaseModel]) -> list[str]:
+    """The keys the schema `root` allows at the table `loc` (for messages about unknown keys)."""
+    node: Any = root
     for part in loc:
         if isinstance(node, type) and issubclass(node, BaseModel):
             field = node.model_fields.get(str(part))
             node = field.annotation if field else None
         elif typing.get_origin(node) is dict:
             node = typing.get_args(node)[1]
+        elif typing.get_origin(node) is list and isinstance(part, int):
+            node = typing.get_args(node)[0]
         else:
             return []
         if typing.get_origin(node) in (typing.Union, types.UnionType):  # X | None -> X
@@ -469,10 +521,10 @@ def _allowed_keys(loc: tuple) -> list[str]:
     return []
 
 
-def _describe(error: dict[str, Any]) -> str:
+def _describe(error: dict[str, Any], root: type[BaseModel]) -> str:
     kind, message = error["type"], error["msg"]
     if kind == "extra_forbidden":
-        allowed = _allowed_keys(tuple(error["loc"][:-1]))
+        allowed = _allowed_keys(tuple(error["loc"][:-1]), root)
         return "unknown key; allowed here: " + ", ".join(allowed) if allowed else "unknown key"
     if kind == "missing":
         return "missing required key"
@@ -493,6 +545,8 @@ def load_scenario(path: str | Path, allowed: Sequence[Path] = ()) -> Scenario:
 
     `extends` may name files in the folder tree of the file naming them, of the current folder, or of `allowed`."""
     top = Path(path).resolve()
+    if "design" in read_toml(top):  # experiment.is_experiment
+        raise ScenarioError([f"{top}: an experiment file (it has [design]), not a scenario: run prevsim experiment"])
     data, origin = _read_chain(top, allowed=allowed)
     data.pop("extends", None)
     if isinstance(data.get("title"), dict):  # a title names this file's scenario: never borrowed from a parent
@@ -503,13 +557,15 @@ def load_scenario(path: str | Path, allowed: Sequence[Path] = ()) -> Scenario:
         raise ScenarioError(_problem_lines(err, lambda loc: _origin_of(loc, origin, top))) from None
 
 
-def _problem_lines(err: ValidationError, file_of: Callable[[tuple], Any]) -> list[str]:
-    """One line per problem: file, key path, value, what is allowed."""
+def _problem_lines(
+    err: ValidationError, file_of: Callable[[tuple], Any], root: type[BaseModel] = Scenario
+) -> list[str]:
+    """One line per problem: file, key path, value, what is allowed (keys: those of the schema `root`)."""
     lines = []
     for error in err.errors():
         loc = tuple(part for part in error["loc"] if part != "[key]")  # pydantic marker of a bad table key
         key_path = ".".join(str(part) for part in loc) or "(top level)"
         whole_table = error["type"] == "value_error" and isinstance(error["input"], dict)  # a check across keys
         value = "" if error["type"] == "missing" or whole_table else f" {error['input']!r}:"
-        lines.append(f"{file_of(loc)}: {key_path}:{value} {_describe(error)}")
+        lines.append(f"{file_of(loc)}: {key_path}:{value} {_describe(error, root)}")
     return lines

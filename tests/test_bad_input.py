@@ -213,6 +213,8 @@ OUT_OF_RANGE = {
     "NonNegative": st.floats(-1e6, -1e-4),
     "Positive": st.floats(-1e6, 0.0),
 }
+for kind in ("Inhabitants", "Eur", "EurOrZero", "Months", "ArrivalAge"):  # bounded above too: shown below zero here
+    OUT_OF_RANGE[kind] = st.floats(-1e6, -1e-4)
 
 
 @st.composite

@@ -513,9 +513,8 @@ def _experiment_folder(exp, results: Path, resume: bool) -> Path:
     """A new folder, or with --resume the latest unfinished one of the same experiment."""
     from model.experiment import new_experiment_folder, unfinished_folders
 
-    _checked(writable_folder, results)
     if not resume:
-        return _checked(new_experiment_folder, exp, results)
+        return _checked(new_experiment_folder, exp, _checked(writable_folder, results))
     candidates = unfinished_folders(exp, results)
     if not candidates:
         typer.echo(

@@ -12,6 +12,7 @@ the two scenarios of a paired outcome); the analysis uses the mean over replicat
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import itertools
 import json
@@ -175,8 +176,10 @@ def load_experiment(path: str | Path, allowed: Sequence[Path] = (), allow_large:
     folder, or of `allowed`. A design of more than MAX_DESIGN_POINTS points needs allow_large."""
     path = Path(path).resolve()
     data = read_toml(path, kind="experiment")
-    if not is_experiment(data) and "simulation" in data:
-        raise ScenarioError([f"{path}: a scenario file (it has [simulation]), not an experiment: run prevsim run"])
+    scenario_keys = set(Scenario.model_fields) - set(ExperimentSpec.model_fields)
+    if not is_experiment(data) and scenario_keys & set(data):
+        shown = ", ".join(sorted(scenario_keys & set(data)))
+        raise ScenarioError([f"{path}: a scenario file (it has {shown}), not an experiment: run prevsim run"])
     try:
         spec = ExperimentSpec.model_validate(data)
     except ValidationError as err:
@@ -298,7 +301,9 @@ def _check_factors(spec: ExperimentSpec, scenarios: list[Scenario], path: Path) 
 def _check_outcomes(spec: ExperimentSpec, scenarios: list[Scenario], path: Path) -> list[str]:
     allowed = ["y"] if spec.model == "ishigami" else available_outcomes(scenarios)
     return [
-        f"{path}: outcomes[{i}]: {name!r}: unknown outcome; allowed: {', '.join(allowed)}"
+        f"{path}: outcomes[{i}]: {name!r}: unknown outcome; closest: "
+        f"{', '.join(difflib.get_close_matches(name, allowed, n=3, cutoff=0))} ({len(allowed)} outcomes exist for "
+        f"{max(1, len(scenarios))} scenario(s))"
         for i, name in enumerate(spec.outcomes)
         if name not in allowed
     ]

@@ -38,9 +38,9 @@ class OutputError(Exception):
 
 def writable_folder(folder: Path) -> Path:
     """Create `folder` (and its parents) and prove that a file can be written in it, before any computing."""
-    if folder.exists() and not folder.is_dir():
-        raise OutputError(folder, "exists and is not a folder", EXIT_BAD_INPUT)
     try:
+        if folder.exists() and not folder.is_dir():
+            raise OutputError(folder, "exists and is not a folder", EXIT_BAD_INPUT)
         folder.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=folder, prefix=".probe-") as probe:
             probe.write(b"prevsim")

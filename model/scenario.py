@@ -557,6 +557,17 @@ def load_scenario(path: str | Path, allowed: Sequence[Path] = ()) -> Scenario:
         raise ScenarioError(_problem_lines(err, lambda loc: _origin_of(loc, origin, top))) from None
 
 
+def _shown(value: Any, width: int = 60) -> str:
+    """The value of a problem as written, shortened so that a line stays readable: a long table or list by its
+    number of entries, a long text by its start."""
+    text = repr(value)
+    if len(text) <= width:
+        return text
+    if isinstance(value, dict | list):
+        return f"({len(value)} entries)"
+    return f"{text[: width - 5]}...{text[-1]} ({len(str(value))} characters)"
+
+
 def _problem_lines(
     err: ValidationError, file_of: Callable[[tuple], Any], root: type[BaseModel] = Scenario
 ) -> list[str]:
@@ -566,6 +577,6 @@ def _problem_lines(
         loc = tuple(part for part in error["loc"] if part != "[key]")  # pydantic marker of a bad table key
         key_path = ".".join(str(part) for part in loc) or "(top level)"
         whole_table = error["type"] == "value_error" and isinstance(error["input"], dict)  # a check across keys
-        value = "" if error["type"] == "missing" or whole_table else f" {error['input']!r}:"
+        value = "" if error["type"] == "missing" or whole_table else f" {_shown(error['input'])}:"
         lines.append(f"{file_of(loc)}: {key_path}:{value} {_describe(error, root)}")
     return lines

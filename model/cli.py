@@ -34,6 +34,7 @@ out = Console()
 err = Console(stderr=True, highlight=False)
 
 EXIT_BAD_INPUT = 2  # a file or option given is wrong (model.output: also a results path that cannot be a folder)
+LOOPBACK = "127.0.0.1"  # servers this program starts listen here only
 EXIT_INTERRUPTED = 130  # as a shell reports a process ended by SIGINT (128 + 2)
 T = TypeVar("T")
 
@@ -388,9 +389,7 @@ def experiment(
     try:
         with _interruptible(kept), _progress() as progress:
             task = progress.add_task(f"{exp.spec.name}: runs", total=total, completed=done)
-            runs = _checked(
-                ex.run_experiment, exp, folder, evaluator, lambda n: progress.advance(task, n)
-            )
+            runs = _checked(ex.run_experiment, exp, folder, evaluator, lambda n: progress.advance(task, n))
     finally:
         if cluster:
             evaluator.close()
@@ -406,6 +405,44 @@ def experiment(
         f"\n{total - done} design-point replicates ({model_runs} model runs) in {wall_time_s:.1f} s "
         f"({model_runs / wall_time_s:.2f} model runs/s); wrote {escape(str(folder))}/"
     )
+
+
+@app.command()
+def cluster(
+    workers: Annotated[int | None, typer.Option(min=1, help="worker processes (default: all cores)")] = None,
+    port: Annotated[int, typer.Option(min=0, max=65535, help="scheduler port (0: any free one)")] = 8786,
+    dashboard_port: Annotated[int, typer.Option(min=0, max=65535, help="dashboard port (0: any free one)")] = 8787,
+) -> None:
+    """Start a Dask scheduler and workers on this machine, reachable from it only, until Ctrl-C."""
+    import dask
+    from distributed import LocalCluster
+
+    from model.run import default_workers
+
+    # Dask's nanny sets MALLOC_TRIM_THRESHOLD_=65536 in its workers, which halves this model's speed (README)
+    with (
+        dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}),
+        LocalCluster(
+            n_workers=workers or default_workers(),
+            threads_per_worker=1,
+            processes=True,
+            host=LOOPBACK,
+            scheduler_port=port,
+            dashboard_address=f"{LOOPBACK}:{dashboard_port}",
+            preload=["model.workers"],  # workers ignore Ctrl-C (dask_setup)
+        ) as local,
+    ):
+        out.print(
+            f"Dask scheduler at {local.scheduler_address} (dashboard {local.dashboard_link}, if bokeh is installed), "
+            f"{len(local.workers)} workers; run: prevsim experiment FILE --cluster {local.scheduler_address}; "
+            "Ctrl-C stops them",
+            soft_wrap=True,
+        )
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            out.print("stopping the cluster")
 
 
 @app.command()

@@ -30,6 +30,11 @@ def _die_with_parent(parent: int) -> None:
             os._exit(1)
 
 
+def dask_setup(_worker: object) -> None:
+    """Dask preload of the workers of `prevsim cluster`: ignore Ctrl-C; the cluster stops them when it closes."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 class WorkerPool(ProcessPoolExecutor):
     """A process pool whose workers ignore Ctrl-C and die with their parent; `stop` ends them at once."""
 

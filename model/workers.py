@@ -20,14 +20,28 @@ PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 STOP_TIMEOUT_S = 1.5  # how long a terminated worker may take to exit before it is killed
 
 
-def _die_with_parent(parent: int) -> None:
-    """Worker initializer: ignore Ctrl-C (the parent handles it); on Linux, be killed when the parent dies."""
+def _die_with_parent(main: int) -> None:
+    """Worker initializer: ignore Ctrl-C (the main process handles it); on Linux, be killed when the parent dies.
+
+    A worker is spawned (importing Mesa makes spawn the default) and imports the model before this runs: if the
+    main process dies meanwhile, the worker ends here, once its imports are done."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if sys.platform.startswith("linux"):
+        parent = os.getppid()
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-        if os.getppid() != parent:  # the parent died before the request was made
+        if os.getppid() != parent or not _alive(main):  # a parent died before the request was made
             os._exit(1)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by another user
+        return True
+    return True
 
 
 def dask_setup(_worker: object) -> None:

@@ -54,12 +54,27 @@ def wait_for(condition, seconds: float = 120) -> None:
 
 
 def workers_of(process: subprocess.Popen) -> list[psutil.Process]:
-    return [p for p in psutil.Process(process.pid).children() if "resource_tracker" not in " ".join(p.cmdline())]
+    """The worker processes: the children other than multiprocessing's resource tracker."""
+    try:
+        children = [(child, " ".join(child.cmdline())) for child in psutil.Process(process.pid).children()]
+    except psutil.Error:  # a process ended meanwhile: ask again
+        return []
+    return [child for child, command in children if "resource_tracker" not in command]
+
+
+def computing(process: psutil.Process) -> bool:
+    """Alive and not a zombie (a zombie computes nothing and holds no memory; init reaps it when it gets to it)."""
+    try:
+        return process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
 
 
 def assert_gone(processes: list[psutil.Process], seconds: float) -> None:
-    _, alive = psutil.wait_procs(processes, timeout=seconds)
-    assert not alive, f"workers still alive: {[p.pid for p in alive]}"
+    deadline = time.monotonic() + seconds
+    while alive := [p.pid for p in processes if computing(p)]:
+        assert time.monotonic() < deadline, f"workers still alive: {alive}"
+        time.sleep(0.05)
 
 
 def test_ctrl_c_stops_an_experiment_keeps_finished_units_and_resume_completes_it(experiment, tmp_path):
@@ -119,8 +134,9 @@ def test_ctrl_c_stops_run_and_compare_and_writes_nothing(tmp_path, command):
 
 
 def test_killed_main_process_leaves_no_worker(experiment, tmp_path):
-    process = start("experiment", experiment, "--workers", "2", "--results", tmp_path / "results")
-    wait_for(lambda: len(workers_of(process)) == 2)
+    results = tmp_path / "results"
+    process = start("experiment", experiment, "--workers", "2", "--results", results)
+    wait_for(lambda: any(results.glob("stoppable-*/runs/part-*.parquet")))  # the workers compute
     workers = workers_of(process)
     os.kill(process.pid, signal.SIGKILL)
     process.communicate()

@@ -14,6 +14,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from model.parameters import Catalogue
+from model.scenario import CATEGORIES
+
 CALIBRATION_TOLERANCE = 0.15  # the brief: within +-15 % of the national figure
 
 
@@ -29,6 +32,7 @@ class Target:
     unit: str
     source: str
     calibrated: bool  # False: a check the model was not fitted to
+    figure: str | None = None  # the model's yearly figure compared, if not the one named like the target
 
 
 def targets() -> list[Target]:
@@ -125,19 +129,21 @@ def targets() -> list[Target]:
             ref_cases + "flexible_27_2_family + flexible_27_2_individual",
             False,
         ),
-        Target(
-            "stock_heimerziehung_34",
-            ref["out_of_home_care"]["heim_stock_2022"] / u21,
-            per10k + ", 31 Dec",
-            "germany.toml out_of_home_care.heim_stock_2022",
+        Target(  # served during 2022: the concept of cases (stock on 31 Dec + ended), a year before the targets
+            "served_heimerziehung_34_2022",
+            ref["out_of_home_care"]["heim_young_people_served_during_2022"] / u21,
+            per10k + ", served during the year",
+            "germany.toml out_of_home_care.heim_young_people_served_during_2022",
             False,
+            figure="cases_heimerziehung_34",
         ),
         Target(
-            "stock_vollzeitpflege_33",
-            ref["out_of_home_care"]["foster_stock_2022"] / u21,
-            per10k + ", 31 Dec",
-            "germany.toml out_of_home_care.foster_stock_2022",
+            "served_vollzeitpflege_33_2022",
+            ref["out_of_home_care"]["foster_young_people_served_during_2022"] / u21,
+            per10k + ", served during the year",
+            "germany.toml out_of_home_care.foster_young_people_served_during_2022",
             False,
+            figure="cases_vollzeitpflege_33",
         ),
         Target(
             "assessments_8a_need_without_endangerment_per_year",
@@ -164,25 +170,73 @@ def targets() -> list[Target]:
     return out
 
 
-def yearly_figures(frame: pd.DataFrame, help_names: tuple[str, ...], hze_helps: tuple[str, ...]) -> pd.DataFrame:
-    """Figures per simulated year from one replicate's monthly frame, counted as the statistics count."""
+PER_HELP_FIGURES = ("cases_", "stock_", "begun_", "begun_unaccompanied_", "help_months_")
+
+
+AVERAGED_OVER_YEARS = (  # rates, shares and durations: their horizon figure is the mean of the years
+    "hze_cases_all",
+    "cases_",
+    "stock_",
+    "mean_duration_ended_",
+    "new_out_of_home_placements_per_year",
+    "inobhutnahmen_without_unaccompanied_per_year",
+    "assessments_8a_",
+    "hze_spending_per_resident_under_21",
+    "ambulant_helps_ended_as_planned_share",
+)
+
+
+def summed_over_horizon(figure: str) -> bool:
+    """How a yearly figure adds up over the horizon: counts and money are summed, everything else is the mean
+    of the years (AVERAGED_OVER_YEARS); declared here once for summaries, comparisons and experiments."""
+    return not figure.startswith(AVERAGED_OVER_YEARS)
+
+
+def over_horizon(yearly: pd.DataFrame, by: list[str] | None = None) -> pd.DataFrame | pd.Series:
+    """Each figure over the horizon (`summed_over_horizon`), per group of the index levels `by` (or for all
+    rows: a Series)."""
+    averaged = [c for c in yearly if not summed_over_horizon(c)]
+    if by is None:
+        total = yearly.sum()
+        total[averaged] = yearly[averaged].mean()
+        return total
+    grouped = yearly.groupby(level=by, sort=False)
+    total = grouped.sum()
+    total[averaged] = grouped[averaged].mean()
+    return total
+
+
+def yearly_figures(frame: pd.DataFrame, catalogue: Catalogue) -> pd.DataFrame:
+    """Figures per simulated year from one replicate's monthly frame, counted as the statistics count: per help
+    (named after the help), per category of the official statistics (named after the category: the sum over
+    the helps counted in it, `Help.statistic`; a help named like a category is counted in it), and for the
+    district."""
+    help_names = catalogue.help_names
+    hze_helps = [h for h, hze in zip(help_names, catalogue.help_counts_as_hze, strict=True) if hze]
+    statistics = {s: list(catalogue.helps_counted_as(s)) for s in dict.fromkeys(catalogue.help_statistic) if s}
     year = frame.index.to_numpy() // 12
     by_year = frame.groupby(year)
     sums, last = by_year.sum(), by_year.last()
     per10k = 10_000 / last["under_21"]
     cases = pd.DataFrame({h: last[f"stock.{h}"] + sums[f"ended.{h}"] for h in help_names})
-    out = pd.DataFrame(index=sums.index)
-    out["hze_cases_all"] = cases[list(hze_helps)].sum(axis=1) * per10k
-    for h in help_names:
+    begun = pd.DataFrame({h: sums[f"begun.{h}"] for h in help_names})
+    alone = pd.DataFrame({h: sums[f"begun_unaccompanied.{h}"] for h in help_names})
+    stock = pd.DataFrame({h: last[f"stock.{h}"] for h in help_names})
+    months = pd.DataFrame({h: sums[f"occupancy.{h}"] for h in help_names})  # billed months of help in the year
+    for statistic, helps in statistics.items():
+        for table in (cases, begun, alone, stock, months):
+            table[statistic] = table[helps].sum(axis=1)
+    out: dict[str, pd.Series] = {}
+    out["hze_cases_all"] = cases[hze_helps].sum(axis=1) * per10k
+    for h in cases:
         out[f"cases_{h}"] = cases[h] * per10k
-    for h in help_names:
-        out[f"stock_{h}"] = last[f"stock.{h}"] * per10k
-    out["new_out_of_home_placements_per_year"] = (
-        sums["begun.vollzeitpflege_33"] + sums["begun.heimerziehung_34"]
-    ) * per10k
-    out["inobhutnahmen_without_unaccompanied_per_year"] = (
-        sums["begun.inobhutnahme_42"] - sums["begun_unaccompanied.inobhutnahme_42"]
-    ) * per10k
+    for h in stock:
+        out[f"stock_{h}"] = stock[h] * per10k
+    placed = [s for s in ("vollzeitpflege_33", "heimerziehung_34") if s in statistics]
+    out["new_out_of_home_placements_per_year"] = begun[placed].sum(axis=1) * per10k
+    if "inobhutnahme_42" in statistics:
+        crisis = begun["inobhutnahme_42"] - alone["inobhutnahme_42"]
+        out["inobhutnahmen_without_unaccompanied_per_year"] = crisis * per10k
     out["assessments_8a_endangerment_per_year"] = (sums["assessments.acute"] + sums["assessments.latent"]) * per10k
     out["assessments_8a_need_without_endangerment_per_year"] = sums["assessments.need"] * per10k
     out["assessments_8a_neither_per_year"] = sums["assessments.neither"] * per10k
@@ -191,17 +245,22 @@ def yearly_figures(frame: pd.DataFrame, help_names: tuple[str, ...], hze_helps: 
             out[f"mean_duration_ended_{h}"] = sums[f"ended_months.{h}"] / sums[f"ended.{h}"]
     out["hze_spending_per_resident_under_21"] = sums["cost_eur.hze"] / last["under_21"]
     ambulant = [h for h in hze_helps if f"ended_resolved.{h}" in sums and sums[f"ended_resolved.{h}"].sum() > 0]
-    out["ambulant_helps_ended_as_planned_share"] = sums[[f"ended_resolved.{h}" for h in ambulant]].sum(axis=1) / sums[
-        [f"ended.{h}" for h in ambulant]
-    ].sum(axis=1)
-    return out
+    resolved = sums[[f"ended_resolved.{h}" for h in ambulant]].sum(axis=1)
+    out["ambulant_helps_ended_as_planned_share"] = resolved / sums[[f"ended.{h}" for h in ambulant]].sum(axis=1)
+    for h in begun:
+        out[f"begun_{h}"] = begun[h]
+        out[f"begun_unaccompanied_{h}"] = alone[h]
+        out[f"help_months_{h}"] = months[h]
+    for c in [*CATEGORIES, "total"]:
+        out[f"cost_eur_{c}"] = sums[f"cost_eur.category.{c}" if c != "total" else "cost_eur.total"]
+    return pd.DataFrame(out, index=sums.index)
 
 
 def calibration_table(yearly: pd.DataFrame) -> pd.DataFrame:
     """Target vs model: `yearly` has one row per (replicate, year); the model figure is the mean over all rows."""
     rows = []
     for t in targets():
-        column = t.name
+        column = t.figure or t.name
         if column not in yearly:
             continue
         values = yearly[column].to_numpy(dtype=float)

@@ -320,7 +320,7 @@ def print_comparison(comparison: Comparison) -> None:
         return t
 
     cat = comparison.reference.catalogue
-    out_of_home = [h for i, h in enumerate(cat.help_names) if cat.help_access[i] >= 3]
+    out_of_home = cat.helps_in_role("out_of_home")
     horizon = new_table(f"Change against {comparison.names[0]}, sum over the horizon (district)")
     for h in out_of_home:
         horizon.add_row(f"{h} begun", *(cell(s, "horizon", f"begun_{h}") for s in others))
@@ -577,10 +577,11 @@ def print_summary(result: SimulationResult) -> None:
     shown = [*dict.fromkeys([years[0], years[len(years) // 2], years[-1]]), "all"]
     cat = result.catalogue
     placements = []
+    out_of_home, crisis = cat.in_role("out_of_home"), cat.in_role("crisis")
     for i, h in enumerate(cat.help_names):
-        if cat.help_access[i] >= 3:  # placement and crisis helps
+        if out_of_home[i]:
             placements.append((f"begun_{h}", h))
-            if i == cat.unaccompanied_help or cat.help_access[i] == 4:
+            if i == cat.unaccompanied_help or crisis[i]:
                 placements.append((f"begun_unaccompanied_{h}", "  of which unaccompanied"))
     sections = [
         ("Placements and crisis intakes begun, per year (district)", placements, 1.0),
@@ -611,7 +612,8 @@ def print_summary(result: SimulationResult) -> None:
             table.add_row(label, *cells)
         out.print(table)
     out.print(
-        "Each cell: mean over replicates, below it the 5-95 % range. 'horizon': mean per year (cost: sum of all years)."
+        "Each cell: mean over replicates, below it the 5-95 % range. "
+        "'horizon': counts and cost summed over all years, rates their mean."
     )
 
 

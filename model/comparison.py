@@ -16,7 +16,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from model.calibration import over_horizon, summed_over_horizon
 from model.output import write_atomically
+from model.parameters import YearParameters
 from model.run import SimulationResult, new_results_folder, simulate_many, write_manifest
 from model.scenario import CATEGORIES, Scenario, ScenarioError
 
@@ -61,6 +63,24 @@ def check_comparable(scenarios: list[Scenario], files: list[str] | None = None) 
         raise ScenarioError(problems)
 
 
+def _prices_and_volumes(result: SimulationResult) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Monthly unit cost (EUR) and months of use of each help and service, per (replicate, year) row: the
+    prices repeated for every replicate, so that both frames align."""
+    wide = result.wide()
+    cat = result.catalogue
+    items = [f"occupancy.{h}" for h in cat.help_names] + [f"prevention_occupancy.{s}" for s in cat.prevention_names]
+    year = wide.index.get_level_values("month") // 12 + result.start_year
+    volumes = wide[items].groupby([wide.index.get_level_values("replicate"), year]).sum()
+    volumes.index = volumes.index.set_names(["replicate", "year"])
+    unit_costs = {}
+    for y in volumes.index.unique("year"):
+        p = YearParameters.of(result.scenario, int(y))
+        unit_costs[y] = [*p.help_cost_per_month, *p.prevention_cost_per_month]
+    prices = pd.DataFrame([unit_costs[y] for y in volumes.index.get_level_values("year")], index=volumes.index)
+    prices.columns = volumes.columns
+    return prices, volumes
+
+
 @dataclass
 class Comparison:
     """Results of several scenarios run with the same replicate seeds; the first is the reference."""
@@ -78,11 +98,13 @@ class Comparison:
     def figures(self) -> dict[str, str]:
         """The figures compared, with their units."""
         cat = self.reference.catalogue
-        out_of_home = [h for i, h in enumerate(cat.help_names) if cat.help_access[i] >= 3]  # placement, crisis
+        counted = dict.fromkeys(s for s in cat.help_statistic if s)  # categories of the statistics
+        placed = dict.fromkeys(s for s, out in zip(cat.help_statistic, cat.in_role("out_of_home"), strict=True) if out)
+        out_of_home = [*cat.helps_in_role("out_of_home"), *(s for s in placed if s)]
         units = {f"begun_{h}": "begun per year (district)" for h in out_of_home}
         units |= {f"help_months_{h}": "placement-months per year (district)" for h in out_of_home}
         units |= {"hze_cases_all": "cases per 10,000 under 21"}
-        units |= {f"cases_{h}": "cases per 10,000 under 21" for h in cat.help_names}
+        units |= {f"cases_{h}": "cases per 10,000 under 21" for h in [*cat.help_names, *counted]}
         units |= {f"cost_eur_{c}": "EUR per year" for c in [*CATEGORIES, "total"]}
         return units
 
@@ -107,6 +129,28 @@ class Comparison:
         flows["savings_eur"] = -d[[f"cost_eur_{c}" for c in LATE_CATEGORIES]].sum(axis=1)
         flows["net_saving_eur"] = flows["savings_eur"] - flows["extra_spending_eur"]
         return flows
+
+    def cost_decomposition(self) -> pd.DataFrame:
+        """Per (scenario, replicate, year): the paired change in cost split into price, volume and interaction.
+
+        Each help and prevention service costs its months of use (volume q) times its monthly unit cost in force
+        that year (price p; numbers change only in January). Against the reference (p0, q0): price = (p - p0) q0,
+        a change of unit costs on the reference's volume; volume = (q - q0) p0, more or fewer months of help at
+        the reference's prices; interaction = (p - p0)(q - q0). The three add up to the change in total cost."""
+        reference = _prices_and_volumes(self.reference)
+        parts = {}
+        for r in self.results[1:]:
+            p, q = _prices_and_volumes(r)
+            p0, q0 = (frame[p.columns] for frame in reference)
+            dp, dq = p - p0, q - q0
+            parts[r.scenario.name] = pd.DataFrame(
+                {
+                    "cost_change_price_eur": dp.mul(q0).sum(axis=1),
+                    "cost_change_volume_eur": dq.mul(p0).sum(axis=1),
+                    "cost_change_interaction_eur": dq.mul(dp).sum(axis=1),
+                }
+            )
+        return pd.concat(parts, names=["scenario"])
 
     def economics(self) -> pd.DataFrame:
         """Per (scenario, replicate): present values, NPV at 2/3.5/5 %, benefit-cost ratio, break-even year."""
@@ -135,19 +179,19 @@ class Comparison:
         difference (mean, its standard error, 5/50/95 % over replicates), then the economics."""
         units = self.figures()
         d = self.differences()
-        flows = self.cash_flows()
+        flows = self.cash_flows().join(self.cost_decomposition())
         both = d.join(flows)
         units |= {c: "EUR per year" for c in flows}
         per_year = both.rename(index=str, level="year")
-        means = [c for c in both if c.startswith("cases_") or c == "hze_cases_all"]  # rates: mean over years
-        horizon = both.groupby(level=["scenario", "replicate"], sort=False).sum()
-        horizon[means] = both[means].groupby(level=["scenario", "replicate"], sort=False).mean()
+        horizon = over_horizon(both, ["scenario", "replicate"])
         horizon = pd.concat({"horizon": horizon}, names=["year"]).reorder_levels(["scenario", "replicate", "year"])
         long = pd.concat([per_year, horizon]).stack().rename("value")
         long.index = long.index.set_names("figure", level=-1)
         frame = _describe(long, ["scenario", "year", "figure"])
         frame["unit"] = [
-            units[f].replace(" per year", " over the horizon") if y == "horizon" and f not in means else units[f]
+            units[f].replace(" per year", " over the horizon")
+            if y == "horizon" and summed_over_horizon(f)
+            else units[f]
             for y, f in zip(frame["year"], frame["figure"], strict=True)
         ]
 

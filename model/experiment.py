@@ -32,8 +32,9 @@ from SALib.analyze import sobol as sobol_analyze
 from SALib.sample import fast_sampler, latin, morris, sobol
 from SALib.util import scale_samples
 
+from model.calibration import over_horizon
 from model.charts import write_charts
-from model.comparison import Comparison
+from model.comparison import Comparison, check_comparable
 from model.output import write_atomically, write_text
 from model.parameters import Catalogue
 from model.recorder import Recorder
@@ -107,10 +108,21 @@ class ExperimentSpec(_Strict):
 class Experiment:
     """A validated experiment: its spec, the loaded scenarios and the design matrix."""
 
-    def __init__(self, spec: ExperimentSpec, scenarios: list[Scenario], path: Path | None = None) -> None:
+    def __init__(
+        self,
+        spec: ExperimentSpec,
+        scenarios: list[Scenario],
+        path: Path | None = None,
+        design: np.ndarray | None = None,
+    ) -> None:
+        """design: the design matrix (points x factors) if drawn elsewhere (SALib, the EMA Workbench)."""
         self.spec, self.scenarios, self.path = spec, scenarios, path
         self.factors = spec.levers if spec.design.method == "grid" else spec.uncertainties
-        self.design = self._design()
+        self.design = self._design() if design is None else np.asarray(design, dtype=float)
+
+    def with_design(self, design: np.ndarray) -> Experiment:
+        """The same experiment over another design matrix (points x factors, the factors in the same order)."""
+        return Experiment(self.spec, self.scenarios, self.path, design)
 
     @property
     def names(self) -> list[str]:
@@ -203,11 +215,51 @@ def load_experiment(path: str | Path, allowed: Sequence[Path] = (), allow_large:
             problems.append(f"{path}: scenarios: {spec.scenarios!r}: give one scenario, or two for paired outcomes")
     if problems:
         raise ScenarioError(problems)
+    if len(scenarios) == 2:  # as compare: distinct names, the same years, district and catalogue names
+        try:
+            check_comparable(scenarios, [f"{path}: scenarios[{i}] ({name})" for i, name in enumerate(spec.scenarios)])
+        except ScenarioError as err:
+            problems += err.problems
     problems += _check_factors(spec, scenarios, path)
     problems += _check_outcomes(spec, scenarios, path)
     if problems:
         raise ScenarioError(problems)
     return Experiment(spec, scenarios, path)
+
+
+def experiment_over(
+    scenarios: list[Scenario],
+    names: list[str],
+    design: np.ndarray,
+    outcomes: list[str],
+    replicates: int = 1,
+    seed: int = 1,
+    where: str = "design",
+) -> Experiment:
+    """An experiment over a design matrix drawn elsewhere (SALib, the EMA Workbench), its columns the numbers
+    `names` (scenario key paths); checked as experiment files are: each name a number of every scenario, the
+    design's lowest and highest value of each allowed, each outcome known; two scenarios comparable (distinct
+    names, the same years). Raise ScenarioError (lines start with `where`) before any run."""
+    if len(scenarios) == 2:
+        check_comparable(scenarios)
+    design = np.atleast_2d(np.asarray(design, dtype=float))
+    uncertainties = [
+        Uncertainty(path=name, low=column.min(), high=column.max(), source=where)
+        for name, column in zip(names, design.T, strict=True)
+    ]
+    spec = ExperimentSpec(
+        name="design",
+        description=where,
+        replicates=replicates,
+        seed=seed,
+        design=Design(method="monte_carlo", samples=len(design)),
+        uncertainties=uncertainties,
+        outcomes=outcomes,
+    )
+    problems = _check_factors(spec, scenarios, where) + _check_outcomes(spec, scenarios, where)
+    if problems:
+        raise ScenarioError(problems)
+    return Experiment(spec, scenarios, design=design)
 
 
 def is_experiment(data: dict[str, Any]) -> bool:
@@ -278,7 +330,7 @@ def _check_design(spec: ExperimentSpec, path: Path) -> list[str]:
     return problems
 
 
-def _check_factors(spec: ExperimentSpec, scenarios: list[Scenario], path: Path) -> list[str]:
+def _check_factors(spec: ExperimentSpec, scenarios: list[Scenario], path: Path | str) -> list[str]:
     """Each path must be a number of every scenario, and its bounds values the scenario allows."""
     problems = []
     if spec.model == "ishigami":
@@ -298,7 +350,7 @@ def _check_factors(spec: ExperimentSpec, scenarios: list[Scenario], path: Path) 
     return list(dict.fromkeys(problems))
 
 
-def _check_outcomes(spec: ExperimentSpec, scenarios: list[Scenario], path: Path) -> list[str]:
+def _check_outcomes(spec: ExperimentSpec, scenarios: list[Scenario], path: Path | str) -> list[str]:
     allowed = ["y"] if spec.model == "ishigami" else available_outcomes(scenarios)
     return [
         f"{path}: outcomes[{i}]: {name!r}: unknown outcome; closest: "
@@ -350,16 +402,10 @@ def _empty_result(scenario: Scenario) -> SimulationResult:
 def _one_run_comparison(results: list[SimulationResult]) -> dict[str, float]:
     """The outcomes of one replicate: horizon figures (one scenario) or paired figures and economics (two)."""
     if len(results) == 1:
-        yearly = results[0].yearly().droplevel("replicate")
-        rates = [c for c in yearly if c.startswith(("cases_", "hze_cases", "stock_", "mean_duration"))]
-        totals = yearly.sum()
-        totals[rates] = yearly[rates].mean()
+        totals = over_horizon(results[0].yearly().droplevel("replicate"))
         return {k: float(v) for k, v in totals.items()}
     comparison = Comparison(results)
-    table = comparison.differences().droplevel(["scenario", "replicate"])
-    rates = [c for c in table if c.startswith(("cases_", "hze_cases"))]
-    totals = table.sum()
-    totals[rates] = table[rates].mean()
+    totals = over_horizon(comparison.differences().droplevel(["scenario", "replicate"]))
     flows = comparison.cash_flows().sum()
     economics = comparison.economics().iloc[0]
     return {k: float(v) for k, v in [*totals.items(), *flows.items(), *economics.items()]}
@@ -428,6 +474,15 @@ def run_experiment(
             if on_done:
                 on_done(len(unit) * experiment.spec.replicates)
     return collect_runs(folder)
+
+
+def evaluate_points(experiment: Experiment, evaluator: LocalEvaluator | DaskEvaluator | None = None) -> pd.DataFrame:
+    """Every design point's outcomes (mean over replicates), one row per point in design order, without files:
+    the runs of `run_experiment`, for callers that analyse in memory (SALib, the EMA Workbench)."""
+    evaluator = evaluator or LocalEvaluator(workers=1)
+    frames = [frame for _, frame in evaluator.map_unordered(run_batch, experiment, experiment.batches())]
+    runs = pd.concat(frames, ignore_index=True).sort_values(["point", "replicate"], ignore_index=True)
+    return point_means(runs, experiment.spec.outcomes)
 
 
 def collect_runs(folder: Path) -> pd.DataFrame:

@@ -21,45 +21,21 @@ checks the bits of four runs, the main job's comparison.csv compares 100 runs by
 
 from __future__ import annotations
 
-import math
+import hashlib
 from collections.abc import Callable
+from pathlib import Path
 from typing import NamedTuple
 
-import llvmlite.binding as llvm
 import numba as nb
 import numpy as np
 from numba.core import types
-from numba.extending import get_cython_function_address
 
+from model import families, parameters, streams
+from model import rules as rule
 from model.families import NO_HELP
-from model.parameters import (
-    ADULT_MONTHS,
-    AGE_BAND_STARTS,
-    CRISIS,
-    DIAGNOSTIC,
-    HELP_PLAN,
-    MAX_AGE_MONTHS,
-    PLACEMENT,
-    SINGLE_PARENT,
-)
+from model.parameters import AGE_BAND_STARTS, CRISIS, DIAGNOSTIC, HELP_PLAN, PLACEMENT, SELF_REFERRAL, SINGLE_PARENT
+from model.rules import pick
 from model.streams import draw, position
-
-# SciPy's own ndtri (the C function behind scipy.special.ndtri), called by its symbol name, so that compiled
-# code that uses it can be cached and gives SciPy's bits
-llvm.add_symbol("prevsim_scipy_ndtri", get_cython_function_address("scipy.special.cython_special", "ndtri"))
-_scipy_ndtri = types.ExternalFunction("prevsim_scipy_ndtri", types.float64(types.float64, types.intc))
-
-
-@nb.njit(cache=True, inline="always")
-def ndtri(p: float) -> float:
-    """The standard normal quantile of p: scipy.special.ndtri, to the last bit."""
-    return _scipy_ndtri(p, 0)
-
-
-@nb.njit(cache=True, inline="always")
-def risk_level(burden: float) -> np.int8:
-    """Risk level 0-4: levels begin at 1, 2, 3 and 4 burden points."""
-    return np.int8(min(burden, 4.0))
 
 
 @nb.njit(cache=True, inline="always")
@@ -69,18 +45,6 @@ def band_of(age_months: int, band_starts: tuple[int, ...]) -> int:
     for start in band_starts:
         band += age_months >= start
     return band
-
-
-@nb.njit(cache=True, inline="always")
-def pick(table: tuple, index: int):
-    """table[index], index -1 the last entry, by comparisons with each index instead of a load from memory:
-    a loop over the families that reads small tables this way is compiled to vector instructions (loads
-    from a table indexed by each family, gathers, are not)."""
-    value = table[len(table) - 1]
-    for j in range(len(table) - 1):
-        if index == j:
-            value = table[j]
-    return value
 
 
 @nb.njit(cache=True)
@@ -133,113 +97,27 @@ def pairwise_sum(values: np.ndarray) -> float:
 
 
 @nb.njit(cache=True)
-def age_a_month(
-    key: np.uint64,
-    month: int,
-    ids: np.ndarray,
-    age_months: np.ndarray,
-    help: np.ndarray,
-    moving_away: np.ndarray,
-    continue_after_18: float,
-    adult_months: int,
-    max_age_months: int,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Everyone grows a month older; the families whose help ends with age, and the families that leave.
-
-    At 18 a help continues as help for young adults (§41) with a probability, else it ends; at 21 it ends.
-    Adults without a help (counting those whose help ends now) and families moving away leave. Both
-    index arrays ascend.
-    """
-    at = position(month)
-    ending = np.empty(len(ids), dtype=np.bool_)
-    leaving = np.empty(len(ids), dtype=np.bool_)
-    for i in range(len(ids)):  # branch-free (every family draws; see come_to_notice): vector instructions
-        age_months[i] += 1
-        in_help = help[i] != NO_HELP
-        ending[i] = in_help & (
-            ((age_months[i] == adult_months) & (draw(key, at, ids[i]) >= continue_after_18))
-            | (age_months[i] >= max_age_months)
-        )
-        leaving[i] = ((age_months[i] >= adult_months) & (ending[i] | (not in_help))) | moving_away[i]
-    return indices(ending), indices(leaving)
-
-
-@nb.njit(cache=True)
-def shocks_and_reversion(
-    key: np.uint64,
-    month: int,
-    ids: np.ndarray,
-    age_months: np.ndarray,
-    shock_ratio: np.ndarray,
-    protection: np.ndarray,
-    protection_decay: np.ndarray,
-    prevention: np.ndarray,
-    help: np.ndarray,
-    burden: np.ndarray,
-    level: np.ndarray,
-    shock_hazard: float,
-    age_hazard_ratio: tuple[float, ...],
-    band_starts: tuple[int, ...],
-    during_prevention: tuple[float, ...],
-    kept_by_help: np.ndarray,
-    size_key: np.uint64,
-    shock_mean_size: float,
-) -> None:
-    """Draw who has a shock this month, revert every burden, decay protection; the shocked families' burden
-    rises by the shock's size (exponential, drawn from `size_key`); set levels.
-
-    `during_prevention` and `kept_by_help` end with the value for NO_HELP (index -1). The logarithm is the C
-    library's (NumPy's may differ in the last bit, which changes a level only at an exact threshold).
-    """
-    at = position(month)
-    shocked = np.empty(len(ids), dtype=np.bool_)
-    for i in range(len(ids)):  # two loops, each compiled to vector instructions (fused, they are slower)
-        hazard = (
-            shock_hazard
-            * shock_ratio[i]
-            * pick(age_hazard_ratio, band_of(age_months[i], band_starts))
-            * (1.0 - protection[i])
-            * pick(during_prevention, prevention[i])
-        )
-        shocked[i] = draw(key, at, ids[i]) < hazard
-    for i in range(len(ids)):
-        burden[i] *= kept_by_help[help[i]]
-        protection[i] *= protection_decay[i]
-        level[i] = risk_level(burden[i])
-    for i in indices(shocked):
-        burden[i] -= shock_mean_size * math.log1p(-draw(size_key, at, ids[i]))
-        level[i] = risk_level(burden[i])
-
-
-@nb.njit(cache=True)
-def census(
-    help: np.ndarray,
-    prevention: np.ndarray,
-    level: np.ndarray,
-    waiting: np.ndarray,
-    unaccompanied: np.ndarray,
-    n_helps: int,
-    n_services: int,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+def census(fam, n_helps: int, n_services: int):
     """Month-end counts: stock per help (all, unaccompanied), per prevention service, residents per risk
     level, families in each state of `recorder.STATES` (in a help they are counted by help), unaccompanied."""
+    help, prevention = fam.help, fam.prevention
     stock = np.zeros(n_helps, dtype=np.int64)
     stock_alone = np.zeros(n_helps, dtype=np.int64)
     prevention_stock = np.zeros(n_services, dtype=np.int64)
-    levels = np.zeros(5, dtype=np.int64)
-    states = np.zeros(3, dtype=np.int64)  # home, prevention only, waiting
+    levels = np.zeros(rule.TOP_LEVEL + 1, dtype=np.int64)
+    states = np.zeros(3, dtype=np.int64)  # recorder.STATES: home, prevention only, waiting
     alone = 0
     for i in range(len(help)):
-        if unaccompanied[i]:
+        if fam.unaccompanied[i]:
             alone += 1
         else:
-            levels[level[i]] += 1
+            levels[fam.level[i]] += 1
         if prevention[i] != NO_HELP:
             prevention_stock[prevention[i]] += 1
         if help[i] != NO_HELP:
             stock[help[i]] += 1
-            stock_alone[help[i]] += unaccompanied[i]
-        elif waiting[i]:
+            stock_alone[help[i]] += fam.unaccompanied[i]
+        elif fam.waiting[i]:
             states[2] += 1
         else:
             states[1 if prevention[i] != NO_HELP else 0] += 1
@@ -254,46 +132,28 @@ def _put(row: np.ndarray, k: int, values: np.ndarray) -> int:
 
 
 @nb.njit(cache=True)
-def record(
-    row: np.ndarray,
-    help: np.ndarray,
-    prevention: np.ndarray,
-    level: np.ndarray,
-    waiting: np.ndarray,
-    unaccompanied: np.ndarray,
-    per_help: tuple[np.ndarray, ...],
-    help_cost: np.ndarray,
-    per_service: tuple[np.ndarray, ...],
-    prevention_cost: np.ndarray,
-    help_category: np.ndarray,
-    prevention_category: int,
-    n_categories: int,
-    counts_as_hze: np.ndarray,
-    assessments: np.ndarray,
-    births: int,
-    exits: int,
-    under_21: float,
-) -> None:
+def record(row: np.ndarray, fam, tally, help_cost, prevention_cost, layout, demography: tuple[int, int, float]) -> None:
     """The month's row of `recorder.Recorder.metrics`, in their order: the census (`census`), the tallies per
-    help (`per_help`, then the cost) and per service (the stock, `per_service`, the cost), cost by category,
-    in total and of HzE, §8a outcomes, levels, states, residents and the demography. Sums are NumPy's
-    (`pairwise_sum`), cost by category adds in help order as np.bincount does."""
+    help (then the cost) and per service (the stock, the tallies, the cost), cost by category (`layout`,
+    recorder.RecordLayout), in total and of HzE, §8a outcomes, levels, states, residents and the demography
+    (births, exits, under-21 population). Sums are NumPy's (`pairwise_sum`), cost by category adds in help
+    order as np.bincount does."""
     n_helps, n_services = len(help_cost), len(prevention_cost)
-    stock, stock_alone, prevention_stock, levels, states, alone = census(
-        help, prevention, level, waiting, unaccompanied, n_helps, n_services
-    )
+    stock, stock_alone, prevention_stock, levels, states, alone = census(fam, n_helps, n_services)
     k = 0
-    for values in (stock, stock_alone, *per_help):
+    per_help = (tally.begun, tally.begun_unaccompanied, tally.ended, tally.ended_months, tally.ended_resolved)
+    for values in (stock, stock_alone, *per_help, tally.occupancy):
         k = _put(row, k, values)
     k = _put(row, k, help_cost)
-    k = _put(row, k, prevention_stock)
-    for values in per_service:
+    for values in (prevention_stock, tally.prevention_begun, tally.prevention_occupancy):
         k = _put(row, k, values)
     k = _put(row, k, prevention_cost)
+    n_categories, help_category, counts_as_hze = layout.n_categories, layout.help_category, layout.counts_as_hze
+    assessments, (births, exits, under_21) = tally.assessments, demography
     category_cost = np.zeros(n_categories)
     for h in range(n_helps):
         category_cost[help_category[h]] += help_cost[h]
-    category_cost[prevention_category] += pairwise_sum(prevention_cost)
+    category_cost[layout.prevention_category] += pairwise_sum(prevention_cost)
     row[k : k + n_categories] = category_cost
     k += n_categories
     row[k] = pairwise_sum(category_cost)
@@ -301,10 +161,9 @@ def record(
     k += 2
     row[k : k + len(assessments)] = assessments
     k += len(assessments)
-    row[k : k + 5] = levels
-    row[k + 5 : k + 8] = states
-    k += 8
-    row[k] = len(help) - alone
+    k = _put(row, k, levels)
+    k = _put(row, k, states)
+    row[k] = len(fam.help) - alone
     row[k + 1] = alone
     row[k + 2] = births
     row[k + 3] = exits
@@ -312,34 +171,24 @@ def record(
 
 
 @nb.njit(cache=True)
-def choose_helps(
-    key: np.uint64,
-    month: int,
-    ids: np.ndarray,
-    idx: np.ndarray,
-    age_months: np.ndarray,
-    level: np.ndarray,
-    helps: np.ndarray,
-    help_weight: np.ndarray,
-    help_level_ok: np.ndarray,
-    band_starts: tuple[int, ...],
-    free: np.ndarray,
-) -> np.ndarray:
+def choose_helps(key: np.uint64, month: int, fam, idx: np.ndarray, helps: np.ndarray, rules, free: np.ndarray):
     """For each family in idx (in priority order), the position in `helps` of the help it gets, or NO_HELP.
 
-    A family draws one of the helps open to its level, by the helps' weights for its age band. Where more
-    families draw a capped help than it has free places, the first in idx keep it; the others draw again
-    (the same draw) among the helps left to them, until every family has a help or none is left.
+    A family draws one of the helps open to its level, by the helps' weights for its age band
+    (`rules.choice_weight`). Where more families draw a capped help than it has free places, the first in idx
+    keep it; the others draw again (the same draw) among the helps left to them, until every family has a
+    help or none is left.
     """
     at = position(month)
     weights = np.empty((len(idx), len(helps)))
     u = np.empty(len(idx))
     for r in range(len(idx)):
         i = idx[r]
-        band = band_of(age_months[i], band_starts)
+        band = band_of(fam.age_months[i], AGE_BAND_STARTS)
         for j in range(len(helps)):
-            weights[r, j] = help_weight[helps[j], band] * help_level_ok[helps[j], level[i]]
-        u[r] = draw(key, at, ids[i])
+            h = helps[j]
+            weights[r, j] = rule.choice_weight(rules.weight_by_age_band[h, band], rules.help_level_ok[h, fam.level[i]])
+        u[r] = draw(key, at, fam.id[i])
     choice = np.full(len(idx), NO_HELP, dtype=np.int64)
     pending = np.arange(len(idx))
     while len(pending):
@@ -373,6 +222,24 @@ def choose_helps(
     return choice
 
 
+class Newcomers(NamedTuple):
+    """A month's new families: `births` in the slots from `first`, then `arrivals` (unaccompanied minors)
+    after them, with ids counted on from `first_id` and `first_unaccompanied_id`."""
+
+    first: int
+    births: int
+    first_id: int
+    arrivals: int
+    first_unaccompanied_id: int
+
+
+class Route(NamedTuple):
+    """The random streams of one route into help: which help is chosen, and how long it is planned for."""
+
+    choice: np.uint64
+    duration: np.uint64
+
+
 # --- the phases of the month -----------------------------------------------------------------------------
 # Each takes the families (`fam`, Families.arrays), the rules in force (`rules`, parameters.Rules), the
 # keys of its random streams (`keys`, simulation.StreamKeys) and, where helps start or end, the month's
@@ -381,9 +248,9 @@ def choose_helps(
 
 
 @nb.njit(cache=True)
-def births(keys, fam, risk_factors: tuple[np.ndarray, ...], rules, first: int, n: int, first_id: int) -> None:
-    """New resident families in the n slots from `first` (their ages set; a birth's is 0, the default), with
-    ids from `first_id`: which risk factors each has (`risk_factors[factor][family]`, Families.risk_factors),
+def births(keys, fam, risk_factors: tuple[np.ndarray, ...], rules, new: Newcomers) -> None:
+    """New resident families in the slots from `new.first` (their ages set; a birth's is 0, the default), with
+    ids from `new.first_id`: which risk factors each has (`risk_factors[factor][family]`, Families.risk_factors),
     its shock ratio, and its expected burden and risk level to start with.
 
     A factor is drawn from its own stream (keys.risk_factors) against its share, which may depend on the
@@ -393,101 +260,87 @@ def births(keys, fam, risk_factors: tuple[np.ndarray, ...], rules, first: int, n
     population does not drift during burn-in. Draws at birth do not depend on the month.
     """
     at = position(0)
-    sd = rules.frailty_sd_log
     share, streams = rules.risk_factor_share, keys.risk_factors
-    for i in range(first, first + n):
-        fam.id[i] = first_id + i - first
-        fam.shock_ratio[i] = math.exp(sd * ndtri(draw(keys.frailty, at, fam.id[i])) - sd**2 / 2)
+    for i in range(new.first, new.first + new.births):
+        fam.id[i] = new.first_id + i - new.first
+        fam.shock_ratio[i] = rule.frailty(rules.frailty_sd_log, draw(keys.frailty, at, fam.id[i]))
         single = draw(streams[SINGLE_PARENT], at, fam.id[i]) < share[SINGLE_PARENT, 0]
         for k in range(len(streams)):
             risk_factors[k][i] = draw(streams[k], at, fam.id[i]) < share[k, int(single)]
             if risk_factors[k][i]:
                 fam.shock_ratio[i] *= rules.risk_factor_hazard_ratio[k]
-        fam.burden[i] = (
-            rules.shock_hazard
-            * fam.shock_ratio[i]
-            * rules.age_hazard_ratio[band_of(fam.age_months[i], AGE_BAND_STARTS)]
-            * rules.shock_mean_size
-            / rules.reversion
+        age_ratio = pick(rules.age_hazard_ratio_by_band, band_of(fam.age_months[i], AGE_BAND_STARTS))
+        unprotected = rule.shock_hazard(
+            rules.shock_hazard_per_month, fam.shock_ratio[i], age_ratio, 0.0, NO_HELP, rules.prevention
         )
-        fam.level[i] = risk_level(fam.burden[i])
+        fam.burden[i] = rule.expected_burden(unprotected, rules.shock_mean_size_points, rules.reversion_per_month)
+        fam.level[i] = rule.risk_level(fam.burden[i])
 
 
 @nb.njit(cache=True)
-def arrivals(keys, month: int, fam, rules, tally, taken: np.ndarray, first: int, n: int, first_id: int) -> None:
-    """Unaccompanied minors arrive in the n slots from `first`, with ids from `first_id`, and start
-    Inobhutnahme (§42; duration from keys.duration_arrival). They have no family here: shock ratio 0."""
-    for i in range(first, first + n):
-        fam.id[i] = first_id + i - first
+def arrivals(keys, month: int, fam, rules, tally, taken: np.ndarray, new: Newcomers) -> None:
+    """Unaccompanied minors arrive in the slots after the births, with ids from `new.first_unaccompanied_id`,
+    and start Inobhutnahme (§42; duration from keys.duration_arrival). They have no family here: shock ratio 0."""
+    first = new.first + new.births
+    for i in range(first, first + new.arrivals):
+        fam.id[i] = new.first_unaccompanied_id + i - first
         fam.unaccompanied[i] = True
         fam.age_months[i] = rules.unaccompanied_arrival_age_months
-    minors = np.arange(first, first + n)
-    crisis = np.full(n, rules.crisis_help, dtype=np.int64)
+    minors = np.arange(first, first + new.arrivals)
+    crisis = np.full(new.arrivals, rules.crisis_help, dtype=np.int64)
     start_helps(keys.duration_arrival, month, fam, minors, crisis, rules, tally, taken)
 
 
 @nb.njit(cache=True)
-def entries(
-    keys,
-    month: int,
-    fam,
-    risk_factors: tuple[np.ndarray, ...],
-    rules,
-    tally,
-    taken: np.ndarray,
-    first: int,
-    n_births: int,
-    first_id: int,
-    n_arrivals: int,
-    first_unaccompanied_id: int,
-) -> None:
-    """A month's new families in the slots from `first`: births (`births`), then arrivals (`arrivals`)."""
-    births(keys, fam, risk_factors, rules, first, n_births, first_id)
-    arrivals(keys, month, fam, rules, tally, taken, first + n_births, n_arrivals, first_unaccompanied_id)
+def entries(keys, month: int, fam, risk_factors: tuple[np.ndarray, ...], rules, tally, taken, new: Newcomers) -> None:
+    """A month's new families (`new`): births (`births`), then arrivals (`arrivals`)."""
+    births(keys, fam, risk_factors, rules, new)
+    arrivals(keys, month, fam, rules, tally, taken, new)
 
 
 @nb.njit(cache=True)
 def ageing(keys, month: int, fam, rules, tally, taken: np.ndarray) -> np.ndarray:
-    """Everyone grows a month older; helps that end with age end (`age_a_month`); the families that leave."""
-    ending, leaving = age_a_month(
-        keys.continue_after_18,
-        month,
-        fam.id,
-        fam.age_months,
-        fam.help,
-        fam.moving_away,
-        rules.continue_after_18,
-        ADULT_MONTHS,
-        MAX_AGE_MONTHS,
-    )
-    end_helps(fam, ending, tally, taken)
-    return leaving
+    """Everyone grows a month older; helps that end with age end (`rules.help_ends_with_age`); the families
+    that leave the district (`rules.leaves_district`), ascending."""
+    at, key, ids, age_months = position(month), keys.continue_after_18, fam.id, fam.age_months
+    continue_after_18, moving_away = rules.continue_after_18_probability, fam.moving_away
+    ending = np.empty(len(ids), dtype=np.bool_)
+    leaving = np.empty(len(ids), dtype=np.bool_)
+    for i in range(len(ids)):  # branch-free (every family draws; see come_to_notice): vector instructions
+        age_months[i] += 1
+        in_help = fam.help[i] != NO_HELP
+        u = draw(key, at, ids[i])
+        ending[i] = rule.help_ends_with_age(age_months[i], in_help, u, continue_after_18)
+        leaving[i] = rule.leaves_district(age_months[i], in_help, ending[i], moving_away[i])
+    end_helps(fam, indices(ending), tally, taken)
+    return indices(leaving)
 
 
 @nb.njit(cache=True)
 def burden_and_risk(keys, month: int, fam, rules) -> None:
-    """Shocks raise a family's burden, it reverts towards zero (faster in a help); levels follow the burden
-    (`shocks_and_reversion`)."""
-    shocks_and_reversion(
-        keys.shock,
-        month,
-        fam.id,
-        fam.age_months,
-        fam.shock_ratio,
-        fam.protection,
-        fam.protection_decay,
-        fam.prevention,
-        fam.help,
-        fam.burden,
-        fam.level,
-        rules.shock_hazard,
-        rules.age_hazard_ratio,
-        AGE_BAND_STARTS,
-        rules.shock_ratio_by_prevention,
-        rules.burden_kept_by_help,
-        keys.shock_size,
-        rules.shock_mean_size,
-    )
+    """Who has a burden shock this month (`rules.shock_hazard`); every burden reverts (`rules.burden_kept`,
+    faster in a help) and protection decays (`rules.decayed_protection`); the shocked families' burden rises
+    by the shock's size (`rules.shock_size_points`); levels follow the burden (`rules.risk_level`)."""
+    at, ids, burden, level, protection = position(month), fam.id, fam.burden, fam.level, fam.protection
+    base, by_age, services = rules.shock_hazard_per_month, rules.age_hazard_ratio_by_band, rules.prevention
+    shocked = np.empty(len(ids), dtype=np.bool_)
+    for i in range(len(ids)):  # two loops, each compiled to vector instructions (fused, they are slower)
+        hazard = rule.shock_hazard(
+            base,
+            fam.shock_ratio[i],
+            pick(by_age, band_of(fam.age_months[i], AGE_BAND_STARTS)),
+            protection[i],
+            fam.prevention[i],
+            services,
+        )
+        shocked[i] = draw(keys.shock, at, ids[i]) < hazard
+    for i in range(len(ids)):
+        burden[i] *= rules.burden_kept_by_help[fam.help[i]]
+        protection[i] = rule.decayed_protection(protection[i], fam.protection_decay[i])
+        level[i] = rule.risk_level(burden[i])
+    for i in indices(shocked):
+        burden[i] += rule.shock_size_points(rules.shock_mean_size_points, draw(keys.shock_size, at, ids[i]))
+        level[i] = rule.risk_level(burden[i])
 
 
 @nb.njit(cache=True)
@@ -507,8 +360,7 @@ def reach_and_detection(keys, month: int, fam, rules, tally, taken: np.ndarray) 
     assess(keys, month, fam, escalated, rules, tally, taken)
     still_seeking = seeking[(fam.help[seeking] == NO_HELP) & ~fam.waiting[seeking]]  # not assessed meanwhile
     grant(
-        keys.help_choice_self_referral,
-        keys.duration_self_referral,
+        Route(keys.help_choice_self_referral, keys.duration_self_referral),
         month,
         fam,
         still_seeking,
@@ -556,7 +408,7 @@ def prevention_uptake(keys: np.ndarray, month: int, fam, rules) -> np.ndarray:
     for i in range(len(ids)):
         by_age = 0
         for s in range(len(youngest)):
-            by_age |= np.int64((age_months[i] >= youngest[s]) & (age_months[i] <= oldest[s])) << s
+            by_age |= np.int64(rule.in_age_range(age_months[i], youngest[s], oldest[s])) << s
         idle = (prevention[i] == NO_HELP) & (fam.help[i] == NO_HELP) & (not fam.unaccompanied[i])
         open_to_family = by_age & pick(rules.prevention_by_level, level[i]) & ~np.int64(fam.prevention_received[i])
         eligible[i] = open_to_family & open_services if idle else 0
@@ -591,14 +443,14 @@ def prevention_uptake(keys: np.ndarray, month: int, fam, rules) -> np.ndarray:
             if (reached_by[r] >> s) & 1 and prevention[i] == NO_HELP:
                 candidates[m] = i
                 u = draw(keys[s], at, ids[i])
-                order_key[m] = (4 - level[i]) * 9007199254740992 + np.int64(u * 9007199254740992.0)  # level, then u
+                order_key[m] = (rule.TOP_LEVEL - level[i]) * 2**53 + np.int64(u * 2.0**53)  # level, then u
                 m += 1
         taken = candidates[:m]
         if m > free[s]:  # a stable sort: equal keys keep array order, as np.lexsort does
             taken = taken[np.argsort(order_key[:m], kind="mergesort")[: free[s]]]
         for i in taken:
             prevention[i] = s
-            fam.prevention_months_left[i] = rules.prevention_duration[s]
+            fam.prevention_months_left[i] = rules.prevention_duration_months[s]
             fam.prevention_received[i] |= 1 << s
         begun[s] = len(taken)
     return begun
@@ -623,26 +475,22 @@ def come_to_notice(keys, month: int, fam, rules) -> tuple[np.ndarray, np.ndarray
     reported = np.empty(len(ids), dtype=np.bool_)
     escalated = np.empty(len(ids), dtype=np.bool_)
     seeking = np.empty(len(ids), dtype=np.bool_)
-    report_ratio = rules.network_referral
+    by_level, network = rules.report_hazard_per_month_by_level, rules.network_referral_hazard_ratio
     for i in range(len(ids)):  # three loops: each compiled to vector instructions (fused, they are slower)
-        open_to_notice = (help[i] == NO_HELP) & (not waiting[i]) & (level[i] >= 1)  # &, not `and`: no branches
-        hazard = (
-            pick(rules.report_hazard_by_level, level[i])
-            * report_ratio
-            * pick(rules.referral_ratio_by_prevention, prevention[i])
-        )
-        reported[i] = open_to_notice & (draw(keys.report, at, ids[i]) < hazard)
+        hazard = rule.report_hazard(pick(by_level, level[i]), network, prevention[i], rules.prevention)
+        u = draw(keys.report, at, ids[i])
+        reported[i] = rule.open_to_notice(help[i] != NO_HELP, waiting[i], level[i]) & (u < hazard)
     for i in range(len(ids)):
-        open_to_notice = (help[i] == NO_HELP) & (not waiting[i]) & (level[i] >= 1)
-        seeking[i] = open_to_notice & (
-            draw(keys.self_referral, at, ids[i]) < pick(rules.self_referral_by_level, level[i])
-        )
+        u = draw(keys.self_referral, at, ids[i])
+        hazard = pick(rules.self_referral_hazard_per_month_by_level, level[i])
+        seeking[i] = rule.open_to_notice(help[i] != NO_HELP, waiting[i], level[i]) & (u < hazard)
     for i in range(len(ids)):
-        escalated[i] = (
-            pick(rules.ambulant_by_help, help[i])
-            & (level[i] == 4)
-            & (fam.help_start_level[i] < 4)
-            & (draw(keys.escalation_noticed, at, ids[i]) < rules.escalation_noticed)
+        escalated[i] = rule.escalation_noticed(
+            pick(rules.ambulant_by_help, help[i]),
+            level[i],
+            fam.help_start_level[i],
+            draw(keys.escalation_noticed, at, ids[i]),
+            rules.in_help_escalation_detection_per_month,
         )
     return indices(reported), indices(escalated), indices(seeking)
 
@@ -656,16 +504,14 @@ def assess(keys, month: int, fam, idx: np.ndarray, rules, tally, taken: np.ndarr
     acute = np.empty(len(idx), dtype=np.int64)
     n = 0
     for i in idx:
-        level = fam.level[i]
-        if level == 4 and fam.age_months[i] < ADULT_MONTHS and draw(keys.acute, at, fam.id[i]) < rules.acute_share:
+        u = draw(keys.acute, at, fam.id[i])
+        outcome = rule.assessment_outcome(fam.level[i], fam.age_months[i], u, rules.acute_share_of_endangerment)
+        tally.assessments[outcome] += 1
+        if outcome == rule.ACUTE:
             acute[n] = i
             n += 1
-            tally.assessments[0] += 1
-        elif level >= 3:
+        elif outcome != rule.NEITHER:  # endangerment or need: a help plan is due
             fam.waiting[i] = True
-            tally.assessments[1 if level == 4 else 2] += 1
-        else:
-            tally.assessments[3] += 1
     crisis = np.full(n, rules.crisis_help, dtype=np.int64)
     start_helps(keys.duration_crisis, month, fam, acute[:n], crisis, rules, tally, taken)
 
@@ -686,12 +532,12 @@ def help_planning(keys, month: int, fam, rules, tally, taken: np.ndarray, capaci
     ready = np.empty(len(ids), dtype=np.int64)
     n = 0
     for i in range(len(ids)):
-        waiting[i] = waiting[i] and level[i] >= 3
+        waiting[i] = rule.keeps_waiting(waiting[i], level[i])
         if not waiting[i]:
             months_waiting[i] = 0
             continue
         months_waiting[i] += 1
-        if draw(keys.plan_ready, at, ids[i]) < rules.plan_completion:
+        if draw(keys.plan_ready, at, ids[i]) < rules.help_plan_completion_per_month:
             ready[n] = i
             n += 1
     ready = ready[:n]
@@ -699,7 +545,7 @@ def help_planning(keys, month: int, fam, rules, tally, taken: np.ndarray, capaci
     priority = np.empty(n, dtype=np.int64)  # level, then months waited; the draw breaks ties
     for r in range(n):
         u[r] = draw(keys.plan_priority, at, ids[ready[r]])
-        priority[r] = (4 - level[ready[r]]) * 65536 + (32767 - months_waiting[ready[r]])
+        priority[r] = (rule.TOP_LEVEL - level[ready[r]]) * 2**16 + (2**15 - 1 - months_waiting[ready[r]])
     order = np.argsort(u, kind="mergesort")  # stable sorts: the last sort's key ranks first
     order = order[np.argsort(priority[order], kind="mergesort")]
     chosen = ready[order[:capacity]]
@@ -708,21 +554,23 @@ def help_planning(keys, month: int, fam, rules, tally, taken: np.ndarray, capaci
     placed = np.empty(len(chosen), dtype=np.bool_)
     for r in range(len(chosen)):
         i = chosen[r]
-        escalating = fam.failed_help[i] or level[i] == 4
-        diagnostics[r] = (
-            escalating and not fam.diagnosed[i] and draw(keys.diagnostics, at, ids[i]) < rules.diagnostics_first
+        u = draw(keys.diagnostics, at, ids[i])
+        diagnostics[r] = rule.diagnostics_first(
+            fam.failed_help[i], level[i], fam.diagnosed[i], u, rules.diagnostics_first_share
         )
-        p_place = rules.placement_by_level[level[i]]
-        if fam.failed_help[i]:
-            p_place = max(p_place, rules.placement_after_failed)
-        if fam.diagnosed[i]:
-            p_place = p_place * rules.diagnosed_placement_ratio
+        p_place = rule.placement_probability(
+            rules.placement_probability_by_level[level[i]],
+            fam.failed_help[i],
+            rules.placement_probability_after_failed_help,
+            fam.diagnosed[i],
+            rules.diagnosed_placement_ratio,
+        )
         placed[r] = draw(keys.placement, at, ids[i]) < p_place
-    choice, duration = keys.help_choice_planning, keys.duration_planning
-    grant(choice, duration, month, fam, chosen[diagnostics], rules.diagnostic_helps, rules, tally, taken)
+    planning = Route(keys.help_choice_planning, keys.duration_planning)
+    grant(planning, month, fam, chosen[diagnostics], rules.diagnostic_helps, rules, tally, taken)
     still_waiting = waiting[chosen]  # all but those who got diagnostics
-    grant(choice, duration, month, fam, chosen[still_waiting & placed], rules.placement_helps, rules, tally, taken)
-    grant(choice, duration, month, fam, chosen[still_waiting & ~placed], rules.help_plan_helps, rules, tally, taken)
+    grant(planning, month, fam, chosen[still_waiting & placed], rules.placement_helps, rules, tally, taken)
+    grant(planning, month, fam, chosen[still_waiting & ~placed], rules.help_plan_helps, rules, tally, taken)
 
 
 @nb.njit(cache=True)
@@ -760,38 +608,37 @@ def help_outcomes(keys, month: int, fam, rules, tally, taken: np.ndarray) -> Non
     for i in ending:
         access = rules.help_access[help[i]]
         level, unaccompanied = fam.level[i], fam.unaccompanied[i]
-        if access <= HELP_PLAN:
-            if level <= 2:
+        if (access == SELF_REFERRAL) | (access == HELP_PLAN):
+            if rule.resolved(level):
                 tally.ended_resolved[help[i]] += 1
             else:
-                fam.failed_help[i] = True
+                fam.failed_help[i] = True  # the need goes back to the youth office
         elif access == DIAGNOSTIC:
             fam.diagnosed[i] = True
         elif access == PLACEMENT:
-            if (
-                fam.age_months[i] < ADULT_MONTHS
-                and level >= 3
-                and draw(keys.transfer, at, fam.id[i]) < rules.transfer_if_burdened
-            ):
+            u = draw(keys.transfer, at, fam.id[i])
+            if rule.transfers(fam.age_months[i], level, u, rules.transfer_probability_if_burdened):
                 transfer[n_transfer] = i
                 n_transfer += 1
         elif access == CRISIS:
-            if unaccompanied:
-                if draw(keys.after_crisis, at, fam.id[i]) < rules.unaccompanied_residential_probability:
-                    stays[n_stays] = i
-                    n_stays += 1
-                else:
-                    fam.moving_away[i] = True
-            elif draw(keys.after_crisis, at, fam.id[i]) < rules.placement_after_crisis:
+            u = draw(keys.after_crisis, at, fam.id[i])
+            follows = rule.after_crisis(
+                unaccompanied, u, rules.residential_probability_after_crisis, rules.placement_after_crisis_probability
+            )
+            if follows == rule.STAYS_IN_CARE:
+                stays[n_stays] = i
+                n_stays += 1
+            elif follows == rule.MOVES_ON:
+                fam.moving_away[i] = True
+            elif follows == rule.PLACED:
                 placed[n_placed] = i
                 n_placed += 1
-        if level >= 3 and not unaccompanied:
+        if rule.back_on_waiting_list(level, unaccompanied):
             back_home[n_back_home] = i
             n_back_home += 1
     end_helps(fam, ending, tally, taken)
     grant(
-        keys.help_choice_transfer,
-        keys.duration_transfer,
+        Route(keys.help_choice_transfer, keys.duration_transfer),
         month,
         fam,
         transfer[:n_transfer],
@@ -803,8 +650,7 @@ def help_outcomes(keys, month: int, fam, rules, tally, taken: np.ndarray) -> Non
     residential = np.full(n_stays, rules.unaccompanied_help, dtype=np.int64)
     start_helps(keys.duration_after_crisis, month, fam, stays[:n_stays], residential, rules, tally, taken)
     grant(
-        keys.help_choice_after_crisis,
-        keys.duration_after_crisis,
+        Route(keys.help_choice_after_crisis, keys.duration_after_crisis),
         month,
         fam,
         placed[:n_placed],
@@ -825,16 +671,15 @@ def help_outcomes(keys, month: int, fam, rules, tally, taken: np.ndarray) -> Non
         tally.prevention_occupancy[s] += 1
         fam.prevention_months_left[i] -= 1
         if fam.prevention_months_left[i] <= 0:
-            if rules.prevention_protection[s] >= fam.protection[i]:
-                fam.protection[i] = rules.prevention_protection[s]
-                fam.protection_decay[i] = rules.prevention_decay[s]
+            fam.protection[i], fam.protection_decay[i] = rule.protection_after_prevention(
+                fam.protection[i], fam.protection_decay[i], s, rules.prevention, rules.protection_decay_per_month[s]
+            )
             fam.prevention[i] = NO_HELP
 
 
 @nb.njit(cache=True)
 def grant(
-    choice_key: np.uint64,
-    duration_key: np.uint64,
+    route: Route,
     month: int,
     fam,
     idx: np.ndarray,
@@ -844,51 +689,36 @@ def grant(
     taken: np.ndarray,
 ) -> None:
     """Each family in idx (in priority order) starts one of `helps` that still has a free place (help_places
-    less the places `taken`), chosen by `choose_helps` (draws from choice_key); then as `start_helps`."""
+    less the places `taken`), chosen by `choose_helps` (draws from route.choice); then as `start_helps` (draws
+    from route.duration)."""
     if len(idx) == 0 or len(helps) == 0:
         return
     free = np.empty(len(helps))
     for j in range(len(helps)):
         free[j] = rules.help_places[helps[j]] - taken[helps[j]]
-    choice = choose_helps(
-        choice_key,
-        month,
-        fam.id,
-        idx,
-        fam.age_months,
-        fam.level,
-        helps,
-        rules.help_weight,
-        rules.help_level_ok,
-        AGE_BAND_STARTS,
-        free,
-    )
+    choice = choose_helps(route.choice, month, fam, idx, helps, rules, free)
     granted = choice != NO_HELP
-    start_helps(duration_key, month, fam, idx[granted], helps[choice[granted]], rules, tally, taken)
+    start_helps(route.duration, month, fam, idx[granted], helps[choice[granted]], rules, tally, taken)
 
 
 @nb.njit(cache=True)
 def start_helps(
     key: np.uint64, month: int, fam, idx: np.ndarray, helps: np.ndarray, rules, tally, taken: np.ndarray
 ) -> None:
-    """Family idx[r] begins help helps[r]; a help out of home (access placement or crisis) ends any prevention
-    service. Counts the helps begun, and the places `taken` in each help.
-
-    Its duration is log-normal (duration_mu, duration_sigma of the help; the draw from the stream `key`),
-    rounded to whole months, at least one. The exponential is the C library's, which may differ from
-    NumPy's in the last bit; that changes a rounded duration only at an exact half month.
-    """
+    """Family idx[r] begins help helps[r], planned for `rules.help_duration_months` (the draw from the stream
+    `key`); a help out of home ends any prevention service. Counts the helps begun, and the places `taken`
+    in each help."""
     at = position(month)
     for r in range(len(idx)):
         i, h = idx[r], helps[r]
-        months = math.exp(rules.duration_mu[h] + rules.duration_sigma[h] * ndtri(draw(key, at, fam.id[i])))
+        u = draw(key, at, fam.id[i])
         fam.help[i] = h
-        fam.help_months_left[i] = max(1.0, np.rint(months))
+        fam.help_months_left[i] = rule.help_duration_months(rules.help_duration_mu[h], rules.help_duration_sigma[h], u)
         fam.help_months_used[i] = 0
         fam.help_start_level[i] = fam.level[i]
         fam.waiting[i] = False
         fam.months_waiting[i] = 0
-        if rules.help_access[h] >= PLACEMENT:
+        if rules.out_of_home[h]:
             fam.prevention[i] = NO_HELP  # the child has left home
         tally.begun[h] += 1
         tally.begun_unaccompanied[h] += fam.unaccompanied[i]
@@ -911,16 +741,16 @@ def end_helps(fam, idx: np.ndarray, tally, taken: np.ndarray) -> None:
 class Phases(NamedTuple):
     """The compiled phases of one model, as the compiled functions for its arguments' types (`phases_for`)."""
 
-    births: Callable
     entries: Callable
     ageing: Callable
     burden_and_risk: Callable
     reach_and_detection: Callable
     help_planning: Callable
     help_outcomes: Callable
+    record: Callable
 
 
-def phases_for(keys, fam, risk_factors: tuple[np.ndarray, ...], rules, tally, taken: np.ndarray) -> Phases:
+def phases_for(keys, fam, risk_factors: tuple[np.ndarray, ...], rules, tally, taken: np.ndarray, layout) -> Phases:
     """The compiled phases for the types of one model's arguments (compiled, or loaded from the cache, now).
 
     Numba's dispatcher checks the type of every element of every argument on every call: for the phases'
@@ -931,14 +761,33 @@ def phases_for(keys, fam, risk_factors: tuple[np.ndarray, ...], rules, tally, ta
     these compiled functions directly, with arguments of exactly these types (any other type would be read
     wrongly: the dispatcher is not there to convert it).
     """
-    k, f, rf, r, t, a = (nb.typeof(x) for x in (keys, fam, risk_factors, rules, tally, taken))
-    i64 = types.int64
+    k, f, rf, r, t, a, lay = (nb.typeof(x) for x in (keys, fam, risk_factors, rules, tally, taken, layout))
+    i64, row = types.int64, types.float64[::1]
+    demography = types.Tuple((i64, i64, types.float64))
     return Phases(
-        births=births.compile((k, f, rf, r, i64, i64, i64)),
-        entries=entries.compile((k, i64, f, rf, r, t, a, i64, i64, i64, i64, i64)),
+        entries=entries.compile((k, i64, f, rf, r, t, a, nb.typeof(Newcomers(0, 0, 0, 0, 0)))),
         ageing=ageing.compile((k, i64, f, r, t, a)),
         burden_and_risk=burden_and_risk.compile((k, i64, f, r)),
         reach_and_detection=reach_and_detection.compile((k, i64, f, r, t, a)),
         help_planning=help_planning.compile((k, i64, f, r, t, a, i64)),
         help_outcomes=help_outcomes.compile((k, i64, f, r, t, a)),
+        record=record.compile((row, f, t, row, row, lay, demography)),
     )
+
+
+def _forget_compilations_after_their_sources_change() -> None:
+    """Numba's cache knows the source of this module only, not of the modules whose functions its compiled
+    code inlines (the rules, the streams, the families' and the parameters' constants): when one of those
+    changes, the cached phases are dropped here, so that the next run compiles the rules as they are now."""
+    sources = [Path(module.__file__) for module in (rule, streams, families, parameters)]
+    digest = hashlib.sha256(b"".join(path.read_bytes() for path in sources)).hexdigest()
+    cache = Path(ageing.stats.cache_path)
+    stamp = cache / f"{__name__}.sources.sha256"
+    if stamp.exists() and stamp.read_text() == digest:
+        return
+    for index in cache.glob(f"{Path(__file__).stem}.*.nbi"):
+        index.unlink(missing_ok=True)
+    stamp.write_text(digest)
+
+
+_forget_compilations_after_their_sources_change()

@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
+from collections import namedtuple
 from dataclasses import dataclass
 from functools import cached_property
 from typing import NamedTuple
 
 import numpy as np
 
-from model.scenario import AGE_BANDS_YEARS, CATEGORIES, RISK_FACTORS, Scenario
+from model import rules as rule
+from model.rules import ADULT_MONTHS, MAX_AGE_MONTHS
+from model.scenario import AGE_BANDS_YEARS, CATEGORIES, RISK_FACTORS, HazardRatio, PreventionService, Scenario, _Param
+
+__all__ = ["ADULT_MONTHS", "MAX_AGE_MONTHS"]  # re-exported: where the ages are defined is the rules module
 
 DAYS_PER_MONTH = 365.25 / 12
-ADULT_MONTHS = 18 * 12
-MAX_AGE_MONTHS = 21 * 12  # §41 helps end at 21
-ACCESSES = ("self_referral", "help_plan", "diagnostic", "placement", "crisis")
+ACCESSES = ("self_referral", "help_plan", "diagnostic", "placement", "crisis")  # how a help is granted
 SELF_REFERRAL, HELP_PLAN, DIAGNOSTIC, PLACEMENT, CRISIS = range(len(ACCESSES))
+ROLES = {  # what a help is, by its access: the comparison, the briefing and the CLI ask for roles, not accesses
+    "ambulant": ("self_referral", "help_plan", "diagnostic"),  # the child stays at home
+    "out_of_home": ("placement", "crisis"),  # the child lives elsewhere: prevention at home ends
+    "placement": ("placement",),  # a planned placement (foster care, residential care)
+    "crisis": ("crisis",),  # Inobhutnahme (§42)
+}
 SINGLE_PARENT = RISK_FACTORS.index("single_parent")  # the risk factor on which the others' shares depend
 AGE_BAND_STARTS = tuple(12 * years for years in AGE_BANDS_YEARS[1:-1])  # in months, after the first band's
 # (a tuple: compiled code knows its length, and unrolls the loop over it)
@@ -34,6 +43,7 @@ class Catalogue:
     help_access: np.ndarray  # index into ACCESSES
     help_category: np.ndarray  # index into CATEGORIES
     help_counts_as_hze: np.ndarray
+    help_statistic: tuple[str | None, ...]  # the category of the official statistics each is counted in
     help_level_ok: np.ndarray  # [help, level 0-4] -> bool
     prevention_names: tuple[str, ...]
     prevention_labels: tuple[str, ...]
@@ -59,6 +69,7 @@ class Catalogue:
             help_access=access,
             help_category=np.array([CATEGORIES.index(h.category) for h in helps.values()]),
             help_counts_as_hze=np.array([h.counts_as_hze for h in helps.values()]),
+            help_statistic=tuple(None if h.statistic == "none" else h.statistic for h in helps.values()),
             help_level_ok=level_ok,
             prevention_names=tuple(services),
             prevention_labels=tuple(s.label for s in services.values()),
@@ -69,7 +80,20 @@ class Catalogue:
         )
 
     def helps_with(self, access: str) -> np.ndarray:
+        """The helps granted by this access (ACCESSES), in catalogue order."""
         return self.helps_by_access[access]
+
+    def in_role(self, role: str) -> np.ndarray:
+        """For each help, whether it has this role (ROLES)."""
+        return np.isin(self.help_access, [ACCESSES.index(a) for a in ROLES[role]])
+
+    def helps_counted_as(self, statistic: str) -> tuple[str, ...]:
+        """The names of the helps counted in this category of the official statistics (scenario.STATISTICS)."""
+        return tuple(h for h, counted in zip(self.help_names, self.help_statistic, strict=True) if counted == statistic)
+
+    def helps_in_role(self, role: str) -> tuple[str, ...]:
+        """The names of the helps with this role (ROLES), in catalogue order."""
+        return tuple(np.array(self.help_names, dtype=object)[self.in_role(role)])
 
     @cached_property
     def uptake_streams(self) -> tuple[str, ...]:
@@ -90,42 +114,39 @@ class YearParameters:
     under_21: float
     unaccompanied_per_month: float
     unaccompanied_arrival_age_months: int
-    unaccompanied_residential_probability: float
-    shock_hazard: float
-    shock_mean_size: float
-    reversion: float
-    age_hazard_ratio: np.ndarray
-    report_hazard_by_level: np.ndarray  # index 0-4; level 0 is never reported
-    self_referral_by_level: np.ndarray
-    escalation_noticed: float
-    acute_share: float
-    network_referral: float
-    network_outreach: float
+    residential_probability_after_crisis: float
+    shock_hazard_per_month: float
+    shock_mean_size_points: float
+    reversion_per_month: float
+    age_hazard_ratio_by_band: np.ndarray
+    report_hazard_per_month_by_level: np.ndarray  # index 0-4; level 0 is never reported
+    self_referral_hazard_per_month_by_level: np.ndarray
+    in_help_escalation_detection_per_month: float
+    acute_share_of_endangerment: float
+    network_referral_hazard_ratio: float
+    network_outreach_hazard_ratio: float
     help_plans_per_month: float
-    plan_completion: float
-    placement_by_level: np.ndarray  # index 0-4
-    placement_after_failed: float
-    placement_after_crisis: float
-    transfer_if_burdened: float
-    continue_after_18: float
-    diagnostics_first: float
+    help_plan_completion_per_month: float
+    placement_probability_by_level: np.ndarray  # index 0-4
+    placement_probability_after_failed_help: float
+    placement_after_crisis_probability: float
+    transfer_probability_if_burdened: float
+    continue_after_18_probability: float
+    diagnostics_first_share: float
     diagnosed_placement_ratio: float
     # helps, indexed by help
     help_cost_per_month: np.ndarray
     help_duration_mu: np.ndarray  # log-normal duration parameters
     help_duration_sigma: np.ndarray
-    help_relief: np.ndarray
-    help_weight: np.ndarray  # [help, age band]
+    burden_relief_per_month: np.ndarray
+    weight_by_age_band: np.ndarray  # [help, age band]
     help_places: np.ndarray  # inf where the help is an entitlement without a cap
     # prevention services, indexed by service
     prevention_cost_per_month: np.ndarray
     prevention_places: np.ndarray
-    prevention_duration: np.ndarray
-    prevention_uptake: np.ndarray
-    prevention_shock_ratio: np.ndarray
-    prevention_protection: np.ndarray
-    prevention_decay: np.ndarray
-    prevention_referral_ratio: np.ndarray
+    prevention_duration_months: np.ndarray
+    protection_decay_per_month: np.ndarray  # from the half-life
+    prevention: dict[str, np.ndarray]  # every number of the services (SERVICE_NUMBERS), by service
 
     @classmethod
     def of(cls, s: Scenario, year: int) -> YearParameters:
@@ -164,52 +185,72 @@ class YearParameters:
         ]
         return cls(
             year=year,
-            births_per_month=minors / 216,  # stationary population: one cohort of minors per 18 years
+            births_per_month=minors / ADULT_MONTHS,  # stationary population: one cohort of minors per 18 years
             risk_factor_share=np.array([share[factor] for factor in RISK_FACTORS]),
             risk_factor_hazard_ratio=np.array([rf.shock_hazard_ratio[factor].at(year) for factor in RISK_FACTORS]),
             frailty_sd_log=b.frailty_sd_log.at(year),
             under_21=under_21,
             unaccompanied_per_month=uma.crisis_intakes_per_10k_under_21_per_year.at(year) * under_21 / 10_000 / 12,
             unaccompanied_arrival_age_months=round(uma.arrival_age_years.at(year) * 12),
-            unaccompanied_residential_probability=uma.residential_probability_after_crisis.at(year),
-            shock_hazard=b.shock_hazard_per_month.at(year),
-            shock_mean_size=b.shock_mean_size_points.at(year),
-            reversion=b.reversion_per_month.at(year),
-            age_hazard_ratio=np.array(b.age_hazard_ratio_by_band.value),
-            report_hazard_by_level=np.array([0.0, *det.report_hazard_per_month_by_level.value]),
-            self_referral_by_level=np.array([0.0, *det.self_referral_hazard_per_month_by_level.value]),
-            escalation_noticed=det.in_help_escalation_detection_per_month.at(year),
-            acute_share=det.acute_share_of_endangerment.at(year),
-            network_referral=det.network_referral_hazard_ratio.at(year),
-            network_outreach=det.network_outreach_hazard_ratio.at(year),
+            residential_probability_after_crisis=uma.residential_probability_after_crisis.at(year),
+            shock_hazard_per_month=b.shock_hazard_per_month.at(year),
+            shock_mean_size_points=b.shock_mean_size_points.at(year),
+            reversion_per_month=b.reversion_per_month.at(year),
+            age_hazard_ratio_by_band=np.array(b.age_hazard_ratio_by_band.value),
+            report_hazard_per_month_by_level=np.array([0.0, *det.report_hazard_per_month_by_level.value]),
+            self_referral_hazard_per_month_by_level=np.array([0.0, *det.self_referral_hazard_per_month_by_level.value]),
+            in_help_escalation_detection_per_month=det.in_help_escalation_detection_per_month.at(year),
+            acute_share_of_endangerment=det.acute_share_of_endangerment.at(year),
+            network_referral_hazard_ratio=det.network_referral_hazard_ratio.at(year),
+            network_outreach_hazard_ratio=det.network_outreach_hazard_ratio.at(year),
             help_plans_per_month=yo.caseworkers_fte.at(year) * yo.help_plans_per_fte_per_month.at(year),
-            plan_completion=yo.help_plan_completion_per_month.at(year),
-            placement_by_level=np.array([0.0, 0.0, 0.0, pol.placement_probability_level_3.at(year), placement_4]),
-            placement_after_failed=pol.placement_probability_after_failed_help.at(year),
-            placement_after_crisis=pol.placement_after_crisis_probability.at(year),
-            transfer_if_burdened=pol.transfer_probability_if_burdened.at(year),
-            continue_after_18=pol.continue_after_18_probability.at(year),
-            diagnostics_first=pol.diagnostics_first_share.at(year),
+            help_plan_completion_per_month=yo.help_plan_completion_per_month.at(year),
+            placement_probability_by_level=np.array(
+                [0.0, 0.0, 0.0, pol.placement_probability_level_3.at(year), placement_4]
+            ),
+            placement_probability_after_failed_help=pol.placement_probability_after_failed_help.at(year),
+            placement_after_crisis_probability=pol.placement_after_crisis_probability.at(year),
+            transfer_probability_if_burdened=pol.transfer_probability_if_burdened.at(year),
+            continue_after_18_probability=pol.continue_after_18_probability.at(year),
+            diagnostics_first_share=pol.diagnostics_first_share.at(year),
             diagnosed_placement_ratio=pol.diagnosed_placement_ratio.at(year),
             help_cost_per_month=np.array([help_cost(h) for h in helps]),
             help_duration_mu=np.log(mean) - sigma**2 / 2,
             help_duration_sigma=sigma,
-            help_relief=np.array([h.burden_relief_per_month.at(year) for h in helps]),
-            help_weight=np.array([h.weight_by_age_band.value for h in helps]),
+            burden_relief_per_month=np.array([h.burden_relief_per_month.at(year) for h in helps]),
+            weight_by_age_band=np.array([h.weight_by_age_band.value for h in helps]),
             help_places=np.array([help_places(h) for h in helps]),
             prevention_cost_per_month=prevention_cost,
             prevention_places=np.floor(budget / (12 * prevention_cost)),
-            prevention_duration=np.array([max(1, round(p.mean_duration_months.at(year))) for p in services]),
-            prevention_uptake=np.array([p.uptake_hazard_per_month.at(year) for p in services]),
-            prevention_shock_ratio=np.array([p.shock_hazard_ratio_during.at(year) for p in services]),
-            prevention_protection=np.array([p.protection_after_share.at(year) for p in services]),
-            prevention_decay=0.5 ** (1 / half_life),
-            prevention_referral_ratio=np.array([p.referral_hazard_ratio_during.at(year) for p in services]),
+            prevention_duration_months=np.array([max(1, round(p.mean_duration_months.at(year))) for p in services]),
+            protection_decay_per_month=0.5 ** (1 / half_life),
+            prevention={n: np.array([getattr(p, n).at(year) for p in services]) for n in SERVICE_NUMBERS},
         )
 
 
+# The numbers of a prevention service, by the names of the scenario's schema: a rule reads them as
+# `prevention.<name>[service]` (rules.pick), whatever numbers the schema gives a service.
+SERVICE_NUMBERS = tuple(n for n, f in PreventionService.model_fields.items() if issubclass(f.annotation, _Param))
+ServiceNumbers = namedtuple("ServiceNumbers", SERVICE_NUMBERS)
+
+
+def service_numbers(p: YearParameters) -> ServiceNumbers:
+    """The year's numbers of the services as tables, each ending with the entry for a family in no service
+    (NO_HELP, index -1): 1 for a hazard ratio (no effect), else 0."""
+    fields = PreventionService.model_fields
+    return ServiceNumbers(
+        **{
+            n: table(np.append(p.prevention[n], 1.0 if fields[n].annotation is HazardRatio else 0.0))
+            for n in SERVICE_NUMBERS
+        }
+    )
+
+
 class Rules(NamedTuple):
-    """What the compiled phases (`kernels`) read of the catalogue and of a year's parameters, as one value.
+    """What the compiled phases (`kernels`) and the rules (`rules`) read of the catalogue and of a year's
+    parameters, as one value. A number keeps the name it has in the scenario file (`prevention.<service>.
+    shock_hazard_ratio_during` is `rules.prevention.shock_hazard_ratio_during[service]`); numbers derived from
+    others are named for what they are.
 
     Tables indexed by a family's help or service end with the entry for NO_HELP (index -1). Small tables
     are tuples: compiled code knows their length and picks an entry by comparisons, so that its loops over
@@ -221,21 +262,21 @@ class Rules(NamedTuple):
     risk_factor_hazard_ratio: np.ndarray
     frailty_sd_log: float
     unaccompanied_arrival_age_months: int
-    continue_after_18: float
-    shock_hazard: float
-    age_hazard_ratio: tuple[float, ...]
-    shock_ratio_by_prevention: tuple[float, ...]
-    burden_kept_by_help: np.ndarray
-    shock_mean_size: float
-    reversion: float
+    continue_after_18_probability: float
+    shock_hazard_per_month: float
+    age_hazard_ratio_by_band: tuple[float, ...]
+    burden_kept_by_help: np.ndarray  # by help, the last without one (`rules.burden_kept`)
+    shock_mean_size_points: float
+    reversion_per_month: float
     # helps
     help_access: np.ndarray
-    help_weight: np.ndarray
+    weight_by_age_band: np.ndarray
     help_level_ok: np.ndarray
     help_places: np.ndarray
-    duration_mu: np.ndarray
-    duration_sigma: np.ndarray
-    ambulant_by_help: tuple[bool, ...]
+    help_duration_mu: np.ndarray
+    help_duration_sigma: np.ndarray
+    ambulant_by_help: tuple[bool, ...]  # the role `ambulant`, by help, False without one
+    out_of_home: np.ndarray  # the role `out_of_home`, by help
     self_referral_helps: np.ndarray
     help_plan_helps: np.ndarray
     diagnostic_helps: np.ndarray
@@ -244,68 +285,69 @@ class Rules(NamedTuple):
     unaccompanied_help: int
     # prevention
     prevention_places: np.ndarray
-    prevention_reach: np.ndarray
+    prevention: ServiceNumbers  # every number of the services, by the schema's names (`service_numbers`)
+    prevention_reach: np.ndarray  # `rules.prevention_reach`, by service
     prevention_youngest: tuple[int, ...]
     prevention_oldest: tuple[int, ...]
     prevention_by_level: tuple[int, ...]
-    prevention_duration: np.ndarray
-    prevention_protection: np.ndarray
-    prevention_decay: np.ndarray
+    prevention_duration_months: np.ndarray
+    protection_decay_per_month: np.ndarray
     # detection and assessment
-    report_hazard_by_level: tuple[float, ...]
-    network_referral: float
-    referral_ratio_by_prevention: tuple[float, ...]
-    escalation_noticed: float
-    self_referral_by_level: tuple[float, ...]
-    acute_share: float
+    report_hazard_per_month_by_level: tuple[float, ...]
+    network_referral_hazard_ratio: float
+    in_help_escalation_detection_per_month: float
+    self_referral_hazard_per_month_by_level: tuple[float, ...]
+    acute_share_of_endangerment: float
     # help planning
-    plan_completion: float
-    diagnostics_first: float
-    placement_by_level: np.ndarray
-    placement_after_failed: float
+    help_plan_completion_per_month: float
+    diagnostics_first_share: float
+    placement_probability_by_level: np.ndarray
+    placement_probability_after_failed_help: float
     diagnosed_placement_ratio: float
     # help outcomes
-    transfer_if_burdened: float
-    unaccompanied_residential_probability: float
-    placement_after_crisis: float
+    transfer_probability_if_burdened: float
+    residential_probability_after_crisis: float
+    placement_after_crisis_probability: float
 
     @classmethod
     def of(cls, cat: Catalogue, p: YearParameters) -> Rules:
         """The rules of a year, each field of a fixed type (compiled code is called for the types of the first
         year's rules: `kernels.phases_for`): the year's parameter or catalogue entry of the same name, or
-        the one named below."""
-        no_help = 1.0  # the entry for NO_HELP (-1), last, of the tables by a family's service or help
-        named = {
+        the one derived below."""
+        relief = [*p.burden_relief_per_month.tolist(), 0.0]  # no relief without a help
+        derived = {
             "help_access": cat.help_access,
             "help_level_ok": cat.help_level_ok,
-            "duration_mu": p.help_duration_mu,
-            "duration_sigma": p.help_duration_sigma,
-            "ambulant_by_help": table(np.append(cat.help_access <= DIAGNOSTIC, False)),
+            "ambulant_by_help": table(np.append(cat.in_role("ambulant"), False)),
+            "out_of_home": cat.in_role("out_of_home"),
             "self_referral_helps": cat.helps_with("self_referral"),
             "help_plan_helps": cat.helps_with("help_plan"),
             "diagnostic_helps": cat.helps_with("diagnostic"),
             "placement_helps": cat.helps_with("placement"),
             "crisis_help": cat.helps_with("crisis")[0],
             "unaccompanied_help": cat.unaccompanied_help,
-            "prevention_reach": p.prevention_uptake * p.network_outreach,
+            "prevention": (services := service_numbers(p)),
+            "prevention_reach": np.array(
+                [
+                    rule.prevention_reach(s, services, p.network_outreach_hazard_ratio)
+                    for s in range(len(p.prevention_places))
+                ]
+            ),
             "prevention_youngest": table(cat.prevention_age_months[:, 0]),
             "prevention_oldest": table(cat.prevention_age_months[:, 1]),
             # for each risk level 0-4, the services that take families of that level, as a bit mask
             "prevention_by_level": table(
                 (cat.prevention_level_ok.T.astype(np.int64) << np.arange(len(cat.prevention_names))).sum(1)
             ),
-            "age_hazard_ratio": table(p.age_hazard_ratio),
-            "shock_ratio_by_prevention": table(np.append(p.prevention_shock_ratio, no_help)),
-            # the share of its burden a family keeps in a month: reversion, and the help's relief (none without)
-            "burden_kept_by_help": (1.0 - p.reversion) * (1.0 - np.append(p.help_relief, 0.0)),
-            "report_hazard_by_level": table(p.report_hazard_by_level),
-            "referral_ratio_by_prevention": table(np.append(p.prevention_referral_ratio, no_help)),
-            "self_referral_by_level": table(p.self_referral_by_level),
+            "age_hazard_ratio_by_band": table(p.age_hazard_ratio_by_band),
+            "burden_kept_by_help": np.array([rule.burden_kept(p.reversion_per_month, r) for r in relief]),
+            "report_hazard_per_month_by_level": table(p.report_hazard_per_month_by_level),
+            "self_referral_hazard_per_month_by_level": table(p.self_referral_hazard_per_month_by_level),
         }
         kinds = {"float": float, "int": int, "np.ndarray": np.ascontiguousarray}  # tuples stay as they are
         return cls(
             **{
-                name: kinds.get(kind, lambda value: value)(named[name] if name in named else getattr(p, name))
+                name: kinds.get(kind, lambda value: value)(derived[name] if name in derived else getattr(p, name))
                 for name, kind in cls.__annotations__.items()
             }
         )

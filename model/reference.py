@@ -6,8 +6,10 @@ random numbers. This module writes the same rules the way a Mesa user would writ
 population) as methods of `ReferenceModel`. It draws from Mesa's own generator (`self.random`), so the
 two models agree in distribution, not draw for draw; `tests/test_reference.py` checks that they do.
 
-It is the readable specification of the rules and the yardstick for the fast engine, not a tool for
-long runs: it is one to two orders of magnitude slower.
+Each rule is a function of `model.rules`, called here with one family's values and in the engine by its
+compiled loops: the two models share the rules and differ only in how they loop and draw. This module is
+the readable specification of the month and the yardstick for the fast engine, not a tool for long runs:
+it is one to two orders of magnitude slower.
 
 Order matters where places are rationed. Where the engine ranks families explicitly (prevention places:
 most burdened first; help plans: level, then months waiting) this module ranks them the same way.
@@ -23,15 +25,17 @@ from bisect import bisect_right
 import mesa
 import numpy as np
 
+from model import rules as rule
 from model.families import FIELDS, NO_HELP, Families
 from model.parameters import (
     ADULT_MONTHS,
     CRISIS,
     DIAGNOSTIC,
     HELP_PLAN,
-    MAX_AGE_MONTHS,
     PLACEMENT,
+    SELF_REFERRAL,
     Catalogue,
+    Rules,
     YearParameters,
 )
 from model.recorder import Recorder, Tally
@@ -44,11 +48,6 @@ BAND_STARTS_MONTHS = [12 * years for years in AGE_BANDS_YEARS[1:-1]]
 def band_of(age_months: int) -> int:
     """Age band 0-3 (0-5, 6-11, 12-17, 18-20 years), as the engine's `kernels.band_of`."""
     return bisect_right(BAND_STARTS_MONTHS, age_months)
-
-
-def level_of(burden: float) -> int:
-    """Risk level 0-4: levels begin at 1, 2, 3 and 4 burden points."""
-    return int(min(burden, 4.0))
 
 
 class Family(mesa.Agent):
@@ -85,28 +84,30 @@ class Family(mesa.Agent):
     def draw_circumstances(self) -> None:
         """Risk factors from the district profile, a log-normal frailty, and the expected burden to start at."""
         m, rnd = self.model, self.random
-        rf, year, p = m.scenario.district.risk_factors, m.year, m.params
+        rf, year, r = m.scenario.district.risk_factors, m.year, m.rules
         self.single_parent = rnd.random() < rf.single_parent_share.at(year)
         poverty = rf.sgb2_poverty_share_if_single_parent if self.single_parent else rf.sgb2_poverty_share_if_couple
         self.sgb2_poverty = rnd.random() < poverty.at(year)
         self.parental_mental_illness = rnd.random() < rf.parental_mental_illness_share.at(year)
         self.young_parent = rnd.random() < rf.young_parent_share.at(year)
         self.special_needs = rnd.random() < rf.special_needs_share.at(year)
-        sd = m.scenario.burden.frailty_sd_log.at(year)
-        frailty = rnd.lognormvariate(-(sd**2) / 2, sd)  # mean 1
+        self.shock_ratio = rule.frailty(r.frailty_sd_log, rnd.random())
         ratios = rf.shock_hazard_ratio
-        self.shock_ratio = frailty
         for factor in RISK_FACTORS:
             if getattr(self, factor):
-                self.shock_ratio *= ratios[factor].at(p.year)
+                self.shock_ratio *= ratios[factor].at(year)
         # Starting at the expected burden keeps the population from drifting during burn-in.
-        self.burden = self.expected_shocks_per_month() * p.shock_mean_size / p.reversion
-        self.level = level_of(self.burden)
+        unprotected = self.shock_hazard(protection=0.0, service=NO_HELP)
+        self.burden = rule.expected_burden(unprotected, r.shock_mean_size_points, r.reversion_per_month)
+        self.level = rule.risk_level(self.burden)
 
-    def expected_shocks_per_month(self) -> float:
-        """Shock hazard of this family at its age, before protection and prevention."""
-        p = self.model.params
-        return p.shock_hazard * self.shock_ratio * p.age_hazard_ratio[band_of(self.age_months)]
+    def shock_hazard(self, protection: float, service: int) -> float:
+        """The family's monthly shock hazard at its age (`rules.shock_hazard`)."""
+        r = self.model.rules
+        age_ratio = r.age_hazard_ratio_by_band[band_of(self.age_months)]
+        return rule.shock_hazard(
+            r.shock_hazard_per_month, self.shock_ratio, age_ratio, protection, service, r.prevention
+        )
 
     # --- 1. demography -------------------------------------------------------------------------
 
@@ -114,28 +115,25 @@ class Family(mesa.Agent):
         """One month older; a help at 18 continues (§41) with a probability, none runs past 21. True: leaves."""
         m = self.model
         self.age_months += 1
-        turning_adult = self.age_months == ADULT_MONTHS and self.help != NO_HELP
-        if turning_adult and self.random.random() >= m.params.continue_after_18:
+        in_help = self.help != NO_HELP
+        ends = rule.help_ends_with_age(
+            self.age_months, in_help, self.random.random(), m.rules.continue_after_18_probability
+        )
+        if ends:
             m.end_help(self)
-        if self.age_months >= MAX_AGE_MONTHS and self.help != NO_HELP:
-            m.end_help(self)
-        return (self.age_months >= ADULT_MONTHS and self.help == NO_HELP) or self.moving_away
+        return rule.leaves_district(self.age_months, in_help, ends, self.moving_away)
 
     # --- 2. burden and risk --------------------------------------------------------------------
 
     def step(self) -> None:
         """The family's own month: shocks add burden, burden reverts (faster in a help), protection decays."""
-        p = self.model.params
-        hazard = self.expected_shocks_per_month() * (1.0 - self.protection)
-        if self.prevention != NO_HELP:
-            hazard *= p.prevention_shock_ratio[self.prevention]
-        shocked = self.random.random() < hazard
-        relief = p.help_relief[self.help] if self.help != NO_HELP else 0.0
-        self.burden *= (1.0 - p.reversion) * (1.0 - relief)
+        r = self.model.rules
+        shocked = self.random.random() < self.shock_hazard(self.protection, self.prevention)
+        self.burden *= r.burden_kept_by_help[self.help]  # the last entry: no help
         if shocked:
-            self.burden += p.shock_mean_size * self.random.expovariate(1.0)  # exponential size
-        self.protection *= self.protection_decay
-        self.level = level_of(self.burden)
+            self.burden += rule.shock_size_points(r.shock_mean_size_points, self.random.random())
+        self.protection = rule.decayed_protection(self.protection, self.protection_decay)
+        self.level = rule.risk_level(self.burden)
 
     # --- 3. reach and detection ----------------------------------------------------------------
 
@@ -144,43 +142,48 @@ class Family(mesa.Agent):
         return self.prevention == NO_HELP and self.help == NO_HELP and not self.unaccompanied
 
     def reached_by(self, service: int) -> float | None:
-        """A service reaches the family with its uptake hazard: the draw if reached (for ranking), else None."""
-        m, p, cat = self.model, self.model.params, self.model.catalogue
+        """A service reaches the family with its reach: the draw if reached (for ranking), else None."""
+        cat, r = self.model.catalogue, self.model.rules
         low, high = cat.prevention_age_months[service]
-        if not (low <= self.age_months <= high and cat.prevention_level_ok[service, self.level]):
+        if not (rule.in_age_range(self.age_months, low, high) and cat.prevention_level_ok[service, self.level]):
             return None
         if service in self.prevention_received:
             return None
         u = self.random.random()
-        return u if u < p.prevention_uptake[service] * m.params.network_outreach else None
+        return u if u < r.prevention_reach[service] else None
 
     def begin_prevention(self, service: int) -> None:
         self.prevention = service
-        self.prevention_months_left = int(self.model.params.prevention_duration[service])
+        self.prevention_months_left = int(self.model.rules.prevention_duration_months[service])
         self.prevention_received.add(service)
         self.model.tally.prevention_begun[service] += 1
 
     def known_to_nobody(self) -> bool:
         """Burdened, not in a help and not yet waiting: a report or a self-referral can still reach the office."""
-        return self.help == NO_HELP and not self.waiting and self.level >= 1
+        return rule.open_to_notice(self.help != NO_HELP, self.waiting, self.level)
 
     def maybe_reported(self) -> None:
         """Schools, Kitas, health services, police and services report; the office assesses (§8a)."""
-        p = self.model.params
+        r = self.model.rules
         if not self.known_to_nobody():
             return
-        hazard = p.report_hazard_by_level[self.level] * p.network_referral
-        if self.prevention != NO_HELP:
-            hazard *= p.prevention_referral_ratio[self.prevention]
+        hazard = rule.report_hazard(
+            r.report_hazard_per_month_by_level[self.level],
+            r.network_referral_hazard_ratio,
+            self.prevention,
+            r.prevention,
+        )
         if self.random.random() < hazard:
             self.assess()
 
     def maybe_escalation_noticed(self) -> None:
         """A helper in an ambulant help who sees endangerment arisen in it reports; the help ends as failed."""
-        m = self.model
-        if self.help == NO_HELP or m.catalogue.help_access[self.help] > DIAGNOSTIC:
-            return
-        if self.level == 4 and self.help_start_level < 4 and self.random.random() < m.params.escalation_noticed:
+        m, r = self.model, self.model.rules
+        ambulant = r.ambulant_by_help[self.help]  # the last entry: no help
+        u = self.random.random()
+        if rule.escalation_noticed(
+            ambulant, self.level, self.help_start_level, u, r.in_help_escalation_detection_per_month
+        ):
             m.end_help(self)
             self.failed_help = True
             self.assess()
@@ -188,25 +191,19 @@ class Family(mesa.Agent):
     def assess(self) -> None:
         """§8a: acute endangerment of a minor -> Inobhutnahme; latent endangerment or need -> wait for a plan."""
         m = self.model
-        outcomes = m.tally.assessments  # acute, latent, need, neither
-        if self.level == 4:
-            acute = self.random.random() < m.params.acute_share and self.age_months < ADULT_MONTHS
-            if acute:
-                outcomes[0] += 1
-                m.start_help(self, m.crisis_help)
-            else:
-                outcomes[1] += 1
-                self.waiting = True
-        elif self.level == 3:
-            outcomes[2] += 1
+        u = self.random.random()
+        outcome = rule.assessment_outcome(self.level, self.age_months, u, m.rules.acute_share_of_endangerment)
+        m.tally.assessments[outcome] += 1
+        if outcome == rule.ACUTE:
+            m.start_help(self, m.crisis_help)
+        elif outcome != rule.NEITHER:
             self.waiting = True
-        else:
-            outcomes[3] += 1
 
     def maybe_self_referral(self) -> None:
         """Families seek counselling (§28) themselves."""
         m = self.model
-        if self.known_to_nobody() and self.random.random() < m.params.self_referral_by_level[self.level]:
+        hazard = m.rules.self_referral_hazard_per_month_by_level[self.level]
+        if self.known_to_nobody() and self.random.random() < hazard:
             m.grant(self, m.catalogue.helps_with("self_referral"))
 
     # --- 5. help outcomes ----------------------------------------------------------------------
@@ -219,11 +216,11 @@ class Family(mesa.Agent):
         if self.help_months_left > 0:
             return None
         access = int(cat.help_access[self.help])
-        resolved = self.level <= 2
-        if resolved and access <= HELP_PLAN:
+        settles_need = access in (SELF_REFERRAL, HELP_PLAN)
+        if settles_need and rule.resolved(self.level):
             m.tally.ended_resolved[self.help] += 1
         m.end_help(self)
-        if access <= HELP_PLAN and not resolved:  # an unresolved need goes back to the youth office
+        if settles_need and not rule.resolved(self.level):  # an unresolved need goes back to the youth office
             self.failed_help = True
         if access == DIAGNOSTIC:
             self.diagnosed = True
@@ -231,14 +228,14 @@ class Family(mesa.Agent):
 
     def advance_prevention(self) -> None:
         """A service ends after its months and leaves a lasting, decaying protection (the stronger one counts)."""
-        p = self.model.params
+        r = self.model.rules
         self.prevention_months_left -= 1
         if self.prevention_months_left > 0:
             return
         s = self.prevention
-        if p.prevention_protection[s] >= self.protection:
-            self.protection = p.prevention_protection[s]
-            self.protection_decay = p.prevention_decay[s]
+        self.protection, self.protection_decay = rule.protection_after_prevention(
+            self.protection, self.protection_decay, s, r.prevention, r.protection_decay_per_month[s]
+        )
         self.prevention = NO_HELP
 
 
@@ -253,6 +250,7 @@ class ReferenceModel(mesa.Model):
         self.month = -12 * sim.burn_in_years  # negative in burn-in
         self.horizon_months = 12 * sim.horizon_years
         self.params = YearParameters.of(scenario, self.year)
+        self.rules = Rules.of(self.catalogue, self.params)
         self.recorder = Recorder(self.catalogue, self.horizon_months)
         self.tally = Tally(self.catalogue)
         self.crisis_help = int(self.catalogue.helps_with("crisis")[0])
@@ -280,6 +278,7 @@ class ReferenceModel(mesa.Model):
     def step(self) -> None:
         if self.month % 12 == 0:
             self.params = YearParameters.of(self.scenario, self.year)
+            self.rules = Rules.of(self.catalogue, self.params)
         self.tally.reset()
         self.demography()
         self.agents.shuffle_do("step")  # burden and risk: each family on its own
@@ -354,14 +353,13 @@ class ReferenceModel(mesa.Model):
 
     def help_planning(self) -> None:
         """The youth office makes help plans (§36) for waiting families, within caseworker capacity."""
-        p, cat, rnd = self.params, self.catalogue, self.random
+        p, r, cat, rnd = self.params, self.rules, self.catalogue, self.random
         families = self.families()
         for family in families:
-            if family.waiting and family.level < 3:  # need resolved while waiting: the case is closed
-                family.waiting = False
+            family.waiting = rule.keeps_waiting(family.waiting, family.level)  # else the need resolved meanwhile
             if not family.waiting:
                 family.months_waiting = 0
-        ready = [f for f in families if f.waiting and rnd.random() < p.plan_completion]
+        ready = [f for f in families if f.waiting and rnd.random() < r.help_plan_completion_per_month]
         capacity = self.plan_carry + p.help_plans_per_month
         planned = min(len(ready), int(capacity))
         self.plan_carry = capacity - int(capacity)  # only the fraction of a plan carries over
@@ -371,18 +369,20 @@ class ReferenceModel(mesa.Model):
 
         diagnostic = cat.helps_with("diagnostic")
         for family in chosen:
-            escalating = family.failed_help or family.level == 4
-            if rnd.random() < p.diagnostics_first and escalating and not family.diagnosed:
+            u = rnd.random()
+            if rule.diagnostics_first(family.failed_help, family.level, family.diagnosed, u, r.diagnostics_first_share):
                 self.grant(family, diagnostic)
         placed, ambulant = [], []
         for family in chosen:
             if not family.waiting:  # got a diagnostic place
                 continue
-            p_place = p.placement_by_level[family.level]
-            if family.failed_help:
-                p_place = max(p_place, p.placement_after_failed)
-            if family.diagnosed:
-                p_place *= p.diagnosed_placement_ratio
+            p_place = rule.placement_probability(
+                r.placement_probability_by_level[family.level],
+                family.failed_help,
+                r.placement_probability_after_failed_help,
+                family.diagnosed,
+                r.diagnosed_placement_ratio,
+            )
             (placed if rnd.random() < p_place else ambulant).append(family)
         for family in placed:
             self.grant(family, cat.helps_with("placement"))
@@ -400,9 +400,9 @@ class ReferenceModel(mesa.Model):
         """
         if len(helps) == 0:
             return
-        p, cat = self.params, self.catalogue
+        r = self.rules
         band = band_of(family.age_months)
-        weights = [p.help_weight[h, band] * cat.help_level_ok[h, family.level] for h in helps]
+        weights = [rule.choice_weight(r.weight_by_age_band[h, band], r.help_level_ok[h, family.level]) for h in helps]
         u = self.random.random()
         while (total := sum(weights)) > 0:
             cumulative, pick = 0.0, max(k for k, w in enumerate(weights) if w > 0)  # guards against rounding
@@ -412,22 +412,24 @@ class ReferenceModel(mesa.Model):
                     pick = k
                     break
             help_ = int(helps[pick])
-            if self.places_taken[help_] < p.help_places[help_]:
+            if self.places_taken[help_] < r.help_places[help_]:
                 self.start_help(family, help_)
                 return
             weights[pick] = 0.0
 
     def start_help(self, family: Family, help_: int) -> None:
         """A help begins with a log-normal planned duration; an out-of-home help ends prevention at home."""
-        p = self.params
-        months = self.random.lognormvariate(p.help_duration_mu[help_], p.help_duration_sigma[help_])
+        r = self.rules
+        months = rule.help_duration_months(
+            r.help_duration_mu[help_], r.help_duration_sigma[help_], self.random.random()
+        )
         family.help = help_
-        family.help_months_left = max(1, round(months))
+        family.help_months_left = int(months)
         family.help_months_used = 0
         family.help_start_level = family.level
         family.waiting = False
         family.months_waiting = 0
-        if self.catalogue.help_access[help_] >= PLACEMENT:
+        if r.out_of_home[help_]:
             family.prevention = NO_HELP  # the child has left home
         self.places_taken[help_] += 1
         self.tally.begun[help_] += 1
@@ -445,7 +447,7 @@ class ReferenceModel(mesa.Model):
 
     def help_outcomes(self) -> None:
         """Helps run a month; those that end may lead to a transfer, a placement, or back to the office."""
-        p, cat, tally, rnd = self.params, self.catalogue, self.tally, self.random
+        r, cat, tally, rnd = self.rules, self.catalogue, self.tally, self.random
         families = self.families()
         tally.occupancy[:] = self.places_taken  # billed: every help running this month
         ended: list[tuple[Family, int]] = []
@@ -455,26 +457,30 @@ class ReferenceModel(mesa.Model):
 
         # a placement that ends while home is still burdened continues elsewhere with a probability
         for family, access in ended:
-            burdened_minor = family.age_months < ADULT_MONTHS and family.level >= 3
-            if access == PLACEMENT and burdened_minor and rnd.random() < p.transfer_if_burdened:
-                self.grant(family, cat.helps_with("placement"))
+            if access == PLACEMENT:
+                u = rnd.random()
+                if rule.transfers(family.age_months, family.level, u, r.transfer_probability_if_burdened):
+                    self.grant(family, cat.helps_with("placement"))
 
-        # after Inobhutnahme: unaccompanied minors get a residential place or move on ...
-        crisis_ended = [family for family, access in ended if access == CRISIS]
-        for family in crisis_ended:
-            if family.unaccompanied:
-                if rnd.random() < p.unaccompanied_residential_probability:
-                    self.start_help(family, cat.unaccompanied_help)
-                else:
-                    family.moving_away = True
-        # ... resident children are placed with a probability, else go home
-        for family in crisis_ended:
-            if not family.unaccompanied and rnd.random() < p.placement_after_crisis:
+        # after Inobhutnahme: unaccompanied minors stay in residential care or move on, resident children are
+        # placed or go home
+        for family in [family for family, access in ended if access == CRISIS]:
+            follows = rule.after_crisis(
+                family.unaccompanied,
+                rnd.random(),
+                r.residential_probability_after_crisis,
+                r.placement_after_crisis_probability,
+            )
+            if follows == rule.STAYS_IN_CARE:
+                self.start_help(family, cat.unaccompanied_help)
+            elif follows == rule.MOVES_ON:
+                family.moving_away = True
+            elif follows == rule.PLACED:
                 self.grant(family, cat.helps_with("placement"))
 
         # home with the need unresolved: back on the youth office's waiting list
         for family, _ in ended:
-            if family.help == NO_HELP and family.level >= 3 and not family.unaccompanied:
+            if family.help == NO_HELP and rule.back_on_waiting_list(family.level, family.unaccompanied):
                 family.waiting = True
 
         tally.prevention_occupancy[:] = 0
@@ -504,7 +510,7 @@ class ReferenceModel(mesa.Model):
                 values = [sum(1 << s for s in f.prevention_received) for f in families]
             else:
                 values = [getattr(f, name) for f in families]
-            setattr(arrays, name, np.array(values, dtype=FIELDS[name]).reshape(len(families)))
+            getattr(arrays, name)[:] = np.array(values, dtype=FIELDS[name]).reshape(len(families))
         return arrays
 
 

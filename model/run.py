@@ -17,11 +17,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from model.calibration import calibration_table, yearly_figures
+from model.calibration import calibration_table, over_horizon, yearly_figures
 from model.output import EXIT_BAD_INPUT, OutputError, write_atomically, write_text
 from model.parameters import Catalogue
 from model.recorder import Recorder
-from model.scenario import CATEGORIES, Scenario, ScenarioError
+from model.scenario import Scenario, ScenarioError
 from model.simulation import DistrictModel
 from model.workers import map_unordered
 
@@ -111,30 +111,18 @@ class SimulationResult:
         return self._yearly
 
     def _yearly_figures(self) -> pd.DataFrame:
-        hze = tuple(n for n, h in self.scenario.helps.items() if h.counts_as_hze)
         frames = []
         for replicate in range(len(self.seeds)):
-            frame = pd.DataFrame(self.values[replicate], columns=self.metrics)
-            y = yearly_figures(frame, self.catalogue.help_names, hze)
-            month_year = frame.index.to_numpy() // 12
-            sums = frame.groupby(month_year).sum()
-            for h in self.catalogue.help_names:
-                y[f"begun_{h}"] = sums[f"begun.{h}"]
-                y[f"begun_unaccompanied_{h}"] = sums[f"begun_unaccompanied.{h}"]
-                y[f"help_months_{h}"] = sums[f"occupancy.{h}"]  # billed months of help in the year
-            for c in [*CATEGORIES, "total"]:
-                key = f"cost_eur.category.{c}" if c != "total" else "cost_eur.total"
-                y[f"cost_eur_{c}"] = sums[key]
+            y = yearly_figures(pd.DataFrame(self.values[replicate], columns=self.metrics), self.catalogue)
             y.index = pd.MultiIndex.from_product([[replicate], y.index + self.start_year], names=["replicate", "year"])
             frames.append(y)
         return pd.concat(frames)
 
     def summary(self) -> pd.DataFrame:
-        """Per year and over the horizon ('all': mean over years, cost summed): mean, 5 and 95 % over replicates."""
+        """Per year and over the horizon ('all', `calibration.over_horizon`: counts and cost summed, rates the mean
+        of the years): mean, 5 and 95 % over replicates."""
         yearly = self.yearly()
-        cost_columns = [c for c in yearly if c.startswith("cost_eur_")]
-        horizon = yearly.groupby(level="replicate").mean()
-        horizon[cost_columns] = yearly[cost_columns].groupby(level="replicate").sum()
+        horizon = over_horizon(yearly, ["replicate"])
         horizon.index = pd.MultiIndex.from_product([horizon.index, ["all"]], names=["replicate", "year"])
         both = pd.concat([yearly.rename(index=str, level="year"), horizon])
         grouped = both.groupby(level="year", sort=False)

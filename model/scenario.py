@@ -27,6 +27,19 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 AGE_BANDS_YEARS = (0, 6, 12, 18, 21)  # bands of `weight_by_age_band`: 0-5, 6-11, 12-17, 18-20
 CATEGORIES = ("prevention", "ambulant", "semi_residential", "residential", "crisis")
+STATISTICS = (  # the categories of the official statistics a help is counted in (Destatis HzE statistics, §42)
+    "flexible_27_2",
+    "erziehungsberatung_28",
+    "soziale_gruppenarbeit_29",
+    "erziehungsbeistand_30",
+    "spfh_31",
+    "tagesgruppe_32",
+    "vollzeitpflege_33",
+    "heimerziehung_34",
+    "ise_35",
+    "eingliederungshilfe_35a",
+    "inobhutnahme_42",
+)
 RISK_FACTORS = ("sgb2_poverty", "single_parent", "parental_mental_illness", "young_parent", "special_needs")
 
 
@@ -80,6 +93,7 @@ EurOrZero = _param("EurOrZero", f"EUR, >= 0 and at most {MAX_EUR:g}", ge=0, le=M
 Months = _param("Months", f"months, > 0 and at most {MAX_DURATION_MONTHS}", gt=0, le=MAX_DURATION_MONTHS)
 ArrivalAge = _param("ArrivalAge", f"years, > 0 and at most {MAX_ARRIVAL_AGE_YEARS}", gt=0, le=MAX_ARRIVAL_AGE_YEARS)
 Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9_]+$", max_length=MAX_NAME_LENGTH)]  # of a help or service
+HazardRatio = _param("HazardRatio", "a hazard ratio > 0 (1: no effect)", gt=0)  # 1 where it does not apply
 
 
 class _Vector(_Strict):
@@ -205,10 +219,10 @@ class PreventionService(_Service):
     budget_eur_per_year: EurOrZero
     target_levels: list[Annotated[int, Field(ge=0, le=4)]] = Field(min_length=1)
     uptake_hazard_per_month: Probability
-    shock_hazard_ratio_during: Positive
+    shock_hazard_ratio_during: HazardRatio
     protection_after_share: Probability
     protection_half_life_months: Positive
-    referral_hazard_ratio_during: Positive
+    referral_hazard_ratio_during: HazardRatio
 
     @model_validator(mode="after")
     def _age_range(self) -> PreventionService:
@@ -225,6 +239,7 @@ class Help(_Service):
     category: Literal[CATEGORIES]  # type: ignore[valid-type]
     access: Literal["self_referral", "help_plan", "diagnostic", "placement", "crisis"]
     counts_as_hze: bool
+    statistic: Literal[(*STATISTICS, "none")]  # type: ignore[valid-type]  # the category it is counted in
     cost_per_month_eur: Eur | None = None
     cost_per_day_eur: Eur | None = None
     duration_cv: Positive
@@ -304,6 +319,12 @@ class Scenario(_Strict):
                 f"unaccompanied_minors.residential_help = {self.unaccompanied_minors.residential_help!r} "
                 f"must name a help with access = 'placement': one of {placements}"
             )
+        for name, h in self.helps.items():  # figures per category carry the category's name (calibration)
+            if name in STATISTICS and h.statistic != name:
+                raise ValueError(
+                    f"helps.{name}: a help named like a category of the statistics is counted in it: "
+                    f"statistic = {name!r}, not {h.statistic!r}"
+                )
         return self
 
     @property
@@ -555,6 +576,11 @@ def load_scenario(path: str | Path, allowed: Sequence[Path] = ()) -> Scenario:
         return Scenario.model_validate(data)
     except ValidationError as err:
         raise ScenarioError(_problem_lines(err, lambda loc: _origin_of(loc, origin, top))) from None
+
+
+def as_scenario(scenario: Scenario | str | Path) -> Scenario:
+    """A scenario as given, or loaded from its file (for callers that accept either, like Mesa's batch_run)."""
+    return scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
 
 
 def _shown(value: Any, width: int = 60) -> str:

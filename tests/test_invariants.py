@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from model import DistrictModel
 from model.families import NO_HELP
-from model.parameters import PLACEMENT, YearParameters
+from model.parameters import YearParameters
 from tests.conftest import assert_recorded_invariants, shrink
 
 levers = st.fixed_dictionaries(
@@ -33,7 +33,7 @@ def check_month(model: DistrictModel, before: int) -> None:
     # every family is in exactly one state: home, prevention only, waiting, or in exactly one help
     assert ((f.help >= NO_HELP) & (f.help < n_helps)).all()
     assert not (f.waiting & (f.help != NO_HELP)).any(), "waiting for a plan while in a help"
-    out_of_home = (f.help != NO_HELP) & (cat.help_access[f.help] >= PLACEMENT)
+    out_of_home = (f.help != NO_HELP) & cat.in_role("out_of_home")[f.help]
     assert not (out_of_home & (f.prevention != NO_HELP)).any(), "prevention at home while placed"
     # population: last month + births + arrivals - exits
     arrivals = tally.begun_unaccompanied[cat.helps_with("crisis")].sum()

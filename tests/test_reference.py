@@ -11,7 +11,6 @@ import pandas as pd
 import pytest
 
 from model.families import NO_HELP
-from model.parameters import PLACEMENT
 from model.reference import ReferenceModel, simulate_reference
 from model.run import simulate
 from model.scenario import Scenario
@@ -72,7 +71,7 @@ def test_reference_keeps_every_family_in_exactly_one_state(baseline, values):
         model.step()
         f, tally, p = model.snapshot(), model.tally, model.params
         assert not (f.waiting & (f.help != NO_HELP)).any(), "waiting for a plan while in a help"
-        out_of_home = (f.help != NO_HELP) & (cat.help_access[f.help] >= PLACEMENT)
+        out_of_home = (f.help != NO_HELP) & cat.in_role("out_of_home")[f.help]
         assert not (out_of_home & (f.prevention != NO_HELP)).any(), "prevention at home while placed"
         arrivals = tally.begun_unaccompanied[cat.helps_with("crisis")].sum()
         assert len(f) == before + tally.births + arrivals - tally.exits

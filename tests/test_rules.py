@@ -1,0 +1,253 @@
+"""Each rule of `model.rules` against values computed by hand (the ODD's formulas, docs/ODD.md).
+
+These are the fast tests the mutation check (experiments/mutations.py) runs first: every factor, comparison
+and age limit of a rule is pinned here by a case where it matters.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from scipy import special
+
+from model import rules as rule
+from model.parameters import ServiceNumbers
+from model.rules import ADULT_MONTHS, MAX_AGE_MONTHS
+
+approx = pytest.approx
+
+
+def test_ages_are_those_of_the_law():
+    assert ADULT_MONTHS == 216  # 18 years: §41 help for young adults
+    assert MAX_AGE_MONTHS == 252  # 21 years: §41 helps end
+    assert (rule.NEED_LEVEL, rule.ENDANGERMENT_LEVEL, rule.RESOLVED_LEVEL, rule.TOP_LEVEL) == (3, 4, 2, 4)
+
+
+def test_frailty_is_log_normal_with_mean_one():
+    assert rule.frailty(0.0, 0.3) == 1.0
+    assert rule.frailty(0.5, 0.5) == approx(math.exp(-0.125))  # the median: exp(-sd^2/2)
+    assert rule.frailty(0.5, 0.9) == approx(math.exp(0.5 * special.ndtri(0.9) - 0.125))
+    assert rule.frailty(0.5, 0.1) < rule.frailty(0.5, 0.9)
+
+
+@pytest.mark.parametrize(
+    ("age", "in_help", "u", "ends"),
+    [
+        (ADULT_MONTHS - 1, True, 0.99, False),  # still a minor
+        (ADULT_MONTHS, True, 0.3, False),  # turns 18, continues (u below 0.4)
+        (ADULT_MONTHS, True, 0.4, True),  # turns 18, does not continue (u at the probability)
+        (ADULT_MONTHS, False, 0.9, False),  # no help to end
+        (ADULT_MONTHS + 1, True, 0.9, False),  # the decision is made once, at 18
+        (MAX_AGE_MONTHS - 1, True, 0.9, False),
+        (MAX_AGE_MONTHS, True, 0.0, True),  # at 21 every help ends
+        (MAX_AGE_MONTHS + 1, True, 0.0, True),
+        (MAX_AGE_MONTHS, False, 0.0, False),
+    ],
+)
+def test_help_ends_with_age(age: int, in_help: bool, u: float, ends: bool):
+    assert rule.help_ends_with_age(age, in_help, u, 0.4) == ends
+
+
+@pytest.mark.parametrize(
+    ("age", "in_help", "help_ends", "moving_away", "leaves"),
+    [
+        (ADULT_MONTHS - 1, False, False, False, False),  # a child stays
+        (ADULT_MONTHS, False, False, False, True),  # an adult without a help leaves
+        (ADULT_MONTHS, True, False, False, False),  # an adult in a help (§41) stays
+        (ADULT_MONTHS, True, True, False, True),  # ... until it ends
+        (ADULT_MONTHS - 1, True, True, False, False),  # a minor whose help ends stays
+        (5, False, False, True, True),  # moving away
+    ],
+)
+def test_leaves_district(age: int, in_help: bool, help_ends: bool, moving_away: bool, leaves: bool):
+    assert rule.leaves_district(age, in_help, help_ends, moving_away) == leaves
+
+
+def test_pick_reads_a_small_table_and_minus_one_is_the_last():
+    assert [rule.pick((5.0, 6.0, 7.0), i) for i in (0, 1, 2, -1)] == [5.0, 6.0, 7.0, 7.0]
+
+
+# two services and the entry for no service (-1), as parameters.service_numbers makes them
+SERVICES = ServiceNumbers(
+    **{name: (0.0, 0.0, 0.0) for name in ServiceNumbers._fields}
+    | {
+        "shock_hazard_ratio_during": (0.6, 0.8, 1.0),
+        "referral_hazard_ratio_during": (2.0, 1.5, 1.0),
+        "protection_after_share": (0.3, 0.1, 0.0),
+        "uptake_hazard_per_month": (0.05, 0.2, 0.0),
+    }
+)
+NONE = -1
+
+
+def test_shock_hazard_multiplies_each_factor():
+    assert rule.shock_hazard(0.01, 2.0, 1.5, 0.2, 1, SERVICES) == approx(0.01 * 2.0 * 1.5 * 0.8 * 0.8)
+    base = rule.shock_hazard(0.01, 1.0, 1.0, 0.0, NONE, SERVICES)
+    assert base == approx(0.01)
+    assert rule.shock_hazard(0.01, 3.0, 1.0, 0.0, NONE, SERVICES) == approx(3 * base)  # the family's ratio
+    assert rule.shock_hazard(0.01, 1.0, 3.0, 0.0, NONE, SERVICES) == approx(3 * base)  # the age band's ratio
+    assert rule.shock_hazard(0.01, 1.0, 1.0, 0.25, NONE, SERVICES) == approx(0.75 * base)  # protection
+    assert rule.shock_hazard(0.01, 1.0, 1.0, 0.0, 0, SERVICES) == approx(0.6 * base)  # during prevention
+
+
+def test_shock_size_is_exponential():
+    assert rule.shock_size_points(2.0, 0.0) == 0.0
+    assert rule.shock_size_points(2.0, 1 - math.exp(-1)) == approx(2.0)  # the mean at the 63rd percentile
+    assert rule.shock_size_points(2.0, 0.5) == approx(2.0 * math.log(2))
+
+
+def test_burden_kept_reverts_and_relieves():
+    assert rule.burden_kept(0.1, 0.0) == approx(0.9)
+    assert rule.burden_kept(0.1, 0.2) == approx(0.9 * 0.8)
+    assert rule.burden_kept(0.0, 0.2) == approx(0.8)
+
+
+def test_expected_burden_balances_shocks_and_reversion():
+    assert rule.expected_burden(0.02, 1.5, 0.1) == approx(0.02 * 1.5 / 0.1)
+
+
+@pytest.mark.parametrize(
+    ("burden", "level"), [(0.0, 0), (0.99, 0), (1.0, 1), (2.5, 2), (3.0, 3), (3.99, 3), (4.0, 4), (17.0, 4)]
+)
+def test_risk_level_counts_thresholds(burden: float, level: int):
+    assert rule.risk_level(burden) == level
+
+
+def test_protection_decays_and_the_stronger_counts():
+    assert rule.decayed_protection(0.4, 0.5) == approx(0.2)
+    assert rule.protection_after_prevention(0.1, 0.9, 0, SERVICES, 0.8) == (0.3, 0.8)  # the service's is stronger
+    assert rule.protection_after_prevention(0.5, 0.9, 0, SERVICES, 0.8) == (0.5, 0.9)  # the family keeps its own
+    assert rule.protection_after_prevention(0.3, 0.9, 0, SERVICES, 0.8) == (0.3, 0.8)  # equal: the newer decay
+    assert rule.protection_after_prevention(0.2, 0.9, 1, SERVICES, 0.7) == (0.2, 0.9)  # the other service's
+
+
+def test_prevention_reach_and_age_range():
+    assert rule.prevention_reach(0, SERVICES, 2.0) == approx(0.1)
+    assert rule.prevention_reach(1, SERVICES, 1.0) == approx(0.2)
+    assert rule.in_age_range(0, 0, 12) and rule.in_age_range(12, 0, 12)
+    assert not rule.in_age_range(13, 0, 12)
+    assert not rule.in_age_range(5, 6, 12)
+
+
+@pytest.mark.parametrize(
+    ("in_help", "waiting", "level", "open_"),
+    [(False, False, 1, True), (False, False, 0, False), (True, False, 3, False), (False, True, 3, False)],
+)
+def test_open_to_notice(in_help: bool, waiting: bool, level: int, open_: bool):
+    assert rule.open_to_notice(in_help, waiting, level) == open_
+
+
+def test_report_hazard_multiplies_each_factor():
+    assert rule.report_hazard(0.02, 1.5, 0, SERVICES) == approx(0.06)
+    assert rule.report_hazard(0.02, 1.0, 1, SERVICES) == approx(0.03)
+    assert rule.report_hazard(0.02, 1.0, NONE, SERVICES) == approx(0.02)
+
+
+@pytest.mark.parametrize(
+    ("ambulant", "level", "start_level", "u", "noticed"),
+    [
+        (True, 4, 3, 0.1, True),
+        (True, 4, 3, 0.2, False),  # u at the probability
+        (False, 4, 3, 0.1, False),  # not an ambulant help
+        (True, 3, 2, 0.1, False),  # not endangered
+        (True, 4, 4, 0.1, False),  # endangered already when the help began
+    ],
+)
+def test_escalation_noticed(ambulant: bool, level: int, start_level: int, u: float, noticed: bool):
+    assert rule.escalation_noticed(ambulant, level, start_level, u, 0.2) == noticed
+
+
+@pytest.mark.parametrize(
+    ("level", "age", "u", "outcome"),
+    [
+        (4, ADULT_MONTHS - 1, 0.1, rule.ACUTE),
+        (4, ADULT_MONTHS - 1, 0.3, rule.LATENT),  # u at the acute share
+        (4, ADULT_MONTHS, 0.1, rule.LATENT),  # a young adult is not taken into care
+        (3, 60, 0.1, rule.NEED),
+        (2, 60, 0.1, rule.NEITHER),
+        (0, 60, 0.1, rule.NEITHER),
+    ],
+)
+def test_assessment_outcome(level: int, age: int, u: float, outcome: int):
+    assert rule.assessment_outcome(level, age, u, 0.3) == outcome
+
+
+def test_keeps_waiting_while_the_need_lasts():
+    assert rule.keeps_waiting(True, 3) and rule.keeps_waiting(True, 4)
+    assert not rule.keeps_waiting(True, 2)
+    assert not rule.keeps_waiting(False, 4)
+
+
+@pytest.mark.parametrize(
+    ("failed", "level", "diagnosed", "u", "first"),
+    [
+        (True, 3, False, 0.1, True),
+        (False, 4, False, 0.1, True),
+        (False, 3, False, 0.1, False),  # not escalating
+        (True, 3, True, 0.1, False),  # diagnosed already
+        (True, 3, False, 0.5, False),  # u at the share
+    ],
+)
+def test_diagnostics_first(failed: bool, level: int, diagnosed: bool, u: float, first: bool):
+    assert rule.diagnostics_first(failed, level, diagnosed, u, 0.5) == first
+
+
+def test_placement_probability():
+    assert rule.placement_probability(0.2, False, 0.5, False, 0.6) == approx(0.2)
+    assert rule.placement_probability(0.2, True, 0.5, False, 0.6) == approx(0.5)  # at least, after a failed help
+    assert rule.placement_probability(0.7, True, 0.5, False, 0.6) == approx(0.7)
+    assert rule.placement_probability(0.2, False, 0.5, True, 0.6) == approx(0.12)  # times the diagnosed ratio
+    assert rule.placement_probability(0.2, True, 0.5, True, 0.6) == approx(0.3)
+
+
+def test_choice_weight():
+    assert rule.choice_weight(2.5, True) == 2.5
+    assert rule.choice_weight(2.5, False) == 0.0
+
+
+def test_help_duration_is_log_normal_in_whole_months():
+    assert rule.help_duration_months(math.log(12.0), 0.5, 0.5) == 12.0  # the median: exp(mu)
+    assert rule.help_duration_months(math.log(12.4), 0.0, 0.3) == 12.0  # rounded
+    assert rule.help_duration_months(math.log(12.6), 0.0, 0.3) == 13.0
+    assert rule.help_duration_months(math.log(0.2), 0.0, 0.3) == 1.0  # at least one month
+    u = 0.8
+    assert rule.help_duration_months(1.0, 0.5, u) == round(math.exp(1.0 + 0.5 * special.ndtri(u)))
+
+
+def test_resolved_at_level_2_or_below():
+    assert rule.resolved(0) and rule.resolved(2)
+    assert not rule.resolved(3)
+
+
+@pytest.mark.parametrize(
+    ("age", "level", "u", "transfers"),
+    [
+        (100, 3, 0.1, True),
+        (100, 3, 0.4, False),  # u at the probability
+        (100, 2, 0.1, False),  # home is no longer burdened
+        (ADULT_MONTHS, 4, 0.1, False),  # an adult
+        (ADULT_MONTHS - 1, 4, 0.1, True),
+    ],
+)
+def test_transfers(age: int, level: int, u: float, transfers: bool):
+    assert rule.transfers(age, level, u, 0.4) == transfers
+
+
+@pytest.mark.parametrize(
+    ("unaccompanied", "u", "follows"),
+    [
+        (True, 0.5, rule.STAYS_IN_CARE),
+        (True, 0.7, rule.MOVES_ON),  # u at the residential probability
+        (False, 0.1, rule.PLACED),
+        (False, 0.2, rule.HOME),  # u at the placement probability
+    ],
+)
+def test_after_crisis(unaccompanied: bool, u: float, follows: int):
+    assert rule.after_crisis(unaccompanied, u, 0.7, 0.2) == follows
+
+
+def test_back_on_waiting_list():
+    assert rule.back_on_waiting_list(3, False)
+    assert not rule.back_on_waiting_list(2, False)
+    assert not rule.back_on_waiting_list(4, True)  # unaccompanied minors have no family here

@@ -55,10 +55,14 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+FIRST_YEAR, LAST_YEAR = 1990 - 60, 2100 + 60  # the years a simulation can reach (Simulation: start, burn-in, horizon)
+Year = Annotated[int, Field(ge=FIRST_YEAR, le=LAST_YEAR)]  # of a `by_year` change; one beyond a shortened run is fine
+
+
 class _Param(_Strict):
     value: float
     source: str = Field(min_length=3)
-    by_year: dict[int, float] = {}
+    by_year: dict[Year, float] = {}
 
     def at(self, year: int) -> float:
         """The value in force in `year`: the latest `by_year` entry at or before it, else `value`."""
@@ -71,7 +75,7 @@ class _Param(_Strict):
 
 def _param(name: str, description: str, **bounds: float) -> type[_Param]:
     number = Annotated[float, Field(allow_inf_nan=False, **bounds)]
-    model = create_model(name, __base__=_Param, value=(number, ...), by_year=(dict[int, number], {}))
+    model = create_model(name, __base__=_Param, value=(number, ...), by_year=(dict[Year, number], {}))
     model.__doc__ = description
     return model
 
@@ -287,18 +291,6 @@ class Scenario(_Strict):
     unaccompanied_minors: UnaccompaniedMinors
     prevention: dict[Name, PreventionService] = Field(max_length=MAX_PREVENTION_SERVICES)
     helps: dict[Name, Help] = Field(max_length=MAX_HELPS)
-
-    @model_validator(mode="after")
-    def _years_simulated(self) -> Scenario:
-        first = self.simulation.start_year - self.simulation.burn_in_years
-        last = self.simulation.start_year + self.simulation.horizon_years - 1
-        for path, p in self.parameters():
-            outside = sorted(year for year in getattr(p, "by_year", {}) if not first <= year <= last)
-            if outside:
-                raise ValueError(
-                    f"{path}.by_year: {outside[0]}: outside the simulated years {first}-{last} (burn-in and horizon)"
-                )
-        return self
 
     @model_validator(mode="after")
     def _catalogue(self) -> Scenario:

@@ -213,6 +213,7 @@ OUT_OF_RANGE = {
     "Probability": st.floats(1.0001, 1e6) | st.floats(-1e6, -1e-4),
     "NonNegative": st.floats(-1e6, -1e-4),
     "Positive": st.floats(-1e6, 0.0),
+    "HazardRatio": st.floats(-1e6, 0.0),
 }
 for kind in ("Inhabitants", "Eur", "EurOrZero", "Months", "ArrivalAge"):  # bounded above too: shown below zero here
     OUT_OF_RANGE[kind] = st.floats(-1e6, -1e-4)
@@ -349,11 +350,13 @@ SCENARIO_CORPUS = {
     ),
     "by-year-far-future": scenario(
         '[policy]\ndiagnostics_first_share = { value = 0.1, by_year = { 20270 = 0.5 }, source = "test" }\n',
-        "policy.diagnostics_first_share.by_year: 20270: outside the simulated years 2010-2044",
+        "policy.diagnostics_first_share.by_year.20270: '20270':",
+        "less than or equal to 2160",
     ),
-    "by-year-before-burn-in": scenario(
-        '[policy]\ndiagnostics_first_share = { value = 0.1, by_year = { 1999 = 0.5 }, source = "test" }\n',
-        "policy.diagnostics_first_share.by_year: 1999: outside the simulated years",
+    "by-year-1900": scenario(
+        '[policy]\ndiagnostics_first_share = { value = 0.1, by_year = { 1900 = 0.5 }, source = "test" }\n',
+        "policy.diagnostics_first_share.by_year.1900: '1900':",
+        "greater than or equal to 1930",
     ),
     "daily-rate-1e308": scenario(
         f"[helps.heimerziehung_34]\ncost_per_day_eur = {p(1e308)}\n",

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from model.calibration import over_horizon, summed_over_horizon
+from model.output import write_atomically
 from model.parameters import YearParameters
 from model.run import SimulationResult, new_results_folder, simulate_many, write_manifest
 from model.scenario import CATEGORIES, Scenario, ScenarioError
@@ -221,13 +222,17 @@ class Comparison:
 
     def write(self, results_dir: Path) -> Path:
         """timeseries.parquet and summary.csv (all scenarios), comparison.csv, manifest.json; never overwrite."""
-        out = new_results_folder(results_dir, folder_name(self.names))
+        return self.write_into(new_results_folder(results_dir, folder_name(self.names)))
+
+    def write_into(self, out: Path) -> Path:
+        """Write the files into the (new, empty) folder `out`, each whole or not at all, the manifest last."""
         series = pd.concat({r.scenario.name: r.timeseries() for r in self.results}, names=["scenario"])
-        series.reset_index(level=0).reset_index(drop=True).to_parquet(out / "timeseries.parquet", index=False)
+        series = series.reset_index(level=0).reset_index(drop=True)
+        write_atomically(out / "timeseries.parquet", lambda path: series.to_parquet(path, index=False))
         summary = pd.concat({r.scenario.name: r.summary() for r in self.results}, names=["scenario"])
-        summary.reset_index(level=0).to_csv(out / "summary.csv", index=False)
+        write_atomically(out / "summary.csv", lambda path: summary.reset_index(level=0).to_csv(path, index=False))
         table = self.table()
-        table.to_csv(out / "comparison.csv", index=False)
+        write_atomically(out / "comparison.csv", lambda path: table.to_csv(path, index=False))
         reference = self.reference
         manifest = write_manifest(
             out,

@@ -8,7 +8,7 @@ import platform
 import subprocess
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import datetime
 from importlib import metadata
@@ -18,12 +18,16 @@ import numpy as np
 import pandas as pd
 
 from model.calibration import calibration_table, over_horizon, yearly_figures
+from model.output import EXIT_BAD_INPUT, OutputError, write_atomically, write_text
 from model.parameters import Catalogue
 from model.recorder import Recorder
-from model.scenario import Scenario
+from model.scenario import Scenario, ScenarioError
 from model.simulation import DistrictModel
+from model.workers import map_unordered
 
 SUMMARY_QUANTILES = (0.05, 0.95)
+BYTES_PER_FAMILY = 160  # peak bytes per family of a run at 1,000,000 families: 153-157 (docs/performance.md)
+PROCESS_BYTES = 320 * 2**20  # a worker process with the compiled model loaded, before families (issue 15: ~320 MB)
 
 
 def replicate_seeds(seed: int, replicates: int) -> list[int]:
@@ -37,6 +41,31 @@ def replicate_seeds(seed: int, replicates: int) -> list[int]:
 def run_replicate(scenario: Scenario, seed: int) -> np.ndarray:
     """One replicate: the monthly metrics (months x metrics)."""
     return DistrictModel(scenario, seed).run().values
+
+
+def memory_needed_bytes(scenario: Scenario, workers: int) -> float:
+    """Estimated memory of `workers` runs of `scenario` at once: one slot per child under 21 at its largest."""
+    d = scenario.district
+    years = {-1, *d.inhabitants.by_year, *d.under_21_share.by_year}
+    children = max(d.inhabitants.at(year) * d.under_21_share.at(year) for year in years)
+    return workers * (PROCESS_BYTES + children * BYTES_PER_FAMILY)
+
+
+def check_memory(scenarios: list[Scenario], files: list[str], workers: int | None) -> None:
+    """A ScenarioError if the runs would need more memory than the machine has (one line per scenario)."""
+    import psutil
+
+    workers = workers or default_workers()
+    total = psutil.virtual_memory().total
+    problems = [
+        f"{file}: district.inhabitants: {s.district.inhabitants.value:,.0f}: {workers} run(s) at once need about "
+        f"{memory_needed_bytes(s, workers) / 2**30:,.1f} GiB ({BYTES_PER_FAMILY} bytes per child under 21), more "
+        f"than this machine's {total / 2**30:,.1f} GiB; give fewer --workers, or --allow-large to try anyway"
+        for s, file in zip(scenarios, files, strict=True)
+        if memory_needed_bytes(s, workers) > total
+    ]
+    if problems:
+        raise ScenarioError(problems)
 
 
 def replicate_microdata(scenario: Scenario, seed: int, replicate: int) -> dict[str, pd.DataFrame]:
@@ -123,9 +152,12 @@ class SimulationResult:
 
     def write(self, results_dir: Path, name: str | None = None) -> Path:
         """Write timeseries.parquet, summary.csv and manifest.json into a new folder; never overwrite."""
-        out = new_results_folder(results_dir, name or self.scenario.name)
-        self.timeseries().to_parquet(out / "timeseries.parquet", index=False)
-        self.summary().to_csv(out / "summary.csv", index=False)
+        return self.write_into(new_results_folder(results_dir, name or self.scenario.name))
+
+    def write_into(self, out: Path) -> Path:
+        """Write the files into the (new, empty) folder `out`, each whole or not at all, the manifest last."""
+        write_atomically(out / "timeseries.parquet", lambda path: self.timeseries().to_parquet(path, index=False))
+        write_atomically(out / "summary.csv", lambda path: self.summary().to_csv(path, index=False))
         write_manifest(out, self.manifest())
         return out
 
@@ -152,8 +184,12 @@ def new_results_folder(results_dir: Path, name: str) -> Path:
             out.mkdir(parents=True)
             return out
         except FileExistsError:
+            if not results_dir.is_dir():
+                raise OutputError(results_dir, "exists and is not a folder", EXIT_BAD_INPUT) from None
             suffix += 1
             out = base.with_name(f"{base.name}-{suffix}")
+        except OSError as err:
+            raise OutputError.of(out, err) from None
 
 
 def write_manifest(folder: Path, content: dict) -> dict:
@@ -165,7 +201,7 @@ def write_manifest(folder: Path, content: dict) -> dict:
         "python": platform.python_version(),
         "packages": {p: _version(p) for p in ("prevsim", "mesa", "numpy", "scipy", "pandas", "pyarrow", "pydantic")},
     }
-    (folder / "manifest.json").write_text(json.dumps(content, indent=2), encoding="utf-8")
+    write_text(folder / "manifest.json", json.dumps(content, indent=2))
     return content
 
 
@@ -218,10 +254,10 @@ def simulate_many(
             if on_done:
                 on_done(n)
     else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            futures = {pool.submit(run_replicate, scenarios[s], seeds[r]): (s, r) for s, r in jobs}
-            for n, future in enumerate(as_completed(futures)):
-                runs[futures[future]] = future.result()
+        finished = map_unordered(workers, run_replicate, (((s, r), (scenarios[s], seeds[r])) for s, r in jobs))
+        with closing(finished):
+            for n, (key, values) in enumerate(finished):
+                runs[key] = values
                 if on_done:
                     on_done(n)
     wall_time_s = time.perf_counter() - started

@@ -10,6 +10,7 @@ discounted at a real rate of 3.5 % (also 2 % and 5 %).
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,9 +20,9 @@ import numpy as np
 import pandas as pd
 
 from model.calibration import over_horizon, summed_over_horizon
-from model.output import write_atomically
+from model.output import write_atomically, write_text
 from model.parameters import YearParameters
-from model.run import SimulationResult, new_results_folder, simulate_many, write_manifest
+from model.run import SimulationResult, manifest_of, new_results_folder, simulate_many
 from model.scenario import CATEGORIES, Scenario, ScenarioError
 from model.workbook import write_workbooks
 
@@ -234,8 +235,7 @@ class Comparison:
         table = self.table()
         write_atomically(out / "comparison.csv", lambda path: table.to_csv(path, index=False))
         reference = self.reference
-        manifest = write_manifest(
-            out,
+        manifest = manifest_of(
             {
                 "kind": "comparison",
                 "reference": reference.scenario.name,
@@ -259,6 +259,7 @@ class Comparison:
             },
         )
         write_workbooks(table, manifest, out)
+        write_text(out / "manifest.json", json.dumps(manifest, indent=2))  # last: the folder is complete
         return out
 
 

@@ -233,6 +233,9 @@ def choose_helps(key: np.uint64, month: int, fam, idx: np.ndarray, helps: np.nda
     return choice
 
 
+MOST_MONTHS_STORED = 2**15 - 1  # a family's months of help are int16 (families.FIELDS): a draw beyond is cut
+
+
 class Newcomers(NamedTuple):
     """A month's new families: `births` in the slots from `first`, then `arrivals` (unaccompanied minors)
     after them, with ids counted on from `first_id` and `first_unaccompanied_id`."""
@@ -754,7 +757,8 @@ def start_helps(
         i, h = idx[r], helps[r]
         u = draw(key, at, fam.id[i])
         fam.help[i] = h
-        fam.help_months_left[i] = rule.help_duration_months(rules.help_duration_mu[h], rules.help_duration_sigma[h], u)
+        months = rule.help_duration_months(rules.help_duration_mu[h], rules.help_duration_sigma[h], u)
+        fam.help_months_left[i] = min(months, MOST_MONTHS_STORED)
         fam.help_months_used[i] = 0
         fam.help_start_level[i] = fam.level[i]
         fam.waiting[i] = False

@@ -192,15 +192,20 @@ def new_results_folder(results_dir: Path, name: str) -> Path:
             raise OutputError.of(out, err) from None
 
 
-def write_manifest(folder: Path, content: dict) -> dict:
-    """manifest.json: what was run, plus where and with what (git commit, Python, package versions); returned."""
-    content = {
+def manifest_of(content: dict) -> dict:
+    """What was run, plus where and with what (git commit, Python, package versions)."""
+    return {
         **content,
         "created": datetime.now().isoformat(timespec="seconds"),
         "git_commit": _git_commit(),
         "python": platform.python_version(),
         "packages": {p: _version(p) for p in ("prevsim", "mesa", "numpy", "scipy", "pandas", "pyarrow", "pydantic")},
     }
+
+
+def write_manifest(folder: Path, content: dict) -> dict:
+    """manifest.json (`manifest_of` the content), the last file of a results folder; returned."""
+    content = manifest_of(content)
     write_text(folder / "manifest.json", json.dumps(content, indent=2))
     return content
 

@@ -161,6 +161,13 @@ AllowPath = Annotated[
         "of the file naming them and the current folder, with subfolders); repeatable",
     ),
 ]
+Microdata = Annotated[
+    bool,
+    typer.Option(
+        help="also write helps.parquet, census.parquet and assessments.parquet: one row per help begun or ended, "
+        "young person in help on 31 Dec, and §8a assessment, as the statistics' single records (docs/ODD.md)"
+    ),
+]
 AllowLarge = Annotated[
     bool,
     typer.Option(help="run a district or draw a design larger than the memory or size limits allow (see README)"),
@@ -245,6 +252,7 @@ def run(
     results: ResultsFolder = Path("results"),
     allow_large: AllowLarge = False,
     allow_path: AllowPath = None,
+    microdata: Microdata = False,
 ) -> None:
     """Run a scenario: progress, a summary table, and results/<scenario>-<timestamp>/."""
     from model.run import check_memory, simulate
@@ -260,10 +268,10 @@ def run(
                 s, replicates=replicates, seed=seed, workers=workers, on_done=lambda _: progress.advance(task)
             )
         print_summary(result)
-        _checked(result.write_into, folder)
+        _checked(result.write_into, folder, microdata)
+    files = "timeseries.parquet, summary.csv, " + ("helps/census/assessments.parquet, " if microdata else "")
     out.print(
-        f"\nwrote {escape(str(folder))}/ (timeseries.parquet, summary.csv, manifest.json) "
-        f"in {result.wall_time_s:.1f} s",
+        f"\nwrote {escape(str(folder))}/ ({files}manifest.json) in {result.wall_time_s:.1f} s",
         soft_wrap=True,  # a path is never broken
     )
 
@@ -300,6 +308,7 @@ def compare(
     ] = False,
     allow_large: AllowLarge = False,
     allow_path: AllowPath = None,
+    microdata: Microdata = False,
 ) -> None:
     """Compare scenarios against the first with common random numbers: placements, cost, payoff."""
     from model.comparison import check_comparable, folder_name
@@ -317,10 +326,10 @@ def compare(
         with progress:
             comparison = run_comparison(loaded, replicates, seed, workers, on_done=lambda _: progress.advance(task))
         print_comparison(comparison)
-        _checked(comparison.write_into, folder)
+        _checked(comparison.write_into, folder, microdata)
     out.print(
         f"\nwrote {escape(str(folder))}/ (comparison.csv, comparison.xlsx, comparison.de.xlsx, timeseries.parquet, "
-        "summary.csv, "
+        f"summary.csv, {'helps/census/assessments.parquet, ' if microdata else ''}"
         f"manifest.json) in {comparison.reference.wall_time_s:.1f} s",
         soft_wrap=True,
     )

@@ -22,7 +22,7 @@ import pandas as pd
 from model.calibration import over_horizon, summed_over_horizon
 from model.output import write_atomically, write_text
 from model.parameters import YearParameters
-from model.run import SimulationResult, manifest_of, new_results_folder, simulate_many
+from model.run import SimulationResult, manifest_of, new_results_folder, simulate_many, write_microdata
 from model.scenario import CATEGORIES, Scenario, ScenarioError
 from model.workbook import write_workbooks
 
@@ -225,8 +225,9 @@ class Comparison:
         """timeseries.parquet and summary.csv (all scenarios), comparison.csv, manifest.json; never overwrite."""
         return self.write_into(new_results_folder(results_dir, folder_name(self.names)))
 
-    def write_into(self, out: Path) -> Path:
-        """Write the files into the (new, empty) folder `out`, each whole or not at all, the manifest last."""
+    def write_into(self, out: Path, microdata: bool = False) -> Path:
+        """Write the files into the (new, empty) folder `out`, each whole or not at all, the manifest last;
+        with `microdata` also the scenarios' helps, census and assessments (a column `scenario` first)."""
         series = pd.concat({r.scenario.name: r.timeseries() for r in self.results}, names=["scenario"])
         series = series.reset_index(level=0).reset_index(drop=True)
         write_atomically(out / "timeseries.parquet", lambda path: series.to_parquet(path, index=False))
@@ -234,6 +235,13 @@ class Comparison:
         write_atomically(out / "summary.csv", lambda path: summary.reset_index(level=0).to_csv(path, index=False))
         table = self.table()
         write_atomically(out / "comparison.csv", lambda path: table.to_csv(path, index=False))
+        if microdata:
+            parts = {r.scenario.name: r.microdata() for r in self.results}
+            tables = {
+                name: pd.concat({s: p[name] for s, p in parts.items()}, names=["scenario"]).reset_index(0)
+                for name in next(iter(parts.values()))
+            }
+            write_microdata(out, {name: t.reset_index(drop=True) for name, t in tables.items()})
         reference = self.reference
         manifest = manifest_of(
             {

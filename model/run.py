@@ -76,6 +76,12 @@ def replicate_microdata(scenario: Scenario, seed: int, replicate: int) -> dict[s
     return model.microdata.tables()
 
 
+def write_microdata(out: Path, tables: dict[str, pd.DataFrame]) -> None:
+    """<table>.parquet for each microdata table, each whole or not at all."""
+    for name, table in tables.items():
+        write_atomically(out / f"{name}.parquet", lambda path, table=table: table.to_parquet(path, index=False))
+
+
 def default_workers() -> int:
     """All cores this process may use."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
@@ -154,10 +160,13 @@ class SimulationResult:
         """Write timeseries.parquet, summary.csv and manifest.json into a new folder; never overwrite."""
         return self.write_into(new_results_folder(results_dir, name or self.scenario.name))
 
-    def write_into(self, out: Path) -> Path:
-        """Write the files into the (new, empty) folder `out`, each whole or not at all, the manifest last."""
+    def write_into(self, out: Path, microdata: bool = False) -> Path:
+        """Write the files into the (new, empty) folder `out`, each whole or not at all, the manifest last;
+        with `microdata` also helps.parquet, census.parquet and assessments.parquet (`microdata()`)."""
         write_atomically(out / "timeseries.parquet", lambda path: self.timeseries().to_parquet(path, index=False))
         write_atomically(out / "summary.csv", lambda path: self.summary().to_csv(path, index=False))
+        if microdata:
+            write_microdata(out, self.microdata())
         write_manifest(out, self.manifest())
         return out
 

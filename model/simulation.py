@@ -11,6 +11,7 @@ rules one family at a time, as a Mesa user would write them first.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import mesa
@@ -70,10 +71,28 @@ class StreamKeys(NamedTuple):
         return cls(**keys, risk_factors=streams.keys(RISK_FACTORS), uptake=streams.keys(catalogue.uptake_streams))
 
 
+@dataclass(frozen=True)
+class Snapshot:
+    """A model's state at the beginning of `month`, as plain arrays and numbers (see `model.past`). Its arrays
+    are never changed: a model continued from it copies them."""
+
+    month: int
+    families: dict[str, np.ndarray]  # the families' fields (families.FIELDS), in store order
+    next_id: int
+    next_unaccompanied_id: int
+    birth_carry: float
+    arrival_carry: float
+    plan_carry: float
+    places_taken: np.ndarray
+    recorded: np.ndarray  # the recorder's rows of months 0 .. month - 1 (none in burn-in)
+
+
 class DistrictModel(mesa.Model):
     """Families of one district, its youth office and its services, month by month."""
 
-    def __init__(self, scenario: Scenario, seed: int):
+    def __init__(self, scenario: Scenario, seed: int, past: Snapshot | None = None):
+        """A new district in January of the burn-in's first year, or, given `past`, continued from that state
+        (a snapshot of this scenario's past, or of one it shares under this seed: `model.past`)."""
         super().__init__(rng=seed)
         self.scenario = scenario
         self.catalogue = Catalogue.of(scenario)
@@ -93,12 +112,45 @@ class DistrictModel(mesa.Model):
         self.next_id = 0
         self.next_unaccompanied_id = UNACCOMPANIED_ID_BASE
         self.birth_carry = self.arrival_carry = self.plan_carry = 0.0
+        if past is not None:
+            self._resume(past)
+            return
         initial = round(self.params.births_per_month * ADULT_MONTHS)
         self.families = f = Families(initial)
         self._compile_phases()
         f.age_months[:] = np.arange(initial) * ADULT_MONTHS // initial
         self.phases.births(self.keys, f.arrays, f.risk_factors, self.rules, 0, initial, self.next_id)
         self.next_id += initial
+
+    def snapshot(self) -> Snapshot:
+        """The state at the beginning of this month (between two steps), copied."""
+        return Snapshot(
+            month=self.month,
+            families={name: values.copy() for name, values in self.families.arrays._asdict().items()},
+            next_id=self.next_id,
+            next_unaccompanied_id=self.next_unaccompanied_id,
+            birth_carry=self.birth_carry,
+            arrival_carry=self.arrival_carry,
+            plan_carry=self.plan_carry,
+            places_taken=self.places_taken.copy(),
+            recorded=self.recorder.values[: max(self.month, 0)].copy(),
+        )
+
+    def _resume(self, past: Snapshot) -> None:
+        """Continue from a snapshot of a past this scenario shares: its state, with this scenario's numbers
+        as a full run holds them in that month (resolved in the last year of change, or the first year)."""
+        self.month = past.month
+        sim = self.scenario.simulation
+        first = sim.start_year - sim.burn_in_years
+        resolved = max((y for y in self.years_of_change if first < y <= self.year), default=first)
+        self.params = YearParameters.of(self.scenario, resolved)
+        self.rules = Rules.of(self.catalogue, self.params)
+        self.next_id, self.next_unaccompanied_id = past.next_id, past.next_unaccompanied_id
+        self.birth_carry, self.arrival_carry, self.plan_carry = past.birth_carry, past.arrival_carry, past.plan_carry
+        self.places_taken[:] = past.places_taken
+        self.recorder.values[: len(past.recorded)] = past.recorded
+        self.families = Families.of(past.families)
+        self._compile_phases()
 
     def _compile_phases(self) -> None:
         """The compiled phases for the types of this model's arguments (see `kernels.phases_for`)."""

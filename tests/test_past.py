@@ -95,7 +95,7 @@ def test_compare_writes_the_same_bytes_with_and_without_the_shared_past(pair, tm
 
 def test_an_experiment_gives_the_same_runs_with_and_without_the_shared_past(folder, tmp_path):  # noqa: F811
     experiment = load_experiment(latin_experiment(folder, points=4, name="forked"))
-    forked = run_experiment(experiment, tmp_path / "forked", LocalEvaluator(2))
+    forked = run_experiment(experiment, tmp_path / "forked", LocalEvaluator(1))
     experiment.shared_past = False
     full = run_experiment(experiment, tmp_path / "full", LocalEvaluator(1))
     pd.testing.assert_frame_equal(forked, full, check_exact=True)

@@ -32,6 +32,7 @@ class Target:
     unit: str
     source: str
     calibrated: bool  # False: a check the model was not fitted to
+    figure: str | None = None  # the model's yearly figure compared, if not the one named like the target
 
 
 def targets() -> list[Target]:
@@ -128,19 +129,21 @@ def targets() -> list[Target]:
             ref_cases + "flexible_27_2_family + flexible_27_2_individual",
             False,
         ),
-        Target(
-            "stock_heimerziehung_34",
-            ref["out_of_home_care"]["heim_stock_2022"] / u21,
-            per10k + ", 31 Dec",
-            "germany.toml out_of_home_care.heim_stock_2022",
+        Target(  # served during 2022: the concept of cases (stock on 31 Dec + ended), a year before the targets
+            "served_heimerziehung_34_2022",
+            ref["out_of_home_care"]["heim_young_people_served_during_2022"] / u21,
+            per10k + ", served during the year",
+            "germany.toml out_of_home_care.heim_young_people_served_during_2022",
             False,
+            figure="cases_heimerziehung_34",
         ),
         Target(
-            "stock_vollzeitpflege_33",
-            ref["out_of_home_care"]["foster_stock_2022"] / u21,
-            per10k + ", 31 Dec",
-            "germany.toml out_of_home_care.foster_stock_2022",
+            "served_vollzeitpflege_33_2022",
+            ref["out_of_home_care"]["foster_young_people_served_during_2022"] / u21,
+            per10k + ", served during the year",
+            "germany.toml out_of_home_care.foster_young_people_served_during_2022",
             False,
+            figure="cases_vollzeitpflege_33",
         ),
         Target(
             "assessments_8a_need_without_endangerment_per_year",
@@ -257,7 +260,7 @@ def calibration_table(yearly: pd.DataFrame) -> pd.DataFrame:
     """Target vs model: `yearly` has one row per (replicate, year); the model figure is the mean over all rows."""
     rows = []
     for t in targets():
-        column = t.name
+        column = t.figure or t.name
         if column not in yearly:
             continue
         values = yearly[column].to_numpy(dtype=float)

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from model.calibration import over_horizon, summed_over_horizon
+from model.parameters import YearParameters
 from model.run import SimulationResult, new_results_folder, simulate_many, write_manifest
 from model.scenario import CATEGORIES, Scenario, ScenarioError
 
@@ -59,6 +60,24 @@ def check_comparable(scenarios: list[Scenario], files: list[str] | None = None) 
                 )
     if problems:
         raise ScenarioError(problems)
+
+
+def _prices_and_volumes(result: SimulationResult) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Monthly unit cost (EUR) and months of use of each help and service, per (replicate, year) row: the
+    prices repeated for every replicate, so that both frames align."""
+    wide = result.wide()
+    cat = result.catalogue
+    items = [f"occupancy.{h}" for h in cat.help_names] + [f"prevention_occupancy.{s}" for s in cat.prevention_names]
+    year = wide.index.get_level_values("month") // 12 + result.start_year
+    volumes = wide[items].groupby([wide.index.get_level_values("replicate"), year]).sum()
+    volumes.index = volumes.index.set_names(["replicate", "year"])
+    unit_costs = {}
+    for y in volumes.index.unique("year"):
+        p = YearParameters.of(result.scenario, int(y))
+        unit_costs[y] = [*p.help_cost_per_month, *p.prevention_cost_per_month]
+    prices = pd.DataFrame([unit_costs[y] for y in volumes.index.get_level_values("year")], index=volumes.index)
+    prices.columns = volumes.columns
+    return prices, volumes
 
 
 @dataclass
@@ -110,6 +129,28 @@ class Comparison:
         flows["net_saving_eur"] = flows["savings_eur"] - flows["extra_spending_eur"]
         return flows
 
+    def cost_decomposition(self) -> pd.DataFrame:
+        """Per (scenario, replicate, year): the paired change in cost split into price, volume and interaction.
+
+        Each help and prevention service costs its months of use (volume q) times its monthly unit cost in force
+        that year (price p; numbers change only in January). Against the reference (p0, q0): price = (p - p0) q0,
+        a change of unit costs on the reference's volume; volume = (q - q0) p0, more or fewer months of help at
+        the reference's prices; interaction = (p - p0)(q - q0). The three add up to the change in total cost."""
+        reference = _prices_and_volumes(self.reference)
+        parts = {}
+        for r in self.results[1:]:
+            p, q = _prices_and_volumes(r)
+            p0, q0 = (frame[p.columns] for frame in reference)
+            dp, dq = p - p0, q - q0
+            parts[r.scenario.name] = pd.DataFrame(
+                {
+                    "cost_change_price_eur": dp.mul(q0).sum(axis=1),
+                    "cost_change_volume_eur": dq.mul(p0).sum(axis=1),
+                    "cost_change_interaction_eur": dq.mul(dp).sum(axis=1),
+                }
+            )
+        return pd.concat(parts, names=["scenario"])
+
     def economics(self) -> pd.DataFrame:
         """Per (scenario, replicate): present values, NPV at 2/3.5/5 %, benefit-cost ratio, break-even year."""
         flows = self.cash_flows()
@@ -137,7 +178,7 @@ class Comparison:
         difference (mean, its standard error, 5/50/95 % over replicates), then the economics."""
         units = self.figures()
         d = self.differences()
-        flows = self.cash_flows()
+        flows = self.cash_flows().join(self.cost_decomposition())
         both = d.join(flows)
         units |= {c: "EUR per year" for c in flows}
         per_year = both.rename(index=str, level="year")

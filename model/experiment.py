@@ -32,7 +32,7 @@ from SALib.util import scale_samples
 
 from model.calibration import over_horizon
 from model.charts import write_charts
-from model.comparison import Comparison
+from model.comparison import Comparison, check_comparable
 from model.parameters import Catalogue
 from model.past import run_shared
 from model.recorder import Recorder
@@ -102,13 +102,24 @@ class ExperimentSpec(_Strict):
 class Experiment:
     """A validated experiment: its spec, the loaded scenarios and the design matrix."""
 
-    def __init__(self, spec: ExperimentSpec, scenarios: list[Scenario], path: Path | None = None) -> None:
+    def __init__(
+        self,
+        spec: ExperimentSpec,
+        scenarios: list[Scenario],
+        path: Path | None = None,
+        design: np.ndarray | None = None,
+    ) -> None:
+        """design: the design matrix (points x factors) if drawn elsewhere (SALib, the EMA Workbench)."""
         self.spec, self.scenarios, self.path = spec, scenarios, path
         # the runs of a design point share their past (`model.past`), and design points whose numbers differ
         # only after it share it too (each worker keeps recent pasts); False runs every run from the beginning
         self.shared_past = True
         self.factors = spec.levers if spec.design.method == "grid" else spec.uncertainties
-        self.design = self._design()
+        self.design = self._design() if design is None else np.asarray(design, dtype=float)
+
+    def with_design(self, design: np.ndarray) -> Experiment:
+        """The same experiment over another design matrix (points x factors, the factors in the same order)."""
+        return Experiment(self.spec, self.scenarios, self.path, design)
 
     @property
     def names(self) -> list[str]:
@@ -187,11 +198,51 @@ def load_experiment(path: str | Path) -> Experiment:
             problems.append(f"{path}: scenarios: {spec.scenarios!r}: give one scenario, or two for paired outcomes")
     if problems:
         raise ScenarioError(problems)
+    if len(scenarios) == 2:  # as compare: distinct names, the same years, district and catalogue names
+        try:
+            check_comparable(scenarios, [f"{path}: scenarios[{i}] ({name})" for i, name in enumerate(spec.scenarios)])
+        except ScenarioError as err:
+            problems += err.problems
     problems += _check_factors(spec, scenarios, path)
     problems += _check_outcomes(spec, scenarios, path)
     if problems:
         raise ScenarioError(problems)
     return Experiment(spec, scenarios, path)
+
+
+def experiment_over(
+    scenarios: list[Scenario],
+    names: list[str],
+    design: np.ndarray,
+    outcomes: list[str],
+    replicates: int = 1,
+    seed: int = 1,
+    where: str = "design",
+) -> Experiment:
+    """An experiment over a design matrix drawn elsewhere (SALib, the EMA Workbench), its columns the numbers
+    `names` (scenario key paths); checked as experiment files are: each name a number of every scenario, the
+    design's lowest and highest value of each allowed, each outcome known; two scenarios comparable (distinct
+    names, the same years). Raise ScenarioError (lines start with `where`) before any run."""
+    if len(scenarios) == 2:
+        check_comparable(scenarios)
+    design = np.atleast_2d(np.asarray(design, dtype=float))
+    uncertainties = [
+        Uncertainty(path=name, low=column.min(), high=column.max(), source=where)
+        for name, column in zip(names, design.T, strict=True)
+    ]
+    spec = ExperimentSpec(
+        name="design",
+        description=where,
+        replicates=replicates,
+        seed=seed,
+        design=Design(method="monte_carlo", samples=len(design)),
+        uncertainties=uncertainties,
+        outcomes=outcomes,
+    )
+    problems = _check_factors(spec, scenarios, where) + _check_outcomes(spec, scenarios, where)
+    if problems:
+        raise ScenarioError(problems)
+    return Experiment(spec, scenarios, design=design)
 
 
 def is_experiment(data: dict[str, Any]) -> bool:
@@ -229,7 +280,7 @@ def _check_design(spec: ExperimentSpec, path: Path) -> list[str]:
     return problems
 
 
-def _check_factors(spec: ExperimentSpec, scenarios: list[Scenario], path: Path) -> list[str]:
+def _check_factors(spec: ExperimentSpec, scenarios: list[Scenario], path: Path | str) -> list[str]:
     """Each path must be a number of every scenario, and its bounds values the scenario allows."""
     problems = []
     if spec.model == "ishigami":
@@ -249,7 +300,7 @@ def _check_factors(spec: ExperimentSpec, scenarios: list[Scenario], path: Path) 
     return list(dict.fromkeys(problems))
 
 
-def _check_outcomes(spec: ExperimentSpec, scenarios: list[Scenario], path: Path) -> list[str]:
+def _check_outcomes(spec: ExperimentSpec, scenarios: list[Scenario], path: Path | str) -> list[str]:
     allowed = ["y"] if spec.model == "ishigami" else available_outcomes(scenarios)
     return [
         f"{path}: outcomes[{i}]: {name!r}: unknown outcome; allowed: {', '.join(allowed)}"
@@ -373,6 +424,15 @@ def run_experiment(
         if on_done:
             on_done(len(unit) * experiment.spec.replicates)
     return collect_runs(folder)
+
+
+def evaluate_points(experiment: Experiment, evaluator: LocalEvaluator | DaskEvaluator | None = None) -> pd.DataFrame:
+    """Every design point's outcomes (mean over replicates), one row per point in design order, without files:
+    the runs of `run_experiment`, for callers that analyse in memory (SALib, the EMA Workbench)."""
+    evaluator = evaluator or LocalEvaluator(workers=1)
+    frames = [frame for _, frame in evaluator.map_unordered(run_batch, experiment, experiment.batches())]
+    runs = pd.concat(frames, ignore_index=True).sort_values(["point", "replicate"], ignore_index=True)
+    return point_means(runs, experiment.spec.outcomes)
 
 
 def collect_runs(folder: Path) -> pd.DataFrame:

@@ -222,6 +222,24 @@ def choose_helps(key: np.uint64, month: int, fam, idx: np.ndarray, helps: np.nda
     return choice
 
 
+class Newcomers(NamedTuple):
+    """A month's new families: `births` in the slots from `first`, then `arrivals` (unaccompanied minors)
+    after them, with ids counted on from `first_id` and `first_unaccompanied_id`."""
+
+    first: int
+    births: int
+    first_id: int
+    arrivals: int
+    first_unaccompanied_id: int
+
+
+class Route(NamedTuple):
+    """The random streams of one route into help: which help is chosen, and how long it is planned for."""
+
+    choice: np.uint64
+    duration: np.uint64
+
+
 # --- the phases of the month -----------------------------------------------------------------------------
 # Each takes the families (`fam`, Families.arrays), the rules in force (`rules`, parameters.Rules), the
 # keys of its random streams (`keys`, simulation.StreamKeys) and, where helps start or end, the month's
@@ -230,9 +248,9 @@ def choose_helps(key: np.uint64, month: int, fam, idx: np.ndarray, helps: np.nda
 
 
 @nb.njit(cache=True)
-def births(keys, fam, risk_factors: tuple[np.ndarray, ...], rules, first: int, n: int, first_id: int) -> None:
-    """New resident families in the n slots from `first` (their ages set; a birth's is 0, the default), with
-    ids from `first_id`: which risk factors each has (`risk_factors[factor][family]`, Families.risk_factors),
+def births(keys, fam, risk_factors: tuple[np.ndarray, ...], rules, new: Newcomers) -> None:
+    """New resident families in the slots from `new.first` (their ages set; a birth's is 0, the default), with
+    ids from `new.first_id`: which risk factors each has (`risk_factors[factor][family]`, Families.risk_factors),
     its shock ratio, and its expected burden and risk level to start with.
 
     A factor is drawn from its own stream (keys.risk_factors) against its share, which may depend on the
@@ -243,8 +261,8 @@ def births(keys, fam, risk_factors: tuple[np.ndarray, ...], rules, first: int, n
     """
     at = position(0)
     share, streams = rules.risk_factor_share, keys.risk_factors
-    for i in range(first, first + n):
-        fam.id[i] = first_id + i - first
+    for i in range(new.first, new.first + new.births):
+        fam.id[i] = new.first_id + i - new.first
         fam.shock_ratio[i] = rule.frailty(rules.frailty_sd_log, draw(keys.frailty, at, fam.id[i]))
         single = draw(streams[SINGLE_PARENT], at, fam.id[i]) < share[SINGLE_PARENT, 0]
         for k in range(len(streams)):
@@ -260,36 +278,24 @@ def births(keys, fam, risk_factors: tuple[np.ndarray, ...], rules, first: int, n
 
 
 @nb.njit(cache=True)
-def arrivals(keys, month: int, fam, rules, tally, taken: np.ndarray, first: int, n: int, first_id: int) -> None:
-    """Unaccompanied minors arrive in the n slots from `first`, with ids from `first_id`, and start
-    Inobhutnahme (§42; duration from keys.duration_arrival). They have no family here: shock ratio 0."""
-    for i in range(first, first + n):
-        fam.id[i] = first_id + i - first
+def arrivals(keys, month: int, fam, rules, tally, taken: np.ndarray, new: Newcomers) -> None:
+    """Unaccompanied minors arrive in the slots after the births, with ids from `new.first_unaccompanied_id`,
+    and start Inobhutnahme (§42; duration from keys.duration_arrival). They have no family here: shock ratio 0."""
+    first = new.first + new.births
+    for i in range(first, first + new.arrivals):
+        fam.id[i] = new.first_unaccompanied_id + i - first
         fam.unaccompanied[i] = True
         fam.age_months[i] = rules.unaccompanied_arrival_age_months
-    minors = np.arange(first, first + n)
-    crisis = np.full(n, rules.crisis_help, dtype=np.int64)
+    minors = np.arange(first, first + new.arrivals)
+    crisis = np.full(new.arrivals, rules.crisis_help, dtype=np.int64)
     start_helps(keys.duration_arrival, month, fam, minors, crisis, rules, tally, taken)
 
 
 @nb.njit(cache=True)
-def entries(
-    keys,
-    month: int,
-    fam,
-    risk_factors: tuple[np.ndarray, ...],
-    rules,
-    tally,
-    taken: np.ndarray,
-    first: int,
-    n_births: int,
-    first_id: int,
-    n_arrivals: int,
-    first_unaccompanied_id: int,
-) -> None:
-    """A month's new families in the slots from `first`: births (`births`), then arrivals (`arrivals`)."""
-    births(keys, fam, risk_factors, rules, first, n_births, first_id)
-    arrivals(keys, month, fam, rules, tally, taken, first + n_births, n_arrivals, first_unaccompanied_id)
+def entries(keys, month: int, fam, risk_factors: tuple[np.ndarray, ...], rules, tally, taken, new: Newcomers) -> None:
+    """A month's new families (`new`): births (`births`), then arrivals (`arrivals`)."""
+    births(keys, fam, risk_factors, rules, new)
+    arrivals(keys, month, fam, rules, tally, taken, new)
 
 
 @nb.njit(cache=True)
@@ -354,8 +360,7 @@ def reach_and_detection(keys, month: int, fam, rules, tally, taken: np.ndarray) 
     assess(keys, month, fam, escalated, rules, tally, taken)
     still_seeking = seeking[(fam.help[seeking] == NO_HELP) & ~fam.waiting[seeking]]  # not assessed meanwhile
     grant(
-        keys.help_choice_self_referral,
-        keys.duration_self_referral,
+        Route(keys.help_choice_self_referral, keys.duration_self_referral),
         month,
         fam,
         still_seeking,
@@ -561,11 +566,11 @@ def help_planning(keys, month: int, fam, rules, tally, taken: np.ndarray, capaci
             rules.diagnosed_placement_ratio,
         )
         placed[r] = draw(keys.placement, at, ids[i]) < p_place
-    choice, duration = keys.help_choice_planning, keys.duration_planning
-    grant(choice, duration, month, fam, chosen[diagnostics], rules.diagnostic_helps, rules, tally, taken)
+    planning = Route(keys.help_choice_planning, keys.duration_planning)
+    grant(planning, month, fam, chosen[diagnostics], rules.diagnostic_helps, rules, tally, taken)
     still_waiting = waiting[chosen]  # all but those who got diagnostics
-    grant(choice, duration, month, fam, chosen[still_waiting & placed], rules.placement_helps, rules, tally, taken)
-    grant(choice, duration, month, fam, chosen[still_waiting & ~placed], rules.help_plan_helps, rules, tally, taken)
+    grant(planning, month, fam, chosen[still_waiting & placed], rules.placement_helps, rules, tally, taken)
+    grant(planning, month, fam, chosen[still_waiting & ~placed], rules.help_plan_helps, rules, tally, taken)
 
 
 @nb.njit(cache=True)
@@ -633,8 +638,7 @@ def help_outcomes(keys, month: int, fam, rules, tally, taken: np.ndarray) -> Non
             n_back_home += 1
     end_helps(fam, ending, tally, taken)
     grant(
-        keys.help_choice_transfer,
-        keys.duration_transfer,
+        Route(keys.help_choice_transfer, keys.duration_transfer),
         month,
         fam,
         transfer[:n_transfer],
@@ -646,8 +650,7 @@ def help_outcomes(keys, month: int, fam, rules, tally, taken: np.ndarray) -> Non
     residential = np.full(n_stays, rules.unaccompanied_help, dtype=np.int64)
     start_helps(keys.duration_after_crisis, month, fam, stays[:n_stays], residential, rules, tally, taken)
     grant(
-        keys.help_choice_after_crisis,
-        keys.duration_after_crisis,
+        Route(keys.help_choice_after_crisis, keys.duration_after_crisis),
         month,
         fam,
         placed[:n_placed],
@@ -676,8 +679,7 @@ def help_outcomes(keys, month: int, fam, rules, tally, taken: np.ndarray) -> Non
 
 @nb.njit(cache=True)
 def grant(
-    choice_key: np.uint64,
-    duration_key: np.uint64,
+    route: Route,
     month: int,
     fam,
     idx: np.ndarray,
@@ -687,15 +689,16 @@ def grant(
     taken: np.ndarray,
 ) -> None:
     """Each family in idx (in priority order) starts one of `helps` that still has a free place (help_places
-    less the places `taken`), chosen by `choose_helps` (draws from choice_key); then as `start_helps`."""
+    less the places `taken`), chosen by `choose_helps` (draws from route.choice); then as `start_helps` (draws
+    from route.duration)."""
     if len(idx) == 0 or len(helps) == 0:
         return
     free = np.empty(len(helps))
     for j in range(len(helps)):
         free[j] = rules.help_places[helps[j]] - taken[helps[j]]
-    choice = choose_helps(choice_key, month, fam, idx, helps, rules, free)
+    choice = choose_helps(route.choice, month, fam, idx, helps, rules, free)
     granted = choice != NO_HELP
-    start_helps(duration_key, month, fam, idx[granted], helps[choice[granted]], rules, tally, taken)
+    start_helps(route.duration, month, fam, idx[granted], helps[choice[granted]], rules, tally, taken)
 
 
 @nb.njit(cache=True)
@@ -738,7 +741,6 @@ def end_helps(fam, idx: np.ndarray, tally, taken: np.ndarray) -> None:
 class Phases(NamedTuple):
     """The compiled phases of one model, as the compiled functions for its arguments' types (`phases_for`)."""
 
-    births: Callable
     entries: Callable
     ageing: Callable
     burden_and_risk: Callable
@@ -763,8 +765,7 @@ def phases_for(keys, fam, risk_factors: tuple[np.ndarray, ...], rules, tally, ta
     i64, row = types.int64, types.float64[::1]
     demography = types.Tuple((i64, i64, types.float64))
     return Phases(
-        births=births.compile((k, f, rf, r, i64, i64, i64)),
-        entries=entries.compile((k, i64, f, rf, r, t, a, i64, i64, i64, i64, i64)),
+        entries=entries.compile((k, i64, f, rf, r, t, a, nb.typeof(Newcomers(0, 0, 0, 0, 0)))),
         ageing=ageing.compile((k, i64, f, r, t, a)),
         burden_and_risk=burden_and_risk.compile((k, i64, f, r)),
         reach_and_detection=reach_and_detection.compile((k, i64, f, r, t, a)),

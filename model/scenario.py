@@ -505,6 +505,11 @@ def load_scenario(path: str | Path) -> Scenario:
         raise ScenarioError(_problem_lines(err, lambda loc: _origin_of(loc, origin, top))) from None
 
 
+def as_scenario(scenario: Scenario | str | Path) -> Scenario:
+    """A scenario as given, or loaded from its file (for callers that accept either, like Mesa's batch_run)."""
+    return scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+
+
 def _problem_lines(err: ValidationError, file_of: Callable[[tuple], Any]) -> list[str]:
     """One line per problem: file, key path, value, what is allowed."""
     lines = []

@@ -11,7 +11,9 @@ rules one family at a time, as a Mesa user would write them first.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import NamedTuple
 
 import mesa
@@ -20,8 +22,8 @@ import numpy as np
 from model import kernels
 from model.families import Families
 from model.parameters import ADULT_MONTHS, Catalogue, Rules, YearParameters
-from model.recorder import Recorder, Tally
-from model.scenario import RISK_FACTORS, Scenario
+from model.recorder import RecordCollector, Recorder, Tally
+from model.scenario import RISK_FACTORS, Scenario, as_scenario
 from model.streams import Streams
 
 UNACCOMPANIED_ID_BASE = 1 << 39  # their ids never collide with residents' ids
@@ -88,13 +90,29 @@ class Snapshot:
 
 
 class DistrictModel(mesa.Model):
-    """Families of one district, its youth office and its services, month by month."""
+    """Families of one district, its youth office and its services, month by month.
 
-    def __init__(self, scenario: Scenario, seed: int, past: Snapshot | None = None):
-        """A new district in January of the burn-in's first year, or, given `past`, continued from that state
-        (a snapshot of this scenario's past, or of one it shares under this seed: `model.past`)."""
+    The keyword arguments are what Mesa's `batch_run` varies: a scenario or the path of its file, the seed, and
+    numbers replaced by key path as in experiment files, either as `overrides={"key.path": value}` or as keywords
+    (`**{"key.path": value}`: each key path its own batch_run parameter). Every month (burn-in included) is a step;
+    `running` turns false after the last month of the horizon; `datacollector` reports each month's figures.
+    Given `past`, the model continues from that state (a snapshot of this scenario's past, or of one it shares
+    under this seed: `model.past`) instead of starting in January of the burn-in's first year; its
+    `datacollector` then reports the months from there on.
+    """
+
+    def __init__(
+        self,
+        scenario: Scenario | str | Path,
+        seed: int,
+        overrides: Mapping[str, float] | None = None,
+        past: Snapshot | None = None,
+        **key_paths: float,
+    ):
         super().__init__(rng=seed)
-        self.scenario = scenario
+        scenario = as_scenario(scenario)
+        values = {**(overrides or {}), **key_paths}
+        self.scenario = scenario = scenario.with_values(values) if values else scenario
         self.catalogue = Catalogue.of(scenario)
         self.streams = Streams(seed)
         self.keys = StreamKeys.of(self.streams, self.catalogue)
@@ -105,6 +123,7 @@ class DistrictModel(mesa.Model):
         self.rules = Rules.of(self.catalogue, self.params)
         self.years_of_change = scenario.years_of_change()  # the numbers are resolved again in these years only
         self.recorder = Recorder(self.catalogue, self.horizon_months)
+        self.datacollector = RecordCollector(self.recorder, sim.start_year)
         self.tally = Tally(self.catalogue)
         # Families in each help, kept by `kernels.start_helps` and `end_helps` (the only changes of `help`: families
         # leave only without a help), so that granting a capped help need not count every family's help.
@@ -119,7 +138,9 @@ class DistrictModel(mesa.Model):
         self.families = f = Families(initial)
         self._compile_phases()
         f.age_months[:] = np.arange(initial) * ADULT_MONTHS // initial
-        self.phases.births(self.keys, f.arrays, f.risk_factors, self.rules, 0, initial, self.next_id)
+        born = kernels.Newcomers(0, initial, self.next_id, 0, self.next_unaccompanied_id)
+        taken = self.places_taken
+        self.phases.entries(self.keys, self.month, f.arrays, f.risk_factors, self.rules, self.tally.arrays, taken, born)
         self.next_id += initial
 
     def snapshot(self) -> Snapshot:
@@ -151,6 +172,7 @@ class DistrictModel(mesa.Model):
         self.recorder.values[: len(past.recorded)] = past.recorded
         self.families = Families.of(past.families)
         self._compile_phases()
+        self.running = self.month < self.horizon_months
 
     def _compile_phases(self) -> None:
         """The compiled phases for the types of this model's arguments (see `kernels.phases_for`)."""
@@ -184,7 +206,9 @@ class DistrictModel(mesa.Model):
         self.accounting()
         if self.month >= 0:
             self.recorder.observe(self.month, self.families, self.tally, self.params, self.phases.record)
+        self.datacollector.collect(self)
         self.month += 1
+        self.running = self.month < self.horizon_months
 
     # 1. demography ----------------------------------------------------------------------------
 
@@ -202,10 +226,9 @@ class DistrictModel(mesa.Model):
         arrivals = int(self.arrival_carry)
         self.arrival_carry -= arrivals
         new = f.renew(leaving, births + arrivals)
-        self.phases.entries(
-            *(self.keys, self.month, f.arrays, f.risk_factors, self.rules, tally.arrays, self.places_taken),
-            *(new.start, births, self.next_id, arrivals, self.next_unaccompanied_id),
-        )
+        newcomers = kernels.Newcomers(new.start, births, self.next_id, arrivals, self.next_unaccompanied_id)
+        taken = self.places_taken
+        self.phases.entries(self.keys, self.month, f.arrays, f.risk_factors, self.rules, tally.arrays, taken, newcomers)
         self.next_id += births
         self.next_unaccompanied_id += arrivals
         tally.births = births

@@ -21,6 +21,19 @@ def shrink(scenario: Scenario, inhabitants: float = 5_000, burn_in_years: int = 
     return smaller.model_copy(update={"simulation": simulation})
 
 
+def write_tiny(folder: Path, name: str, extends: Path = BASELINE, extra: str = "") -> Path:
+    """A scenario file `name`.toml in `folder`: `extends` in a tiny district (3,000 inhabitants), 1 year of burn-in
+    and 2 of horizon, plus `extra` TOML; for experiments, which name scenario files."""
+    path = folder / f"{name}.toml"
+    path.write_text(
+        f'name = "{name}"\nextends = "{extends}"\ndescription = "tiny"\n'
+        '[district]\ninhabitants = { value = 3000, source = "test" }\n'
+        f"[simulation]\nburn_in_years = 1\nhorizon_years = 2\n{extra}",
+        encoding="utf-8",
+    )
+    return path
+
+
 @pytest.fixture(scope="session")
 def baseline() -> Scenario:
     return load_scenario(BASELINE)

@@ -61,11 +61,16 @@ def test_a_cheaper_daily_rate_saves_exactly_its_share_and_changes_nothing_else(f
     assert econ["benefit_cost_ratio"].isna().all()  # no extra spending: no ratio
     assert (econ["break_even_year"] == START + 1).all()
 
+    parts = comparison.cost_decomposition().loc["cheaper_heim"]  # a price change, nothing else
+    np.testing.assert_allclose(parts["cost_change_price_eur"], -expected, rtol=1e-9)
+    assert (parts[["cost_change_volume_eur", "cost_change_interaction_eur"]] == 0).all().all()
+
 
 def test_same_rules_give_zero_differences(folder, baseline):
     same = shrink(load_scenario(child(folder, "same", "")))
     comparison = compare([shrink(baseline), same], replicates=2, seed=3, workers=2)
     assert (comparison.differences() == 0).all().all()
+    assert (comparison.cost_decomposition() == 0).all().all()
     table = comparison.table().set_index(["scenario", "year", "figure"])
     assert table.loc[("same", "horizon", "break_even_share"), "mean"] == 0
 
@@ -89,6 +94,18 @@ def test_common_random_numbers_narrow_the_difference(folder, baseline):
     paired = total_cost(comparison.results[1]) - reference
     independent = total_cost(simulate(scenarios[1], replicates=replicates, seed=12)) - reference
     assert paired.std(ddof=1) < 0.5 * independent.std(ddof=1)
+
+
+def test_price_volume_and_interaction_add_up_to_the_change_in_cost(baseline):
+    """A programme that changes both prices and volumes: the three parts add up per replicate and year."""
+    neuss = shrink(load_scenario(BASELINE.parent / "neuss_ambulant.toml"))
+    comparison = compare([shrink(baseline), neuss], replicates=2, seed=2, workers=1)
+    parts = comparison.cost_decomposition()
+    total = comparison.differences()["cost_eur_total"]
+    np.testing.assert_allclose(parts.sum(axis=1), total, rtol=1e-9, atol=1e-6)
+    assert (parts["cost_change_price_eur"] < 0).any() and (parts["cost_change_volume_eur"] != 0).any()
+    figures = set(comparison.table()["figure"])
+    assert {"cost_change_price_eur", "cost_change_volume_eur", "cost_change_interaction_eur"} <= figures
 
 
 def test_scenarios_that_cannot_be_paired_are_refused(folder, baseline):

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from model.cli import EXIT_BAD_INPUT, app
 from model.experiment import DaskEvaluator, LocalEvaluator, analyze, load_experiment, run_experiment
-from tests.conftest import BASELINE, ROOT
+from tests.conftest import ROOT, write_tiny
 
 PI = math.pi
 ISHIGAMI = """name = "ishigami"
@@ -43,20 +43,12 @@ def write(folder: Path, name: str, text: str) -> Path:
 
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A tiny district (3,000 inhabitants, 1 year burn-in, 2 years) and a variant with more home visiting."""
+    """A tiny district and a variant with more home visiting."""
     folder = tmp_path_factory.mktemp("experiment")
-    tiny = (
-        f'extends = "{BASELINE}"\ndescription = "tiny"\n'
-        '[district]\ninhabitants = { value = 3000, source = "test" }\n'
-        "[simulation]\nburn_in_years = 1\nhorizon_years = 2\n"
-    )
-    write(folder, "tiny.toml", 'name = "tiny"\n' + tiny)
-    write(
-        folder,
-        "tiny_more.toml",
-        'name = "tiny_more"\n' + tiny + "[prevention.familienhebamme]\n"
-        'budget_eur_per_year = { value = 60000, by_year = { 2026 = 240000 }, source = "test" }\n',
-    )
+    write_tiny(folder, "tiny")
+    more = "[prevention.familienhebamme]\nbudget_eur_per_year = { value = 60000, by_year = { 2026 = 240000 }, "
+    more += 'source = "test" }\n'
+    write_tiny(folder, "tiny_more", extra=more)
     return folder
 
 
@@ -126,6 +118,10 @@ def test_a_bad_factor_is_named_before_any_run(folder, tmp_path, factor, expected
         (('method = "latin"\nsamples = 12', 'method = "morris"'), "design.trajectories: missing"),
         (('"begun_heimerziehung_34"', '"begun_heim"'), "outcomes[1]: 'begun_heim': unknown outcome"),
         (('scenarios = ["tiny.toml", "tiny_more.toml"]', 'scenarios = ["nope.toml"]'), "file does not exist"),
+        (
+            ('scenarios = ["tiny.toml", "tiny_more.toml"]', 'scenarios = ["tiny.toml", "tiny.toml"]'),
+            "scenarios[1] (tiny.toml): name: 'tiny': given twice",
+        ),
     ],
 )
 def test_a_bad_design_or_outcome_is_named(folder, change, expected):

@@ -10,10 +10,27 @@ comparison = compare([load_scenario("scenarios/baseline.toml"), load_scenario("s
 comparison.table()      # paired differences and economics against the first scenario
 """
 
-from model.comparison import Comparison, compare
-from model.run import SimulationResult, simulate
-from model.scenario import Scenario, ScenarioError, load_scenario
-from model.simulation import DistrictModel
+from importlib import import_module
+from typing import Any
+
+# Loaded on first use (PEP 562), so that `prevsim --help` does not wait for numba, pandas and the model.
+_HOME = {
+    "Comparison": "model.comparison",
+    "compare": "model.comparison",
+    "SimulationResult": "model.run",
+    "simulate": "model.run",
+    "Scenario": "model.scenario",
+    "ScenarioError": "model.scenario",
+    "load_scenario": "model.scenario",
+    "DistrictModel": "model.simulation",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOME:
+        raise AttributeError(f"module 'model' has no attribute {name!r}")
+    return getattr(import_module(_HOME[name]), name)
+
 
 __all__ = [
     "Comparison",

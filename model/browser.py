@@ -14,8 +14,9 @@ def available() -> bool:
 
 
 def chromium(offline: bool = False, width: int = 1280, height: int = 1800) -> Any:
-    """A Selenium driver for headless Chromium that records console messages and network requests;
-    offline=True cuts the network (DevTools' network emulation) before any page loads."""
+    """A Selenium driver for headless Chromium with a viewport of width x height pixels (under 600: a phone)
+    that records console messages and network requests; offline=True cuts the network (DevTools' network
+    emulation) before any page loads."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -26,6 +27,9 @@ def chromium(offline: bool = False, width: int = 1280, height: int = 1800) -> An
     options.add_argument(f"--window-size={width},{height}")
     options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
     browser = webdriver.Chrome(options=options, service=Service(shutil.which("chromedriver")))
+    # the page sees exactly width x height (headless windows are at least 500 pixels wide); narrow = a phone
+    metrics = {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 600}
+    browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)
     if offline:
         browser.execute_cdp_cmd("Network.enable", {})
         conditions = {"offline": True, "latency": 0, "downloadThroughput": 0, "uploadThroughput": 0}
@@ -43,3 +47,41 @@ def wait_for_charts(browser: Any, timeout_s: float = 30) -> list[Any]:
         lambda _: all(c.find_elements(By.CSS_SELECTOR, "svg.main-svg g.trace path") for c in charts)
     )
     return charts
+
+
+def show(browser: Any, url: str, paper: bool = False) -> None:
+    """Open `url` at the window's size and wait for its charts; paper=True lays it out with the print styles
+    (CSS media "print"), as the first A4 page would look."""
+    if paper:
+        browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
+    browser.get(url)
+    wait_for_charts(browser)
+    if paper:  # what the page's beforeprint handler does when a reader prints
+        browser.execute_script("window.dispatchEvent(new Event('beforeprint'))")
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    fits = (  # plotly resizes a moment after the event
+        "return [...document.querySelectorAll('.js-plotly-plot')]"
+        ".every(p => p._fullLayout && p._fullLayout.width <= p.parentElement.clientWidth + 1)"
+    )
+    WebDriverWait(browser, 10).until(lambda _: browser.execute_script(fits))
+
+
+def overflowing(browser: Any) -> dict[str, Any]:
+    """How wide the document is against the window, and the elements that reach past its right or left edge
+    (tag, class, right edge in pixels; at most ten)."""
+    return browser.execute_script(
+        """
+        const width = document.documentElement.clientWidth;
+        const out = [];
+        for (const e of document.body.querySelectorAll('*')) {
+          const r = e.getBoundingClientRect();
+          const shown = r.width > 0 && r.height > 0 && r.right > 0;  // plotly keeps measuring helpers far left
+          if (shown && (r.right > width + 1 || r.left < -1)) {
+            const name = e.className.baseVal !== undefined ? e.className.baseVal : e.className;  // SVG or HTML
+            out.push([e.tagName, String(name), Math.round(r.left), Math.round(r.right)]);
+          }
+        }
+        return {document: document.documentElement.scrollWidth, window: width, elements: out.slice(0, 10)};
+        """
+    )

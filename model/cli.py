@@ -1,36 +1,96 @@
-"""Command line: `prevsim run`, `compare`, `report`, `experiment`, `validate`, `params`, `bench`."""
+"""Command line: `prevsim run`, `compare`, `report`, `experiment`, `validate`, `params`, `bench`.
+
+The model, numba and pandas are imported inside the commands, so that `--help` and `--version` answer at once.
+"""
 
 from __future__ import annotations
 
+import os
 import statistics
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
-import pandas as pd
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.measure import Measurement
 from rich.table import Table
+from typer.core import TyperArgument, TyperCommand, TyperGroup
 
-from model.comparison import BASE_RATE, DISCOUNT_RATES, Comparison, check_comparable, npv_key
-from model.comparison import compare as run_comparison
-from model.run import SimulationResult, default_workers, simulate
-from model.scenario import CATEGORIES, Scenario, ScenarioError, load_scenario, read_toml, unit_of
+if TYPE_CHECKING:
+    from rich.progress import Progress
 
-app = typer.Typer(
-    add_completion=False, no_args_is_help=True, help="prevsim: prevention, youth services and placements."
-)
-out = Console()
+    from model.comparison import Comparison
+    from model.run import SimulationResult
+    from model.scenario import Scenario
+
+
+# What a value of each type is called in --help (typer would show `<int range>`, `<path>`).
+_METAVARS = {"int": "N", "int range": "N", "path": "PATH", "str": "TEXT", "float": "X", "float range": "X"}
+
+
+class _PlainParams:
+    """Help that names values as a reader expects (`--seed N`, `SCENARIOS...`), not by typer's Python types
+    (`--help <bool>`, `<list[Path]>`, `{scenarios}...`)."""
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        params = super().get_params(ctx)  # type: ignore[misc]
+        for param in params:
+            if isinstance(param, TyperArgument):
+                if param.metavar is None:
+                    param.metavar = param.name.upper() + ("..." if param.nargs != 1 else "")
+                param.display_type_rich = lambda ctx: None  # the name says it all; no second type column
+                param.get_usage_pieces = lambda ctx, usage=param.metavar: [usage]
+            elif param.metavar is None:
+                kind = param.display_type(ctx).strip("<>")
+                param.metavar = "" if param.is_flag else _METAVARS.get(kind, kind.upper())
+        return params
+
+
+class _PlainCommand(_PlainParams, TyperCommand):
+    pass
+
+
+class _PlainGroup(_PlainParams, TyperGroup):
+    pass
+
+
+app = typer.Typer(cls=_PlainGroup, add_completion=False, no_args_is_help=True)  # help: main's docstring
+# Piped into a file (no terminal, no COLUMNS), tables get a wide page instead of rich's 80 columns.
+WIDTH_WHEN_PIPED = 200
+out = Console(width=None if sys.stdout.isatty() or "COLUMNS" in os.environ else WIDTH_WHEN_PIPED)
 err = Console(stderr=True, highlight=False)
+command = app.command(cls=_PlainCommand)
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"prevsim {version('prevsim')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool, typer.Option("--version", help="show the version and exit", is_eager=True, callback=_show_version)
+    ] = False,
+) -> None:
+    """prevsim: prevention, youth services and placements."""
+
 
 EXIT_BAD_INPUT = 2
+ResultsFolder = Annotated[Path, typer.Option(metavar="FOLDER", help="folder under which the results folder is made")]
 T = TypeVar("T")
 
 
 def _checked(check: Callable[..., T], *args: Any) -> T:
     """check(*args), or on bad input one unwrapped line per problem on stderr and exit code 2."""
+    from model.scenario import ScenarioError
+
     try:
         return check(*args)
     except ScenarioError as problem:
@@ -40,13 +100,16 @@ def _checked(check: Callable[..., T], *args: Any) -> T:
 
 
 def _load(path: Path) -> Scenario:
+    from model.scenario import load_scenario
+
     return _checked(load_scenario, path)
 
 
-@app.command()
+@command
 def validate(file: Annotated[Path, typer.Argument(help="scenario or experiment file (TOML)")]) -> None:
     """Check a scenario or an experiment file without running it."""
     from model.experiment import is_experiment, load_experiment
+    from model.scenario import read_toml
 
     if is_experiment(_checked(read_toml, file.resolve())):
         exp = _checked(load_experiment, file)
@@ -60,7 +123,7 @@ def validate(file: Annotated[Path, typer.Argument(help="scenario or experiment f
     out.print(f"ok: {file} (scenario {s.name!r}, {len(s.parameters())} sourced numbers, hash {s.content_hash[:12]})")
 
 
-@app.command()
+@command
 def params(
     scenario: Annotated[Path, typer.Argument(help="scenario file (TOML)")],
     markdown: Annotated[bool, typer.Option(help="print a Markdown table (for docs/ODD.md)")] = False,
@@ -71,15 +134,18 @@ def params(
         print(markdown_table(rows))
         return
     table = Table(title=f"Parameters of {scenario}", title_justify="left", show_lines=False)
-    for column in ("parameter", "unit", "value", "source"):
+    table.add_column("parameter", no_wrap=True, overflow="fold")  # a key path whole on one line, so grep finds it
+    for column in ("unit", "value", "source"):
         table.add_column(column, overflow="fold")
     for row in rows:
         table.add_row(*row)
     out.print(table)
 
 
-def parameter_rows(s) -> list[tuple[str, str, str, str]]:
+def parameter_rows(s: Scenario) -> list[tuple[str, str, str, str]]:
     """(key path, unit, value, source) for every sourced number; `by_year` changes are shown after the value."""
+    from model.scenario import unit_of
+
     rows = []
     for key, p in s.parameters():
         value = ", ".join(f"{v:g}" for v in p.value) if isinstance(p.value, list) else f"{p.value:g}"
@@ -96,15 +162,17 @@ def markdown_table(rows: list[tuple[str, str, str, str]]) -> str:
     return "\n".join(lines)
 
 
-@app.command()
+@command
 def run(
     scenario: Annotated[Path, typer.Argument(help="scenario file (TOML)")],
     replicates: Annotated[int, typer.Option(min=1, help="number of replicates")] = 20,
     seed: Annotated[int, typer.Option(min=0, help="seed of the replicate seeds")] = 1,
     workers: Annotated[int | None, typer.Option(min=1, help="worker processes (default: all cores)")] = None,
-    results: Annotated[Path, typer.Option(help="folder under which the results folder is made")] = Path("results"),
+    results: ResultsFolder = Path("results"),
 ) -> None:
     """Run a scenario: progress, a summary table, and results/<scenario>-<timestamp>/."""
+    from model.run import simulate
+
     s = _load(scenario)
     with _progress() as progress:
         task = progress.add_task(f"{s.name}: replicates", total=replicates)
@@ -113,26 +181,41 @@ def run(
         )
     print_summary(result)
     folder = result.write(results)
-    out.print(f"\nwrote {folder}/ (timeseries.parquet, summary.csv, manifest.json) in {result.wall_time_s:.1f} s")
+    out.print(
+        f"\nwrote {folder}/ (timeseries.parquet, summary.csv, manifest.json) in {result.wall_time_s:.1f} s",
+        soft_wrap=True,  # a path is never broken
+    )
 
 
 def _progress() -> Progress:
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     return Progress(*columns, TimeRemainingColumn(), console=err, transient=False)
 
 
-@app.command()
+@command
 def compare(
     scenarios: Annotated[list[Path], typer.Argument(help="scenario files; the first is the reference")],
     replicates: Annotated[int, typer.Option(min=1, help="replicates per scenario (the same seeds for all)")] = 50,
     seed: Annotated[int, typer.Option(min=0, help="seed of the replicate seeds")] = 1,
     workers: Annotated[int | None, typer.Option(min=1, help="worker processes (default: all cores)")] = None,
-    results: Annotated[Path, typer.Option(help="folder under which the results folder is made")] = Path("results"),
+    results: ResultsFolder = Path("results"),
     briefing: Annotated[
         bool, typer.Option(help="then write the committee briefing in German (as `prevsim report FOLDER`)")
     ] = False,
 ) -> None:
     """Compare scenarios against the first with common random numbers: placements, cost, payoff."""
+    from model.comparison import check_comparable
+    from model.comparison import compare as run_comparison
+
     loaded = [_load(path) for path in scenarios]
     _checked(check_comparable, loaded, [str(path) for path in scenarios])
     with _progress() as progress:
@@ -141,34 +224,39 @@ def compare(
     print_comparison(comparison)
     folder = comparison.write(results)
     out.print(
-        f"\nwrote {folder}/ (comparison.csv, timeseries.parquet, summary.csv, manifest.json) "
-        f"in {comparison.reference.wall_time_s:.1f} s"
+        f"\nwrote {folder}/ (comparison.csv, comparison.xlsx, comparison.de.xlsx, timeseries.parquet, summary.csv, "
+        f"manifest.json) in {comparison.reference.wall_time_s:.1f} s",
+        soft_wrap=True,
     )
     if briefing:
         report(folder, workers=workers)
 
 
-@app.command()
+@command
 def report(
     folder: Annotated[Path, typer.Argument(help="results folder written by prevsim compare")],
-    lang: Annotated[str, typer.Option(help="language: de (German) or en (English)")] = "de",
+    lang: Annotated[str, typer.Option(metavar="de|en", help="language: de (German) or en (English)")] = "de",
     sensitivity: Annotated[
         Path | None,
         typer.Option(
+            metavar="FOLDER",
             help="folder of a finished prevsim experiment on these scenarios (Sobol, eFAST or Morris); without it, "
-            "the five most uncertain assumptions are varied one at a time"
+            "the five most uncertain assumptions are varied one at a time",
         ),
     ] = None,
     uncertainties: Annotated[
         Path | None,
         typer.Option(
+            metavar="FILE",
             help="experiment file whose uncertainties the one-at-a-time analysis chooses from "
-            "(default: experiments/sobol_prevention.toml)"
+            "(default: experiments/sobol_prevention.toml)",
         ),
     ] = None,
     oat_replicates: Annotated[int, typer.Option(min=1, help="replicates per one-at-a-time setting")] = 4,
     workers: Annotated[int | None, typer.Option(min=1, help="worker processes (default: all cores)")] = None,
-    output: Annotated[Path | None, typer.Option(help="file to write (default: briefing.html in FOLDER)")] = None,
+    output: Annotated[
+        Path | None, typer.Option(metavar="FILE", help="file to write (default: briefing.html in FOLDER)")
+    ] = None,
 ) -> None:
     """Write the briefing for the youth welfare committee: one HTML page that opens offline and prints on A4."""
     from model.report import write_briefing
@@ -199,6 +287,11 @@ def report(
 
 def print_comparison(comparison: Comparison) -> None:
     """Paired differences over the horizon, the economics, and the net saving by year."""
+    import pandas as pd
+
+    from model.comparison import BASE_RATE, DISCOUNT_RATES, invests, npv_key
+    from model.scenario import CATEGORIES
+
     table = comparison.table().set_index(["scenario", "year", "figure"])
     others = comparison.names[1:]
 
@@ -214,67 +307,120 @@ def print_comparison(comparison: Comparison) -> None:
 
     def share(scenario: str, figure: str) -> str:
         value = table.loc[(scenario, "horizon", figure), "mean"]
-        return "n/a" if pd.isna(value) else f"{value:.0%}"
+        return "n/a" if pd.isna(value) or not invests(table, scenario) else f"{value:.0%}"
 
-    def new_table(title: str, first: str = "figure") -> Table:
-        t = Table(title=title, title_justify="left")
-        t.add_column(first, no_wrap=True, min_width=26)
-        for name in others:
-            t.add_column(name.replace("_", " "), justify="right", min_width=15)
-        return t
+    def each(make: Callable[[str], str]) -> list[str]:
+        return [make(s) for s in others]
 
     cat = comparison.reference.catalogue
     out_of_home = cat.helps_in_role("out_of_home")
-    horizon = new_table(f"Change against {comparison.names[0]}, sum over the horizon (district)")
-    for h in out_of_home:
-        horizon.add_row(f"{h} begun", *(cell(s, "horizon", f"begun_{h}") for s in others))
-    for h in out_of_home:
-        horizon.add_row(f"{h} months", *(cell(s, "horizon", f"help_months_{h}") for s in others))
-    for c in [*CATEGORIES, "total"]:
-        horizon.add_row(f"cost {c}, M EUR", *(cell(s, "horizon", f"cost_eur_{c}", 1e-6) for s in others))
-    out.print(horizon)
+    horizon = [(f"{h} begun", each(lambda s, h=h: cell(s, "horizon", f"begun_{h}"))) for h in out_of_home]
+    horizon += [(f"{h} months", each(lambda s, h=h: cell(s, "horizon", f"help_months_{h}"))) for h in out_of_home]
+    horizon += [
+        (f"cost {c}, M EUR", each(lambda s, c=c: cell(s, "horizon", f"cost_eur_{c}", 1e-6)))
+        for c in [*CATEGORIES, "total"]
+    ]
+    print_split(f"Change against {comparison.names[0]}, sum over the horizon (district)", "figure", others, horizon)
 
-    econ = new_table(f"Does it pay? Present values at the start year, {BASE_RATE:.1%} real unless named")
-    econ.add_row("extra early spending, M EUR", *(cell(s, "horizon", "extra_spending_pv_eur", 1e-6) for s in others))
-    econ.add_row("savings on late help, M EUR", *(cell(s, "horizon", "savings_pv_eur", 1e-6) for s in others))
-    for rate in DISCOUNT_RATES:
-        econ.add_row(f"net present value {rate:.1%}, M EUR", *(cell(s, "horizon", npv_key(rate), 1e-6) for s in others))
-    econ.add_row("benefit-cost ratio", *(cell(s, "horizon", "benefit_cost_ratio") for s in others))
-    econ.add_row("chance savings > spending", *(share(s, "savings_exceed_spending") for s in others))
-    econ.add_row(
-        "break-even year (median)",
-        *(
-            "n/a" if share(s, "break_even_share") == "n/a" else cell(s, "horizon", "break_even_year", missing="never")
-            for s in others
+    econ = [
+        ("extra early spending, M EUR", each(lambda s: cell(s, "horizon", "extra_spending_pv_eur", 1e-6))),
+        ("savings on late help, M EUR", each(lambda s: cell(s, "horizon", "savings_pv_eur", 1e-6))),
+    ]
+    econ += [
+        (f"net present value {rate:.1%}, M EUR", each(lambda s, rate=rate: cell(s, "horizon", npv_key(rate), 1e-6)))
+        for rate in DISCOUNT_RATES
+    ]
+    econ += [
+        ("benefit-cost ratio", each(lambda s: cell(s, "horizon", "benefit_cost_ratio"))),
+        ("chance savings > spending", each(lambda s: share(s, "savings_exceed_spending"))),
+        (
+            "break-even year (median)",
+            each(
+                lambda s: (
+                    "n/a"
+                    if share(s, "break_even_share") == "n/a"
+                    else cell(s, "horizon", "break_even_year", missing="never")
+                )
+            ),
         ),
+        ("  replicates that break even", each(lambda s: share(s, "break_even_share"))),
+    ]
+    print_split(
+        f"Does it pay? Present values at the start year, {BASE_RATE:.1%} real unless named", "figure", others, econ
     )
-    econ.add_row("  replicates that break even", *(share(s, "break_even_share") for s in others))
-    out.print(econ)
 
     years = sorted({int(y) for y in table.index.get_level_values("year") if y != "horizon"})
-    shown = sorted({years[0], years[1], years[len(years) // 4], years[len(years) // 2], years[-1]})
-    by_year = new_table("Net saving per year (savings on late help - extra early spending), thousand EUR", "year")
-    for year in shown:
-        by_year.add_row(str(year), *(cell(s, str(year), "net_saving_eur", 1e-3) for s in others))
-    out.print(by_year)
+    shown = sorted({years[0], years[1 % len(years)], years[len(years) // 4], years[len(years) // 2], years[-1]})
+    by_year = [(str(year), each(lambda s, year=year: cell(s, str(year), "net_saving_eur", 1e-3))) for year in shown]
+    print_split(
+        "Net saving per year (savings on late help - extra early spending), thousand EUR", "year", others, by_year
+    )
     out.print(
         "Each cell: mean of the paired differences over replicates, below it the 90 % interval (5-95 %). "
         "Negative changes are fewer placements or lower cost. Early spending: prevention, ambulant and "
         "semi-residential help; late help: residential care and crisis intake. Break-even: the first year in "
         "which cumulative savings exceed cumulative extra spending (undiscounted; n/a for a scenario that spends "
-        "less). Benefit-cost ratio: n/a without extra spending."
+        "no more on early help). Benefit-cost ratio and chance: n/a without extra spending."
     )
+    for line in few_replicates_warnings(comparison):
+        err.print(f"[yellow]warning:[/yellow] {line}", soft_wrap=True)  # one line each, for grep
 
 
-@app.command()
+def few_replicates_warnings(comparison: Comparison) -> list[str]:
+    """One line per alternative whose "chance savings > spending" is too uncertain for its replicates."""
+    from model.comparison import CHANCE_SE_LIMIT, chance_standard_error, invests, replicates_for_chance
+
+    table = comparison.table().set_index(["scenario", "year", "figure"])
+    n = len(comparison.reference.seeds)
+    lines = []
+    for name in comparison.names[1:]:
+        chance = table.loc[(name, "horizon", "savings_exceed_spending"), "mean"]
+        if not invests(table, name):
+            continue  # spends nothing extra: no chance that it pays is claimed
+        error = chance_standard_error(chance, n)
+        if error > CHANCE_SE_LIMIT:
+            lines.append(
+                f"{name}: chance savings > spending {chance:.0%} rests on {n} replicates (Monte Carlo standard error "
+                f"about {error * 100:.0f} points, more than {CHANCE_SE_LIMIT * 100:.0f}); for that figure use "
+                f"--replicates {replicates_for_chance(chance, n)} or more"
+            )
+    return lines
+
+
+def print_split(title: str, first: str, names: list[str], rows: list[tuple[str, list[str]]]) -> None:
+    """A table with one column per scenario, split into as many tables as it takes for each to fit the console
+    at its natural width: piped or in a narrow terminal, no column is dropped and no number cut."""
+
+    def table_of(columns: list[int], part: str) -> Table:
+        table = Table(title=title + part, title_justify="left")
+        table.add_column(first, no_wrap=True, overflow="fold")
+        for i in columns:
+            table.add_column(names[i].replace("_", " "), justify="right", no_wrap=True, overflow="fold")
+        for label, cells in rows:
+            table.add_row(label, *(cells[i] for i in columns))
+        return table
+
+    unbounded = out.options.update_width(10_000)  # to measure the natural width, not the width it is given
+    groups: list[list[int]] = [[]]
+    for i in range(len(names)):
+        wider = table_of([*groups[-1], i], "")
+        if groups[-1] and Measurement.get(out, unbounded, wider).maximum > out.width:
+            groups.append([])
+        groups[-1].append(i)
+    for n, columns in enumerate(groups):
+        out.print(table_of(columns, f" ({n + 1}/{len(groups)})" if len(groups) > 1 else ""))
+
+
+@command
 def experiment(
     file: Annotated[Path, typer.Argument(help="experiment file (TOML)")],
     workers: Annotated[int | None, typer.Option(min=1, help="local worker processes (default: all cores)")] = None,
     cluster: Annotated[
-        str | None, typer.Option(help="address of a running Dask scheduler, e.g. tcp://127.0.0.1:8786")
+        str | None,
+        typer.Option(metavar="ADDRESS", help="address of a running Dask scheduler, e.g. tcp://127.0.0.1:8786"),
     ] = None,
     resume: Annotated[bool, typer.Option(help="continue the latest interrupted run of this experiment")] = False,
-    results: Annotated[Path, typer.Option(help="folder under which the results folder is made")] = Path("results"),
+    results: ResultsFolder = Path("results"),
 ) -> None:
     """Run an experiment (grid, Monte Carlo, Latin hypercube, Sobol, Morris, eFAST) and analyse it."""
     from model import experiment as ex
@@ -306,13 +452,15 @@ def experiment(
     )
 
 
-@app.command()
+@command
 def bench(
-    sizes: Annotated[str, typer.Option(help="numbers of families, comma-separated")] = "1000,10000,100000,1000000",
+    sizes: Annotated[
+        str, typer.Option(metavar="N,N,...", help="numbers of families, comma-separated")
+    ] = "1000,10000,100000,1000000",
     months: Annotated[int, typer.Option(min=2, help="monthly steps timed per run")] = 120,
     runs: Annotated[int, typer.Option(min=1, help="runs per size (median, min, max)")] = 3,
     warmup: Annotated[int, typer.Option(min=0, help="untimed months before timing (stocks fill up)")] = 60,
-    scenario: Annotated[Path, typer.Option(help="scenario to scale")] = Path("scenarios/baseline.toml"),
+    scenario: Annotated[Path, typer.Option(metavar="FILE", help="scenario to scale")] = Path("scenarios/baseline.toml"),
     tasks: Annotated[bool, typer.Option(help="time whole tasks users feel instead (see docs/performance.md)")] = False,
     repeats: Annotated[int, typer.Option(min=1, help="--tasks: alternating runs of each task (medians)")] = 3,
 ) -> None:
@@ -334,7 +482,7 @@ def bench(
     table = Table(title=title, title_justify="left")
     columns = ("families", "family-months/s median", "min", "max", "s per run", "peak bytes/family")
     for column in (*columns, "reference family-months/s", "engine / reference"):
-        table.add_column(column, justify="right")
+        table.add_column(column, justify="right", overflow="fold")  # narrow: wrapped, never cut
     timings, reference_seconds = [], None  # the reference runs while one run of it stays under a minute
     for n in families:
         timing = time_engine(base, n, months, runs, warmup)
@@ -375,6 +523,7 @@ def _bench_tasks(base, path: Path, repeats: int) -> None:
         time_experiment,
     )
     from model.experiment import load_experiment
+    from model.run import default_workers
     from model.simulation import DistrictModel
 
     seconds = []
@@ -443,9 +592,11 @@ def _experiment_folder(exp, results: Path, resume: bool) -> Path:
 
 def print_summary(result: SimulationResult) -> None:
     """Key figures per year (a few years) and over the horizon: mean and 5-95 % range over replicates."""
+    from model.scenario import CATEGORIES
+
     summary = result.summary()
-    years = sorted({y for y in summary["year"] if y != "all"}, key=int)
-    shown = [*dict.fromkeys([years[0], years[len(years) // 2], years[-1]]), "all"]
+    years = sorted({y for y in summary["year"] if y != "horizon"}, key=int)
+    shown = [*dict.fromkeys([years[0], years[len(years) // 2], years[-1]]), "horizon"]
     cat = result.catalogue
     placements = []
     out_of_home, crisis = cat.in_role("out_of_home"), cat.in_role("crisis")
@@ -468,20 +619,14 @@ def print_summary(result: SimulationResult) -> None:
         ),
     ]
     indexed = summary.set_index(["figure", "year"])
+
+    def cell(key: str, year: str, scale: float) -> str:
+        mean, low, high = (_short(indexed.loc[(key, year), column] * scale) for column in ("mean", "p05", "p95"))
+        return f"{mean}\n[dim]{low}-{high}[/dim]"
+
     for title, rows, scale in sections:
-        table = Table(title=title, title_justify="left")
-        table.add_column("figure", no_wrap=True, min_width=24)
-        for year in shown:
-            table.add_column("horizon" if year == "all" else str(year), justify="right")
-        for key, label in rows:
-            cells = []
-            for year in shown:
-                mean, low, high = (
-                    _short(indexed.loc[(key, year), column] * scale) for column in ("mean", "p05", "p95")
-                )
-                cells.append(f"{mean}\n[dim]{low}-{high}[/dim]")
-            table.add_row(label, *cells)
-        out.print(table)
+        cells = [(label, [cell(key, year, scale) for year in shown]) for key, label in rows]
+        print_split(title, "figure", shown, cells)
     out.print(
         "Each cell: mean over replicates, below it the 5-95 % range. "
         "'horizon': counts and cost summed over all years, rates their mean."

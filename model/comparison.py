@@ -9,6 +9,8 @@ discounted at a real rate of 3.5 % (also 2 % and 5 %).
 
 from __future__ import annotations
 
+import hashlib
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,12 +22,15 @@ from model.calibration import over_horizon, summed_over_horizon
 from model.parameters import YearParameters
 from model.run import SimulationResult, new_results_folder, simulate_many, write_manifest
 from model.scenario import CATEGORIES, Scenario, ScenarioError
+from model.workbook import write_workbooks
 
 DISCOUNT_RATES = (0.02, 0.035, 0.05)  # germany.toml benefit_cost_evidence.wsipp_discount_rates_real
 BASE_RATE = 0.035
 EARLY_CATEGORIES = ("prevention", "ambulant", "semi_residential")  # the extra spending of acting early
 LATE_CATEGORIES = ("residential", "crisis")  # where acting early should save
 INTERVAL = (0.05, 0.95)  # the 90 % interval of paired differences over replicates
+CHANCE_SE_LIMIT = 0.05  # "chance it pays" is shown without a warning when its standard error is at most 5 points
+FOLDER_NAMES_MAX = 100  # characters of scenario names in a results folder's name; longer lists get a short hash
 
 # What must agree for a paired comparison to mean anything: (key path, getter).
 _SAME = (
@@ -216,14 +221,15 @@ class Comparison:
 
     def write(self, results_dir: Path) -> Path:
         """timeseries.parquet and summary.csv (all scenarios), comparison.csv, manifest.json; never overwrite."""
-        out = new_results_folder(results_dir, "compare-" + "-".join(self.names[:3]))
+        out = new_results_folder(results_dir, folder_name(self.names))
         series = pd.concat({r.scenario.name: r.timeseries() for r in self.results}, names=["scenario"])
         series.reset_index(level=0).reset_index(drop=True).to_parquet(out / "timeseries.parquet", index=False)
         summary = pd.concat({r.scenario.name: r.summary() for r in self.results}, names=["scenario"])
         summary.reset_index(level=0).to_csv(out / "summary.csv", index=False)
-        self.table().to_csv(out / "comparison.csv", index=False)
+        table = self.table()
+        table.to_csv(out / "comparison.csv", index=False)
         reference = self.reference
-        write_manifest(
+        manifest = write_manifest(
             out,
             {
                 "kind": "comparison",
@@ -247,6 +253,7 @@ class Comparison:
                 "wall_time_s": round(reference.wall_time_s, 3),
             },
         )
+        write_workbooks(table, manifest, out)
         return out
 
 
@@ -284,3 +291,32 @@ def _describe(values: pd.Series, by: list[str]) -> pd.DataFrame:
 def npv_key(rate: float) -> str:
     """The name of the net present value at `rate` in economics() and comparison.csv: npv_eur_at_3_5pct."""
     return f"npv_eur_at_{rate * 100:g}pct".replace(".", "_")
+
+
+def invests(table: pd.DataFrame, scenario: str) -> bool:
+    """Whether `scenario` spends more on early help than the reference (`table`: comparison.csv indexed by
+    scenario, year, figure). Only then can extra spending pay off: a scenario that only steers cost or cuts is
+    shown with no chance, ratio or break-even year."""
+    return bool(table.loc[(scenario, "horizon", "extra_spending_pv_eur"), "mean"] > 0)
+
+
+def folder_name(names: list[str]) -> str:
+    """compare-<every scenario name>, or for a long list the reference, the count and a hash of all names."""
+    joined = "-".join(names)
+    if len(joined) <= FOLDER_NAMES_MAX:
+        return f"compare-{joined}"
+    digest = hashlib.sha256("\n".join(names).encode()).hexdigest()[:8]
+    return f"compare-{names[0]}-and-{len(names) - 1}-more-{digest}"
+
+
+def chance_standard_error(share: float, replicates: int) -> float:
+    """Monte Carlo standard error of a share of replicates; the share is taken as (k + 1) / (n + 2) (Laplace),
+    so that 0 % or 100 % of a few replicates does not claim certainty (4 of 4: 19 points)."""
+    shrunk = (share * replicates + 1) / (replicates + 2)
+    return math.sqrt(shrunk * (1 - shrunk) / replicates)
+
+
+def replicates_for_chance(share: float, replicates: int) -> int:
+    """About how many replicates bring chance_standard_error of this share to CHANCE_SE_LIMIT."""
+    shrunk = (share * replicates + 1) / (replicates + 2)
+    return math.ceil(shrunk * (1 - shrunk) / CHANCE_SE_LIMIT**2)

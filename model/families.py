@@ -43,6 +43,7 @@ FIELDS: dict[str, type] = {
     "months_waiting": np.int16,
     "failed_help": np.bool_,  # an earlier help ended with the need unresolved
     "diagnosed": np.bool_,  # had intensive family diagnostics
+    "earlier_hze": np.bool_,  # the young person has had a help that counts as HzE (microdata)
 }
 DEFAULTS = {"help": NO_HELP, "prevention": NO_HELP, "protection_decay": 1.0}  # of a new family; else 0 or False
 FamilyArrays = namedtuple("FamilyArrays", FIELDS)  # the fields as one value, for the compiled phases (`kernels`)

@@ -30,9 +30,20 @@ import numba as nb
 import numpy as np
 from numba.core import types
 
-from model import families, parameters, streams
+from model import families, microdata, parameters, streams
 from model import rules as rule
 from model.families import NO_HELP
+from model.microdata import (
+    AFTER_CRISIS_ROUTE,
+    ASSESSED,
+    ASSESSMENT_ROUTE,
+    BEGUN,
+    CRISIS_INTAKE_ROUTE,
+    ENDED,
+    HELP_PLAN_ROUTE,
+    SELF_REFERRAL_ROUTE,
+    TRANSFER_ROUTE,
+)
 from model.parameters import AGE_BAND_STARTS, CRISIS, DIAGNOSTIC, HELP_PLAN, PLACEMENT, SELF_REFERRAL, SINGLE_PARENT
 from model.rules import pick
 from model.streams import draw, position
@@ -234,10 +245,34 @@ class Newcomers(NamedTuple):
 
 
 class Route(NamedTuple):
-    """The random streams of one route into help: which help is chosen, and how long it is planned for."""
+    """One route into help (microdata.ROUTES) and its random streams: which help is chosen, and how long it is
+    planned for."""
 
+    code: int
     choice: np.uint64
     duration: np.uint64
+
+
+@nb.njit(cache=True)
+def log_event(
+    events, kind: int, fam, i: int, code: int, route: int = -1, months: int = 0, as_planned=False, in_service=False
+) -> None:
+    """A row of microdata (`microdata.EventLog`) about family i, if the log has room (it has none unless the
+    model was asked for microdata): `code` is the help, or an assessment's outcome."""
+    row = events.rows[0]
+    if row >= len(events.kind):
+        return
+    events.kind[row] = kind
+    events.help[row] = code
+    events.age_months[row] = fam.age_months[i]
+    events.transfer_benefits[row] = fam.sgb2_poverty[i]
+    events.single_parent[row] = fam.single_parent[i]
+    events.earlier_help[row] = fam.earlier_hze[i]
+    events.in_service[row] = in_service
+    events.route[row] = route
+    events.months[row] = months
+    events.as_planned[row] = as_planned
+    events.rows[0] = row + 1
 
 
 # --- the phases of the month -----------------------------------------------------------------------------
@@ -288,7 +323,7 @@ def arrivals(keys, month: int, fam, rules, tally, taken: np.ndarray, new: Newcom
         fam.age_months[i] = rules.unaccompanied_arrival_age_months
     minors = np.arange(first, first + new.arrivals)
     crisis = np.full(new.arrivals, rules.crisis_help, dtype=np.int64)
-    start_helps(keys.duration_arrival, month, fam, minors, crisis, rules, tally, taken)
+    start_helps(keys.duration_arrival, CRISIS_INTAKE_ROUTE, month, fam, minors, crisis, rules, tally, taken)
 
 
 @nb.njit(cache=True)
@@ -312,7 +347,8 @@ def ageing(keys, month: int, fam, rules, tally, taken: np.ndarray) -> np.ndarray
         u = draw(key, at, ids[i])
         ending[i] = rule.help_ends_with_age(age_months[i], in_help, u, continue_after_18)
         leaving[i] = rule.leaves_district(age_months[i], in_help, ending[i], moving_away[i])
-    end_helps(fam, indices(ending), tally, taken)
+    ending = indices(ending)
+    end_helps(fam, ending, tally, taken, np.ones(len(ending), dtype=np.bool_))  # helps that end with age
     return indices(leaving)
 
 
@@ -355,12 +391,12 @@ def reach_and_detection(keys, month: int, fam, rules, tally, taken: np.ndarray) 
         tally.prevention_begun[s] += begun[s]
     reported, escalated, seeking = come_to_notice(keys, month, fam, rules)
     assess(keys, month, fam, reported, rules, tally, taken)  # reports to the youth office
-    end_helps(fam, escalated, tally, taken)  # escalations noticed in help
+    end_helps(fam, escalated, tally, taken, np.zeros(len(escalated), dtype=np.bool_))  # escalations noticed in help
     fam.failed_help[escalated] = True
     assess(keys, month, fam, escalated, rules, tally, taken)
     still_seeking = seeking[(fam.help[seeking] == NO_HELP) & ~fam.waiting[seeking]]  # not assessed meanwhile
     grant(
-        Route(keys.help_choice_self_referral, keys.duration_self_referral),
+        Route(SELF_REFERRAL_ROUTE, keys.help_choice_self_referral, keys.duration_self_referral),
         month,
         fam,
         still_seeking,
@@ -507,13 +543,15 @@ def assess(keys, month: int, fam, idx: np.ndarray, rules, tally, taken: np.ndarr
         u = draw(keys.acute, at, fam.id[i])
         outcome = rule.assessment_outcome(fam.level[i], fam.age_months[i], u, rules.acute_share_of_endangerment)
         tally.assessments[outcome] += 1
+        in_service = (fam.help[i] != NO_HELP) | (fam.prevention[i] != NO_HELP)
+        log_event(tally.events, ASSESSED, fam, i, outcome, in_service=in_service)
         if outcome == rule.ACUTE:
             acute[n] = i
             n += 1
         elif outcome != rule.NEITHER:  # endangerment or need: a help plan is due
             fam.waiting[i] = True
     crisis = np.full(n, rules.crisis_help, dtype=np.int64)
-    start_helps(keys.duration_crisis, month, fam, acute[:n], crisis, rules, tally, taken)
+    start_helps(keys.duration_crisis, ASSESSMENT_ROUTE, month, fam, acute[:n], crisis, rules, tally, taken)
 
 
 @nb.njit(cache=True)
@@ -566,7 +604,7 @@ def help_planning(keys, month: int, fam, rules, tally, taken: np.ndarray, capaci
             rules.diagnosed_placement_ratio,
         )
         placed[r] = draw(keys.placement, at, ids[i]) < p_place
-    planning = Route(keys.help_choice_planning, keys.duration_planning)
+    planning = Route(HELP_PLAN_ROUTE, keys.help_choice_planning, keys.duration_planning)
     grant(planning, month, fam, chosen[diagnostics], rules.diagnostic_helps, rules, tally, taken)
     still_waiting = waiting[chosen]  # all but those who got diagnostics
     grant(planning, month, fam, chosen[still_waiting & placed], rules.placement_helps, rules, tally, taken)
@@ -604,8 +642,10 @@ def help_outcomes(keys, month: int, fam, rules, tally, taken: np.ndarray) -> Non
     stays = np.empty(n, dtype=np.int64)
     placed = np.empty(n, dtype=np.int64)
     back_home = np.empty(n, dtype=np.int64)
+    as_planned = np.ones(n, dtype=np.bool_)
     n_transfer = n_stays = n_placed = n_back_home = 0
-    for i in ending:
+    for r in range(n):
+        i = ending[r]
         access = rules.help_access[help[i]]
         level, unaccompanied = fam.level[i], fam.unaccompanied[i]
         if (access == SELF_REFERRAL) | (access == HELP_PLAN):
@@ -613,6 +653,7 @@ def help_outcomes(keys, month: int, fam, rules, tally, taken: np.ndarray) -> Non
                 tally.ended_resolved[help[i]] += 1
             else:
                 fam.failed_help[i] = True  # the need goes back to the youth office
+                as_planned[r] = False
         elif access == DIAGNOSTIC:
             fam.diagnosed[i] = True
         elif access == PLACEMENT:
@@ -636,9 +677,9 @@ def help_outcomes(keys, month: int, fam, rules, tally, taken: np.ndarray) -> Non
         if rule.back_on_waiting_list(level, unaccompanied):
             back_home[n_back_home] = i
             n_back_home += 1
-    end_helps(fam, ending, tally, taken)
+    end_helps(fam, ending, tally, taken, as_planned)
     grant(
-        Route(keys.help_choice_transfer, keys.duration_transfer),
+        Route(TRANSFER_ROUTE, keys.help_choice_transfer, keys.duration_transfer),
         month,
         fam,
         transfer[:n_transfer],
@@ -648,9 +689,10 @@ def help_outcomes(keys, month: int, fam, rules, tally, taken: np.ndarray) -> Non
         taken,
     )
     residential = np.full(n_stays, rules.unaccompanied_help, dtype=np.int64)
-    start_helps(keys.duration_after_crisis, month, fam, stays[:n_stays], residential, rules, tally, taken)
+    route = AFTER_CRISIS_ROUTE
+    start_helps(keys.duration_after_crisis, route, month, fam, stays[:n_stays], residential, rules, tally, taken)
     grant(
-        Route(keys.help_choice_after_crisis, keys.duration_after_crisis),
+        Route(AFTER_CRISIS_ROUTE, keys.help_choice_after_crisis, keys.duration_after_crisis),
         month,
         fam,
         placed[:n_placed],
@@ -698,16 +740,16 @@ def grant(
         free[j] = rules.help_places[helps[j]] - taken[helps[j]]
     choice = choose_helps(route.choice, month, fam, idx, helps, rules, free)
     granted = choice != NO_HELP
-    start_helps(route.duration, month, fam, idx[granted], helps[choice[granted]], rules, tally, taken)
+    start_helps(route.duration, route.code, month, fam, idx[granted], helps[choice[granted]], rules, tally, taken)
 
 
 @nb.njit(cache=True)
 def start_helps(
-    key: np.uint64, month: int, fam, idx: np.ndarray, helps: np.ndarray, rules, tally, taken: np.ndarray
+    key: np.uint64, route: int, month: int, fam, idx: np.ndarray, helps: np.ndarray, rules, tally, taken: np.ndarray
 ) -> None:
-    """Family idx[r] begins help helps[r], planned for `rules.help_duration_months` (the draw from the stream
-    `key`); a help out of home ends any prevention service. Counts the helps begun, and the places `taken`
-    in each help."""
+    """Family idx[r] begins help helps[r] by `route`, planned for `rules.help_duration_months` (the draw from
+    the stream `key`); a help out of home ends any prevention service. Counts the helps begun, and the places
+    `taken` in each help."""
     at = position(month)
     for r in range(len(idx)):
         i, h = idx[r], helps[r]
@@ -723,14 +765,18 @@ def start_helps(
         tally.begun[h] += 1
         tally.begun_unaccompanied[h] += fam.unaccompanied[i]
         taken[h] += 1
+        log_event(tally.events, BEGUN, fam, i, h, route=route)
+        fam.earlier_hze[i] |= rules.counts_as_hze[h]
 
 
 @nb.njit(cache=True)
-def end_helps(fam, idx: np.ndarray, tally, taken: np.ndarray) -> None:
-    """The helps of the (distinct) families idx end; counts them and the months they ran, frees their places
-    in `taken`."""
-    for i in idx:
+def end_helps(fam, idx: np.ndarray, tally, taken: np.ndarray, as_planned: np.ndarray) -> None:
+    """The helps of the (distinct) families idx end (as planned where `as_planned[r]`); counts them and the
+    months they ran, frees their places in `taken`."""
+    for r in range(len(idx)):
+        i = idx[r]
         h = fam.help[i]
+        log_event(tally.events, ENDED, fam, i, h, months=fam.help_months_used[i], as_planned=as_planned[r])
         tally.ended[h] += 1
         tally.ended_months[h] += fam.help_months_used[i]
         taken[h] -= 1
@@ -779,7 +825,7 @@ def _forget_compilations_after_their_sources_change() -> None:
     """Numba's cache knows the source of this module only, not of the modules whose functions its compiled
     code inlines (the rules, the streams, the families' and the parameters' constants): when one of those
     changes, the cached phases are dropped here, so that the next run compiles the rules as they are now."""
-    sources = [Path(module.__file__) for module in (rule, streams, families, parameters)]
+    sources = [Path(module.__file__) for module in (rule, streams, families, parameters, microdata)]
     digest = hashlib.sha256(b"".join(path.read_bytes() for path in sources)).hexdigest()
     cache = Path(ageing.stats.cache_path)
     stamp = cache / f"{__name__}.sources.sha256"

@@ -277,6 +277,7 @@ class Rules(NamedTuple):
     help_duration_sigma: np.ndarray
     ambulant_by_help: tuple[bool, ...]  # the role `ambulant`, by help, False without one
     out_of_home: np.ndarray  # the role `out_of_home`, by help
+    counts_as_hze: np.ndarray  # by help
     self_referral_helps: np.ndarray
     help_plan_helps: np.ndarray
     diagnostic_helps: np.ndarray
@@ -320,6 +321,7 @@ class Rules(NamedTuple):
             "help_level_ok": cat.help_level_ok,
             "ambulant_by_help": table(np.append(cat.in_role("ambulant"), False)),
             "out_of_home": cat.in_role("out_of_home"),
+            "counts_as_hze": cat.help_counts_as_hze,
             "self_referral_helps": cat.helps_with("self_referral"),
             "help_plan_helps": cat.helps_with("help_plan"),
             "diagnostic_helps": cat.helps_with("diagnostic"),

@@ -16,6 +16,7 @@ import pandas as pd
 
 from model import kernels
 from model.families import Families
+from model.microdata import EventLog
 from model.parameters import Catalogue, YearParameters
 from model.scenario import CATEGORIES
 
@@ -47,6 +48,7 @@ class TallyArrays(NamedTuple):
     prevention_begun: np.ndarray
     prevention_occupancy: np.ndarray
     assessments: np.ndarray
+    events: EventLog  # rows for the microdata (no room without them)
 
 
 class RecordLayout(NamedTuple):
@@ -61,7 +63,7 @@ class RecordLayout(NamedTuple):
 class Tally:
     """Counters of one month, filled by the phases, read by accounting and observation."""
 
-    def __init__(self, catalogue: Catalogue):
+    def __init__(self, catalogue: Catalogue, events: EventLog | None = None):
         helps, services = len(catalogue.help_names), len(catalogue.prevention_names)
         counts = {
             "begun": helps,
@@ -82,6 +84,11 @@ class Tally:
             setattr(self, name, self._counts[end - size : end])
         self.help_cost, self.prevention_cost = self._costs[:helps], self._costs[helps:]
         self.births = self.exits = 0
+        self.use_events(events if events is not None else EventLog.with_room(0))
+
+    def use_events(self, events: EventLog) -> None:
+        """Write microdata into `events` from now on (`TallyArrays.events`)."""
+        self.events = events
         self.arrays = TallyArrays(**{name: getattr(self, name) for name in TallyArrays._fields})
 
     def reset(self) -> None:

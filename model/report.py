@@ -12,6 +12,7 @@ import datetime
 import hashlib
 import json
 import math
+import textwrap
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,12 +27,21 @@ import plotly.graph_objects as go
 from markupsafe import Markup
 from plotly.colors import hex_to_rgb
 from plotly.offline import get_plotlyjs
-from plotly.subplots import make_subplots
 from pydantic import ValidationError
 
 from model.charts import OKABE_ITO
-from model.comparison import BASE_RATE, EARLY_CATEGORIES, LATE_CATEGORIES, Comparison, npv_key
+from model.comparison import (
+    BASE_RATE,
+    CHANCE_SE_LIMIT,
+    EARLY_CATEGORIES,
+    LATE_CATEGORIES,
+    Comparison,
+    chance_standard_error,
+    invests,
+    npv_key,
+)
 from model.experiment import Uncertainty, load_experiment
+from model.labels import label_or_key
 from model.run import simulate_many
 from model.scenario import CATEGORIES, Scenario, ScenarioError, unit_of
 
@@ -39,14 +49,13 @@ DATA = Path(__file__).parent / "data"
 LANGUAGES = ("de", "en")
 BRIEFING_FILES = {"de": "briefing.html", "en": "briefing.en.html"}
 NEEDED = ("manifest.json", "comparison.csv", "summary.csv", "timeseries.parquet")
-KEY_YEAR = 10  # "placements avoided per year by year 10" of the horizon
 OAT_PARAMETERS = 5
 DEFAULT_UNCERTAINTIES = Path(__file__).resolve().parent.parent / "experiments" / "sobol_prevention.toml"
 NPV = npv_key(BASE_RATE)
 REFERENCE_COLOUR = "#000000"
 CATEGORY_COLOURS = dict(zip(CATEGORIES, ["#009E73", "#56B4E9", "#F0E442", "#D55E00", "#CC79A7"], strict=True))
+LABEL_CHARACTERS = 24  # line length of an assumption's label beside its bars
 FONT = {"family": "DejaVu Sans, Verdana, Arial, sans-serif", "size": 15}
-CHART_WIDTH_PX = 1000  # fixed, so that print can scale it onto A4 (the stylesheet's zoom) instead of cutting it
 
 
 def texts(lang: str) -> dict[str, Any]:
@@ -89,10 +98,11 @@ class ComparisonResults:
         return int(self.manifest["replicates"])
 
     def row(self, scenario: str, year: int | str, figure: str) -> pd.Series:
-        return self._indexed.loc[(scenario, str(year), figure)]
+        return self.indexed.loc[(scenario, str(year), figure)]
 
     @cached_property
-    def _indexed(self) -> pd.DataFrame:
+    def indexed(self) -> pd.DataFrame:
+        """comparison.csv indexed by scenario, year, figure."""
         return self.table.set_index(["scenario", "year", "figure"])
 
     def cumulative_net_saving(self) -> pd.DataFrame:
@@ -184,23 +194,26 @@ class Numbers:
 
 @dataclass(frozen=True)
 class KeyFigure:
-    """One line of "at a glance": a figure of comparison.csv, shown as `statistic` x `scale` to `digits`."""
+    """One line of "at a glance": a figure of comparison.csv over the horizon, shown as `statistic` x `scale`."""
 
     label: str  # key in briefing.toml
     figure: str
-    year: str  # "horizon" or "key" (the KEY_YEAR-th year, or the last)
     scale: float = 1.0
     digits: int = 1
     statistic: str = "mean"
+    signed: bool = False  # a balance: shown as a saving or, turned round, as an extra cost
+    investment_only: bool = False  # only for a scenario that spends more on early help
 
 
 KEY_FIGURES = (
-    KeyFigure("kf_placements", "begun_heimerziehung_34", "key", scale=-1.0),  # fewer = positive
-    KeyFigure("kf_net_saving", "net_saving_eur", "horizon", scale=1e-6, digits=2),
-    KeyFigure("kf_npv", NPV, "horizon", scale=1e-6, digits=2),
-    KeyFigure("kf_break_even", "break_even_year", "horizon", digits=0, statistic="p50"),
-    KeyFigure("kf_bcr", "benefit_cost_ratio", "horizon", digits=2),
-    KeyFigure("kf_chance", "savings_exceed_spending", "horizon", scale=100.0, digits=0),
+    KeyFigure("kf_placements", "begun_heimerziehung_34"),
+    KeyFigure("kf_foster", "begun_vollzeitpflege_33"),
+    KeyFigure("kf_extra", "extra_spending_eur", scale=1e-6, digits=2),
+    KeyFigure("kf_net_saving", "net_saving_eur", scale=1e-6, digits=2, signed=True),
+    KeyFigure("kf_npv", NPV, scale=1e-6, digits=2, signed=True),
+    KeyFigure("kf_break_even", "break_even_year", digits=0, statistic="p50", investment_only=True),
+    KeyFigure("kf_bcr", "benefit_cost_ratio", digits=2, investment_only=True),
+    KeyFigure("kf_chance", "savings_exceed_spending", scale=100.0, digits=0, investment_only=True),
 )
 
 
@@ -211,56 +224,148 @@ class Page:
         self.results, self.lang = results, lang
         self.t = texts(lang)
         self.number = Numbers(self.t["locale"])
-        self.key_year = min(results.first_year + KEY_YEAR - 1, results.last_year)
 
     def title_of(self, name: str) -> str:
         scenario = self.results.scenarios[self.results.names.index(name)]
         return scenario.title.get(self.lang, name.replace("_", " "))
 
+    def label_of(self, key: str) -> str:
+        return label_or_key(key, self.lang)
+
     def fill(self, key: str, **values: Any) -> str:
         r = self.results
         common = {"first_year": r.first_year, "last_year": r.last_year, "reference": self.title_of(r.names[0])}
-        return self.t[key].format(**(common | values))
+        return self.t[key].format(**(common | {"replicates": r.replicates} | values))
 
-    def _span(self, scenario: str, year: str, k: KeyFigure, statistic: str) -> Markup:
+    def value(self, scenario: str, year: int | str, figure: str, statistic: str = "mean") -> float:
+        return float(self.results.row(scenario, year, figure)[statistic])
+
+    def invests(self, scenario: str) -> bool:
+        """Whether the scenario spends more on early help than the reference (comparison.invests)."""
+        return invests(self.results.indexed, scenario)
+
+    def span(
+        self, scenario: str, year: int | str, figure: str, statistic: str = "mean", scale: float = 1.0, digits: int = 1
+    ) -> Markup:
         """A number with the coordinates of its comparison.csv cell, so a test can check it against the file."""
-        value = float(self.results.row(scenario, year, k.figure)[statistic])
-        text = str(int(value)) if k.figure == "break_even_year" else self.number(value * k.scale, k.digits)
-        if k.scale == 100.0:  # a share in per cent
+        value = self.value(scenario, year, figure, statistic)
+        text = str(int(value)) if figure == "break_even_year" else self.number(value * scale, digits)
+        if scale == 100.0:  # a share in per cent
             text += "\u00a0%"
         return Markup(
             '<span class="kf" data-scenario="{}" data-year="{}" data-figure="{}" data-statistic="{}" data-scale="{:g}" '
             'data-digits="{}">{}</span>'
-        ).format(scenario, year, k.figure, statistic, k.scale, k.digits, text)
+        ).format(scenario, year, figure, statistic, scale, digits, text)
+
+    # --- the summary a chair reads aloud ---
+
+    def digest(self, scenario: str) -> dict[str, Any]:
+        """Conclusion, cost, what it buys, when it pays, how sure: one card per programme."""
+        r, t = self.results, self.t
+        last = str(r.last_year)
+        net = self.value(scenario, "horizon", "net_saving_eur")
+        invests = self.invests(scenario)
+        money = self.span(scenario, "horizon", "net_saving_eur", scale=1e-6 if net >= 0 else -1e-6, digits=2)
+        verdict = (
+            ("verdict_pays" if net >= 0 else "verdict_costs")
+            if invests
+            else ("verdict_saves" if net >= 0 else "verdict_cut")
+        )
+        facts = []
+        if invests or abs(self.value(scenario, "horizon", "extra_spending_eur")) >= 1:
+            sign = 1.0 if invests else -1.0  # a cut is shown as less spending, never as a negative extra spending
+            amounts = Markup(t["spending" if invests else "spending_cut"]).format(
+                year_amount=self.span(scenario, last, "extra_spending_eur", scale=sign * 1e-3, digits=0),
+                horizon_amount=self.span(scenario, "horizon", "extra_spending_eur", scale=sign * 1e-6, digits=2),
+                year=last,
+                first_year=r.first_year,
+                last_year=last,
+            )
+            facts.append((t["fact_spending" if invests else "fact_less_spending"], amounts))
+        else:
+            facts.append((t["fact_spending"], Markup.escape(t["spending_unchanged"])))
+        buys = []
+        for figure, help_number in (("begun_heimerziehung_34", "34"), ("begun_vollzeitpflege_33", "33")):
+            change = self.value(scenario, "horizon", figure)
+            if abs(change) < 0.05:  # shown as 0,0
+                continue
+            digits = 0 if abs(change) >= 10 else 1
+            number = self.span(scenario, "horizon", figure, scale=-1.0 if change < 0 else 1.0, digits=digits)
+            buys.append(Markup(t[("fewer_" if change < 0 else "more_") + help_number]).format(number=number))
+        facts.append((self.fill("fact_buys"), Markup("<br>").join(buys) or Markup.escape(t["placements_unchanged"])))
+        if invests:
+            facts.append((t["fact_break_even"], self.break_even_text(scenario)))
+            sure = Markup(t["sure_chance"]).format(
+                chance=self.span(scenario, "horizon", "savings_exceed_spending", scale=100.0, digits=0)
+            )
+            chance = self.value(scenario, "horizon", "savings_exceed_spending")
+            error = chance_standard_error(chance, r.replicates)
+            if error > CHANCE_SE_LIMIT:
+                sure += self.fill("sure_few", error=self.number(100 * error, 0))
+        else:
+            facts.append((t["fact_break_even"], Markup.escape(t["no_extra_spending"])))
+            sure = Markup(t["sure_interval"]).format(
+                low=self.span(scenario, "horizon", "net_saving_eur", "p05", 1e-6, 2),
+                high=self.span(scenario, "horizon", "net_saving_eur", "p95", 1e-6, 2),
+            )
+        facts.append((t["fact_sure"], sure))
+        return {
+            "title": self.title_of(scenario),
+            "verdict": Markup(self.t[verdict]).format(net=money, last_year=r.last_year),
+            "facts": facts,
+        }
+
+    def break_even_text(self, scenario: str) -> Markup:
+        share = self.span(scenario, "horizon", "break_even_share", scale=100.0, digits=0)
+        if self.results.row(scenario, "horizon", "break_even_year")["n"] == 0:
+            return Markup.escape(self.fill("never"))
+        year = self.span(scenario, "horizon", "break_even_year", "p50", digits=0)
+        return Markup(self.t["break_even_year"]).format(year=year, share=share, last_year=self.results.last_year)
+
+    # --- at a glance ---
 
     def key_figure(self, scenario: str, k: KeyFigure) -> dict[str, Markup]:
         """{'main': ..., 'detail': ...} as HTML for one scenario."""
-        year = str(self.key_year) if k.year == "key" else "horizon"
-        row = self.results.row(scenario, year, k.figure)
-        investment = not pd.isna(self.results.row(scenario, "horizon", "break_even_share")["mean"])
-        pays_off = k.figure in ("break_even_year", "benefit_cost_ratio", "savings_exceed_spending")
-        if (pays_off and not investment) or (k.figure != "break_even_year" and pd.isna(row[k.statistic])):
+        row = self.results.row(scenario, "horizon", k.figure)
+        if (k.investment_only and not self.invests(scenario)) or (
+            k.figure != "break_even_year" and pd.isna(row[k.statistic])
+        ):
             return {"main": Markup.escape(self.t["not_applicable"]), "detail": Markup()}
         if k.figure == "savings_exceed_spending":
-            return {"main": self._span(scenario, year, k, k.statistic), "detail": Markup()}
+            return {
+                "main": self.span(scenario, "horizon", k.figure, k.statistic, k.scale, k.digits),
+                "detail": Markup(),
+            }
         if k.figure == "break_even_year":
-            share = self._span(scenario, "horizon", KeyFigure("", "break_even_share", "", 100.0, 0), "mean")
-            share_text = Markup(self.t["break_even_share"]).format(share=share)
             if row["n"] == 0:
-                return {"main": Markup.escape(self.fill("never")), "detail": share_text}
-        low, high = ("p95", "p05") if k.scale < 0 else ("p05", "p95")  # "fewer" turns the interval round
+                return {"main": Markup.escape(self.fill("never")), "detail": Markup()}
+            share = self.span(scenario, "horizon", "break_even_share", scale=100.0, digits=0)
+            main = self.span(scenario, "horizon", "break_even_year", "p50", digits=0)
+            return {"main": main, "detail": Markup(self.fill("break_even_detail")).format(share=share)}
+        if k.figure == "benefit_cost_ratio" and row["mean"] < 0:  # late help costs more: no ratio to show
+            return {"main": Markup.escape(self.t["bcr_negative"]), "detail": Markup()}
         interval = Markup(self.t["interval"]).format(
-            low=self._span(scenario, year, k, low), high=self._span(scenario, year, k, high)
+            low=self.span(scenario, "horizon", k.figure, "p05", k.scale, k.digits),
+            high=self.span(scenario, "horizon", k.figure, "p95", k.scale, k.digits),
         )
-        detail = interval + Markup("<br>") + share_text if k.figure == "break_even_year" else interval
-        return {"main": self._span(scenario, year, k, k.statistic), "detail": detail}
+        main = self.span(scenario, "horizon", k.figure, k.statistic, k.scale, k.digits)
+        if k.signed:
+            saving = row[k.statistic] >= 0
+            scale = k.scale if saving else -k.scale
+            main = (
+                self.span(scenario, "horizon", k.figure, k.statistic, scale, k.digits)
+                + Markup(" ")
+                + (self.t["saving_word"] if saving else self.t["cost_word"])
+            )
+        return {"main": main, "detail": interval}
 
     def glance(self) -> list[dict[str, Any]]:
-        rows = []
-        for k in KEY_FIGURES:
-            label = self.fill(k.label, year=self.key_year)
-            rows.append({"label": label, "cells": [self.key_figure(s, k) for s in self.results.alternatives]})
-        return rows
+        return [
+            {"label": self.fill(k.label), "cells": [self.key_figure(s, k) for s in self.results.alternatives]}
+            for k in KEY_FIGURES
+        ]
+
+    # --- assumptions ---
 
     def differences(self) -> list[dict[str, Any]]:
         """Per alternative: the sourced numbers it changes against the reference."""
@@ -276,6 +381,7 @@ class Page:
                 rows.append(
                     {
                         "key": key,
+                        "label": self.label_of(key),
                         "unit": self.t["units"].get(unit, unit),
                         "reference": self.value_text(ref) if ref is not None else [],
                         "value": self.value_text(p),
@@ -296,6 +402,14 @@ class Page:
 # --- charts ----------------------------------------------------------------------------------------------------
 
 
+@dataclass
+class Panel:
+    """One small chart of a grid: its caption (HTML, so that it wraps on a phone) and figure."""
+
+    caption: str
+    figure: go.Figure
+
+
 def _rgba(colour: str, alpha: float) -> str:
     r, g, b = hex_to_rgb(colour)
     return f"rgba({r},{g},{b},{alpha})"
@@ -306,18 +420,22 @@ def _colours(names: list[str]) -> dict[str, str]:
     return {name: REFERENCE_COLOUR if i == 0 else others[(i - 1) % len(others)] for i, name in enumerate(names)}
 
 
-def _look(fig: go.Figure, page: Page, height: int) -> go.Figure:
+def _look(fig: go.Figure, page: Page, height: int, legend: bool = True) -> go.Figure:
+    """Fonts, legend and separators of the language; the width follows the page (a phone, a projector, A4).
+    Without a legend (a panel of a grid, whose legend is HTML above it) the margins are narrow."""
     fig.update_layout(
         template="plotly_white",
         font=FONT,
-        width=CHART_WIDTH_PX,
+        autosize=True,
         height=height,
-        margin={"l": 70, "r": 20, "t": 60, "b": 60},
+        showlegend=legend,
+        margin={"l": 70, "r": 20, "t": 60, "b": 60} if legend else {"l": 70, "r": 20, "t": 10, "b": 50},
         separators=",." if page.lang == "de" else ".,",
         legend={"orientation": "h", "y": -0.12, "yanchor": "top", "x": 0, "xanchor": "left"},
         hoverlabel={"font_size": 14},
     )
     fig.update_annotations(font_size=15)
+    fig.update_xaxes(automargin=True)  # room for the last year's label at the right edge
     return fig
 
 
@@ -327,7 +445,7 @@ def _band(
     """A mean line with its 90 % band (5-95 % of replicates) in the same colour, one legend entry per scenario."""
     common = {"x": x, "legendgroup": name, "hoverinfo": "skip", "line": {"width": 0}, "showlegend": False}
     fig.add_trace(go.Scatter(y=high, mode="lines", **common), **at)
-    fig.add_trace(go.Scatter(y=low, mode="lines", fill="tonexty", fillcolor=_rgba(colour, 0.15), **common), **at)
+    fig.add_trace(go.Scatter(y=low, mode="lines", fill="tonexty", fillcolor=_rgba(colour, 0.12), **common), **at)
     fig.add_trace(
         go.Scatter(
             x=x, y=mid, mode="lines", name=name, legendgroup=name, showlegend=legend, line={"color": colour, "width": 3}
@@ -336,52 +454,78 @@ def _band(
     )
 
 
-def placements_chart(page: Page) -> go.Figure:
+def _yearly(page: Page, figure: str) -> pd.DataFrame:
+    """comparison.csv's rows of one figure per calendar year (paired differences against the reference)."""
+    table = page.results.table
+    rows = table[(table["figure"] == figure) & table["year"].str.isdigit()]
+    return rows.assign(year=rows["year"].astype(int))
+
+
+def legend(page: Page, names: list[str]) -> list[dict[str, str]]:
+    """The HTML legend of a grid of panels: colour and name of each scenario (the reference: the zero line)."""
+    colours = _colours(page.results.names)
+    return [{"colour": colours[n], "name": page.title_of(n), "marker": ""} for n in names]
+
+
+def placements_chart(page: Page) -> list[Panel]:
+    """Placements as differences to the reference (the zero line): no band hides another scenario's line."""
     r, t = page.results, page.t
-    panels = [("stock_heimerziehung_34", "stock_34"), ("begun_heimerziehung_34", "begun_34")]
-    panels += [("stock_vollzeitpflege_33", "stock_33"), ("begun_vollzeitpflege_33", "begun_33")]
-    titles = [t[label].replace(": ", ":<br>") for _, label in panels]  # two lines: side by side they would touch
-    fig = make_subplots(rows=2, cols=2, subplot_titles=titles, vertical_spacing=0.18)
-    yearly = r.summary[r.summary["year"] != "all"]
+    panels = [("cases_heimerziehung_34", "cases_34"), ("begun_heimerziehung_34", "begun_34")]
+    panels += [("cases_vollzeitpflege_33", "cases_33"), ("begun_vollzeitpflege_33", "begun_33")]
     colours = _colours(r.names)
-    for i, (figure, _) in enumerate(panels):
-        at = {"row": i // 2 + 1, "col": i % 2 + 1}
-        for name in r.names:
-            rows = yearly[(yearly["scenario"] == name) & (yearly["figure"] == figure)]
-            x = rows["year"].astype(int)
-            _band(fig, x, rows["p05"], rows["mean"], rows["p95"], colours[name], page.title_of(name), i == 0, **at)
-        fig.update_yaxes(
-            title_text=t["per_10k"] if figure.startswith("stock") else t["per_year"], rangemode="tozero", **at
-        )
-        fig.update_xaxes(title_text=t["year"], **at)
-    return _look(fig, page, 760)
+    out = []
+    for figure, caption in panels:
+        fig = go.Figure()
+        rows = _yearly(page, figure)
+        for name in r.alternatives:
+            mine = rows[rows["scenario"] == name]
+            _band(fig, mine["year"], mine["p05"], mine["mean"], mine["p95"], colours[name], page.title_of(name), False)
+        fig.add_hline(y=0, line={"color": REFERENCE_COLOUR, "width": 1.5, "dash": "dash"})
+        fig.update_yaxes(title_text=t["per_10k"] if figure.startswith("cases") else t["per_year"])
+        fig.update_xaxes(title_text=t["year"])
+        out.append(Panel(t[caption], _look(fig, page, 340, legend=False)))
+    return out
 
 
-def cost_chart(page: Page) -> go.Figure:
-    r, t = page.results, page.t
-    cols = 1 if len(r.names) == 1 else 2
-    rows = math.ceil(len(r.names) / cols)
-    titles = [page.title_of(n) for n in r.names]
-    fig = make_subplots(rows=rows, cols=cols, subplot_titles=titles, shared_yaxes=True, vertical_spacing=0.35 / rows)
-    yearly = r.summary[r.summary["year"] != "all"]
-    for i, name in enumerate(r.names):
-        at = {"row": i // cols + 1, "col": i % cols + 1}
+def cost_chart(page: Page) -> list[Panel]:
+    """Per alternative, the change of spending against the reference by kind of help: extra spending on early
+    help above zero, savings on late help below, the balance as a marker."""
+    t = page.t
+    out = []
+    for name in page.results.alternatives:
+        fig = go.Figure()
         for category in CATEGORIES:
-            values = yearly[(yearly["scenario"] == name) & (yearly["figure"] == f"cost_eur_{category}")]
+            values = _yearly(page, f"cost_eur_{category}")
+            values = values[values["scenario"] == name]
             fig.add_trace(
                 go.Bar(
-                    x=values["year"].astype(int),
+                    x=values["year"],
                     y=values["mean"] * 1e-6,
                     name=t[f"category_{category}"],
-                    legendgroup=category,
-                    showlegend=i == 0,
                     marker_color=CATEGORY_COLOURS[category],
-                ),
-                **at,
+                )
             )
-        fig.update_yaxes(title_text=t["cost_axis"] if at["col"] == 1 else None, **at)
-    fig.update_layout(barmode="stack", bargap=0.1)
-    return _look(fig, page, 150 + 280 * rows)
+        total = _yearly(page, "cost_eur_total")
+        total = total[total["scenario"] == name]
+        fig.add_trace(
+            go.Scatter(
+                x=total["year"],
+                y=total["mean"] * 1e-6,
+                mode="markers",
+                name=t["cost_total"],
+                marker={"symbol": "diamond", "size": 9, "color": REFERENCE_COLOUR},
+            )
+        )
+        fig.update_yaxes(title_text=t["cost_axis"], zeroline=True, zerolinecolor="#555555")
+        fig.update_xaxes(title_text=t["year"])
+        fig.update_layout(barmode="relative", bargap=0.1)
+        out.append(Panel(page.title_of(name), _look(fig, page, 340, legend=False)))
+    return out
+
+
+def cost_legend(page: Page) -> list[dict[str, str]]:
+    items = [{"colour": CATEGORY_COLOURS[c], "name": page.t[f"category_{c}"], "marker": ""} for c in CATEGORIES]
+    return [*items, {"colour": REFERENCE_COLOUR, "name": page.t["cost_total"], "marker": "diamond"}]
 
 
 def cumulative_chart(page: Page) -> go.Figure:
@@ -412,7 +556,8 @@ def cumulative_chart(page: Page) -> go.Figure:
 
 @dataclass
 class Drivers:
-    figure: go.Figure
+    panels: list[Panel]
+    legend: list[dict[str, str]]  # an HTML legend above the panels (empty: a chart with its own legend)
     note: str
     uncertainties: list[Uncertainty]  # shown with their sources (empty when an experiment's indices are shown)
 
@@ -440,7 +585,14 @@ def drivers_from_experiment(page: Page, folder: Path) -> Drivers:
     fig = go.Figure()
     if "mu_star" in rows:
         rows = rows.sort_values("mu_star")
-        fig.add_trace(go.Bar(y=rows["parameter"], x=rows["mu_star"], orientation="h", marker_color=OKABE_ITO[0]))
+        fig.add_trace(
+            go.Bar(
+                y=[page.label_of(p) for p in rows["parameter"]],
+                x=rows["mu_star"],
+                orientation="h",
+                marker_color=OKABE_ITO[0],
+            )
+        )
         fig.update_xaxes(title_text=t["morris_axis"])
         note = t["drivers_morris"].format(experiment=spec["name"], outcome=outcome_label)
     else:
@@ -448,7 +600,7 @@ def drivers_from_experiment(page: Page, folder: Path) -> Drivers:
         for key, colour in (("S1", OKABE_ITO[5]), ("ST", OKABE_ITO[0])):
             fig.add_trace(
                 go.Bar(
-                    y=rows["parameter"],
+                    y=[page.label_of(p) for p in rows["parameter"]],
                     x=rows[key],
                     error_x={"type": "data", "array": rows[f"{key}_conf"]},
                     orientation="h",
@@ -460,7 +612,7 @@ def drivers_from_experiment(page: Page, folder: Path) -> Drivers:
         method = spec["design"]["method"].capitalize() if spec["design"]["method"] == "sobol" else "eFAST"
         note = t["drivers_sobol"].format(method=method, experiment=spec["name"], outcome=outcome_label)
     fig.update_yaxes(automargin=True)
-    return Drivers(_look(fig, page, 140 + 45 * len(rows)), note, [])
+    return Drivers([Panel("", _look(fig, page, 140 + 45 * len(rows)))], [], note, [])
 
 
 def most_uncertain(uncertainties: list[Uncertainty], count: int = OAT_PARAMETERS) -> list[Uncertainty]:
@@ -517,36 +669,42 @@ def drivers_one_at_a_time(
     page: Page, frame: pd.DataFrame, uncertainties: list[Uncertainty], replicates: int
 ) -> Drivers:
     """A tornado chart per alternative: change of its NPV with each uncertainty at its low and high value."""
-    r, t = page.results, page.t
-    rows = len(r.alternatives)
-    fig = make_subplots(rows=rows, cols=1, subplot_titles=[page.title_of(n) for n in r.alternatives])
-    # the service or help and the number: "familienhebamme.protection_half_life_months (12 to 180)"
-    labels = {u.path: f"{'.'.join(u.path.split('.')[-2:])} ({_range_text(page, u)})" for u in uncertainties}
-    for i, name in enumerate(r.alternatives):
-        at = {"row": i + 1, "col": 1}
+    t = page.t
+    # the label in short lines (a phone's width leaves room for the bars), then its range: "Familienhebamme:
+    # Halbwertszeit der<br>Schutzwirkung<br>(12 bis 180)"
+    labels = {
+        u.path: "<br>".join([*textwrap.wrap(page.label_of(u.path), LABEL_CHARACTERS), f"({_range_text(page, u)})"])
+        for u in uncertainties
+    }
+    levels = {"low": OKABE_ITO[5], "high": OKABE_ITO[3]}
+    panels = []
+    for name in page.results.alternatives:
         mine = frame[frame["scenario"] == name]
         centre = float(mine.loc[mine["setting"] == "none", NPV].iloc[0])
         change = mine[mine["setting"] != "none"].pivot(index="parameter", columns="setting", values=NPV) - centre
         change = change.loc[(change["high"] - change["low"]).abs().sort_values().index] * 1e-6
-        y = [labels[p] for p in change.index]
-        for level, colour in (("low", OKABE_ITO[5]), ("high", OKABE_ITO[3])):
+        fig = go.Figure()
+        for level, colour in levels.items():
             fig.add_trace(
                 go.Bar(
-                    y=y,
+                    y=[labels[p] for p in change.index],
                     x=change[level],
                     orientation="h",
                     name=t[f"oat_{level}"],
-                    legendgroup=level,
-                    showlegend=i == 0,
                     marker_color=colour,
-                ),
-                **at,
+                )
             )
-        fig.update_xaxes(title_text=t["oat_axis"], zeroline=True, zerolinecolor="#555555", **at)
-    fig.update_layout(barmode="overlay")
-    note = t["drivers_oat"].format(replicates=replicates)
-    fig.update_yaxes(automargin=True)
-    return Drivers(_look(fig, page, 120 + 260 * rows), note, uncertainties)
+        fig.update_xaxes(
+            title_text=page.fill("oat_axis", replicates=replicates),
+            title_font_size=13,
+            zeroline=True,
+            zerolinecolor="#555555",
+        )
+        fig.update_yaxes(automargin=True, tickfont_size=13)
+        fig.update_layout(barmode="group")  # low and high side by side: neither hides the other
+        panels.append(Panel(page.title_of(name), _look(fig, page, 120 + 90 * len(uncertainties), legend=False)))
+    legend = [{"colour": colour, "name": t[f"oat_{level}"], "marker": ""} for level, colour in levels.items()]
+    return Drivers(panels, legend, t["drivers_oat"].format(replicates=replicates), uncertainties)
 
 
 def _range_text(page: Page, u: Uncertainty) -> str:
@@ -560,25 +718,36 @@ def _range_text(page: Page, u: Uncertainty) -> str:
 def render(page: Page, drivers: Drivers) -> str:
     """The whole briefing as one HTML document."""
     r, t = page.results, page.t
-    config = {"displayModeBar": False}
-    charts = {
-        name: fig.to_html(full_html=False, include_plotlyjs=False, config=config, div_id=f"chart-{name}")
-        for name, fig in (
+    config = {"displayModeBar": False, "responsive": True}
+
+    def html(fig: go.Figure, name: str) -> Markup:
+        return Markup(fig.to_html(full_html=False, include_plotlyjs=False, config=config, div_id=f"chart-{name}"))
+
+    charts = {"cumulative": html(cumulative_chart(page), "cumulative")}
+    grids = {
+        name: [{"caption": p.caption, "html": html(p.figure, f"{name}-{i}")} for i, p in enumerate(panels)]
+        for name, panels in (
             ("placements", placements_chart(page)),
             ("cost", cost_chart(page)),
-            ("cumulative", cumulative_chart(page)),
-            ("drivers", drivers.figure),
+            ("drivers", drivers.panels),
         )
     }
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(DATA), autoescape=True, undefined=jinja2.StrictUndefined
     )
     inhabitants = r.scenarios[0].district.inhabitants.value
+    differences = page.differences()
+    quoted = [(u.path, u.source) for u in drivers.uncertainties]
+    quoted += [(row["key"], row["source"]) for section in differences for row in section["rows"]]
+    sources = [{"label": page.label_of(key), "key": key, "source": source} for key, source in dict.fromkeys(quoted)]
     return environment.get_template("briefing.html.j2").render(
         t=t,
         page=page,
         plotly_js=get_plotlyjs(),
-        charts={name: Markup(html) for name, html in charts.items()},
+        charts=charts,
+        grids=grids,
+        placements_legend=legend(page, r.alternatives),
+        cost_legend=cost_legend(page),
         title=t["title"],
         subtitle=page.fill("subtitle", district=r.scenarios[0].district.name, count=len(r.alternatives)),
         made=t["made"].format(date=datetime.date.today().isoformat(), folder=r.folder.name),
@@ -586,14 +755,16 @@ def render(page: Page, drivers: Drivers) -> str:
         rests_on=page.fill("rests_on", replicates=r.replicates, inhabitants=page.number(inhabitants, 0)),
         alternatives=[page.title_of(n) for n in r.alternatives],
         glance=page.glance(),
-        placements_lead=t["placements_lead"],
+        summary=[page.digest(name) for name in r.alternatives],
+        summary_lead=page.fill("summary_lead"),
+        placements_lead=page.fill("placements_lead"),
+        cost_lead=page.fill("cost_lead"),
         cumulative_lead=page.fill("cumulative_lead"),
         drivers=drivers,
-        uncertainties=[
-            {"key": u.path, "range": _range_text(page, u), "source": u.source} for u in drivers.uncertainties
-        ],
+        uncertainties=[{"label": page.label_of(u.path), "range": _range_text(page, u)} for u in drivers.uncertainties],
         assumptions_lead=page.fill("assumptions_lead"),
-        differences=page.differences(),
+        differences=differences,
+        sources=sources,
         methods=[text.format(replicates=r.replicates, first_year=r.first_year) for text in t["methods"]],
     )
 

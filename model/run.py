@@ -40,6 +40,14 @@ def run_replicate(scenario: Scenario, seed: int) -> np.ndarray:
     return DistrictModel(scenario, seed).run().values
 
 
+def replicate_microdata(scenario: Scenario, seed: int, replicate: int) -> dict[str, pd.DataFrame]:
+    """One replicate's microdata tables (`model.microdata`), its rows marked with `replicate`."""
+    model = DistrictModel(scenario, seed, microdata=True)
+    model.microdata.replicate = replicate
+    model.run()
+    return model.microdata.tables()
+
+
 def default_workers() -> int:
     """All cores this process may use."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
@@ -91,11 +99,11 @@ class SimulationResult:
         return pd.concat(frames)
 
     def summary(self) -> pd.DataFrame:
-        """Per year and over the horizon ('all', `calibration.over_horizon`: counts and cost summed, rates the mean
-        of the years): mean, 5 and 95 % over replicates."""
+        """Per year and over the horizon (year 'horizon', as in comparison.csv; `calibration.over_horizon`: counts
+        and cost summed, rates the mean of the years): mean, 5 and 95 % over replicates."""
         yearly = self.yearly()
         horizon = over_horizon(yearly, ["replicate"])
-        horizon.index = pd.MultiIndex.from_product([horizon.index, ["all"]], names=["replicate", "year"])
+        horizon.index = pd.MultiIndex.from_product([horizon.index, ["horizon"]], names=["replicate", "year"])
         both = pd.concat([yearly.rename(index=str, level="year"), horizon])
         grouped = both.groupby(level="year", sort=False)
         low, high = SUMMARY_QUANTILES
@@ -103,6 +111,13 @@ class SimulationResult:
             {"mean": grouped.mean(), "p05": grouped.quantile(low), "p95": grouped.quantile(high)}, names=["statistic"]
         )
         return table.stack().rename("value").unstack("statistic").reset_index().rename(columns={"level_1": "figure"})
+
+    def microdata(self) -> dict[str, pd.DataFrame]:
+        """helps, census and assessments (`model.microdata`) of every replicate, concatenated: the same runs
+        again with the event log on (a run depends only on the scenario and its seed, so they are the runs
+        whose figures this result holds; tests/test_microdata.py checks it)."""
+        parts = [replicate_microdata(self.scenario, seed, r) for r, seed in enumerate(self.seeds)]
+        return {name: pd.concat([p[name] for p in parts], ignore_index=True) for name in parts[0]}
 
     def calibration(self) -> pd.DataFrame:
         return calibration_table(self.yearly())
@@ -142,8 +157,8 @@ def new_results_folder(results_dir: Path, name: str) -> Path:
             out = base.with_name(f"{base.name}-{suffix}")
 
 
-def write_manifest(folder: Path, content: dict) -> None:
-    """manifest.json: what was run, plus where and with what (git commit, Python, package versions)."""
+def write_manifest(folder: Path, content: dict) -> dict:
+    """manifest.json: what was run, plus where and with what (git commit, Python, package versions); returned."""
     content = {
         **content,
         "created": datetime.now().isoformat(timespec="seconds"),
@@ -152,6 +167,7 @@ def write_manifest(folder: Path, content: dict) -> None:
         "packages": {p: _version(p) for p in ("prevsim", "mesa", "numpy", "scipy", "pandas", "pyarrow", "pydantic")},
     }
     (folder / "manifest.json").write_text(json.dumps(content, indent=2), encoding="utf-8")
+    return content
 
 
 def _version(package: str) -> str | None:
@@ -172,12 +188,13 @@ def _git_commit() -> str | None:
 
 def simulate(
     scenario: Scenario,
-    replicates: int = 1,
-    seed: int = 0,
+    replicates: int = 20,
+    seed: int = 1,
     workers: int | None = None,
     on_done: Callable[[int], None] | None = None,
 ) -> SimulationResult:
-    """Run `replicates` replicates of `scenario`; identical output for any number of worker processes."""
+    """Run `replicates` replicates of `scenario`; identical output for any number of worker processes.
+    The defaults are those of `prevsim run` (20 replicates, seed 1)."""
     return simulate_many([scenario], replicates, seed, workers, on_done)[0]
 
 

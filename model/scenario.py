@@ -14,6 +14,7 @@ with one line per problem (file, key path, value, what is allowed).
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import tomllib
@@ -384,7 +385,9 @@ def unit_of(key_path: str) -> str | None:
 def read_toml(path: Path, where: str = "", kind: str = "scenario") -> dict[str, Any]:
     """The table of a TOML file, or a ScenarioError naming the file (after `where`) and what is wrong."""
     if not path.exists():
-        raise ScenarioError([f"{where}{path}: file does not exist"])
+        near = difflib.get_close_matches(path.name, [p.name for p in path.parent.glob("*.toml")], n=1)
+        hint = f"; did you mean {path.with_name(near[0])}?" if near else ""
+        raise ScenarioError([f"{where}{path}: file does not exist{hint}"])
     if not path.is_file():
         raise ScenarioError([f"{where}{path}: not a file (a {kind} is a .toml file)"])
     try:
@@ -481,8 +484,15 @@ def _describe(error: dict[str, Any]) -> str:
     if kind == "missing":
         return "missing required key"
     if kind == "model_type" or kind == "dict_type":
+        if error.get("ctx", {}).get("class_name") in _SOURCED and not isinstance(error["input"], dict):
+            example = error["input"] if isinstance(error["input"], int | float | list) else "..."
+            return f'must be a number with its source: {{ value = {example}, source = "where it comes from" }}'
         return "must be a table"
     return message.replace("Value error, ", "")
+
+
+# The models of a sourced number: `{ value = ..., source = ... }` in a file.
+_SOURCED = {model.__name__ for model in (*_Param.__subclasses__(), *_Vector.__subclasses__())}
 
 
 def _origin_of(loc: tuple, origin: dict[tuple, Path], top: Path) -> Path:

@@ -20,7 +20,8 @@ import mesa
 import numpy as np
 
 from model import kernels
-from model.families import Families
+from model.families import NO_HELP, Families
+from model.microdata import EventLog, Microdata
 from model.parameters import ADULT_MONTHS, Catalogue, Rules, YearParameters
 from model.recorder import RecordCollector, Recorder, Tally
 from model.scenario import RISK_FACTORS, Scenario, as_scenario
@@ -106,6 +107,7 @@ class DistrictModel(mesa.Model):
         scenario: Scenario | str | Path,
         seed: int,
         overrides: Mapping[str, float] | None = None,
+        microdata: bool = False,
         past: Snapshot | None = None,
         **key_paths: float,
     ):
@@ -142,6 +144,12 @@ class DistrictModel(mesa.Model):
         taken = self.places_taken
         self.phases.entries(self.keys, self.month, f.arrays, f.risk_factors, self.rules, self.tally.arrays, taken, born)
         self.next_id += initial
+        self.microdata = None  # one row per help begun and ended, §8a assessment, and young person in help on 31 Dec
+        if microdata:
+            cat = self.catalogue
+            out_of_home = cat.in_role("out_of_home")
+            self.microdata = Microdata(cat.help_names, cat.help_counts_as_hze, out_of_home, sim.start_year)
+            self.tally.use_events(EventLog.with_room(16 * (initial + 32)))
 
     def snapshot(self) -> Snapshot:
         """The state at the beginning of this month (between two steps), copied."""
@@ -206,9 +214,35 @@ class DistrictModel(mesa.Model):
         self.accounting()
         if self.month >= 0:
             self.recorder.observe(self.month, self.families, self.tally, self.params, self.phases.record)
+        if self.microdata is not None:
+            self.record_microdata()
         self.datacollector.collect(self)
         self.month += 1
         self.running = self.month < self.horizon_months
+
+    def record_microdata(self) -> None:
+        """The month's events (written by the phases), in the horizon; on 31 December the young people in a
+        help. The log gets room for the next month: at most eight events a family (helps begun and ended in
+        three phases, two assessments)."""
+        events, f = self.tally.events, self.families
+        full = events.rows[0] >= len(events.kind)
+        rows = events.drain()
+        if full:
+            raise RuntimeError("the microdata's event log was full: rows were lost")  # room is made below
+        if self.month >= 0:
+            self.microdata.collect(self.month, rows)
+            if self.month % 12 == 11:
+                in_help = f.help != NO_HELP
+                self.microdata.census(
+                    self.month,
+                    f.help[in_help],
+                    f.age_months[in_help],
+                    f.sgb2_poverty[in_help],
+                    f.single_parent[in_help],
+                )
+        room = 8 * (len(f) + 32)
+        if len(events.kind) < room:
+            self.tally.use_events(EventLog.with_room(2 * room))
 
     # 1. demography ----------------------------------------------------------------------------
 

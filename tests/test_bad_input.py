@@ -69,7 +69,7 @@ CASES = {  # id: (file text, fragments of the one problem line: key path, value,
     ),
     "bare-number-without-source": (
         EXT + "[burden]\nreversion_per_month = 0.1\n",
-        ("burden.reversion_per_month:", "0.1", "must be a table"),
+        ("burden.reversion_per_month:", "0.1", "must be a number with its source: { value = 0.1, source = "),
     ),
     "probability-above-1": (
         EXT + '[burden]\nreversion_per_month = { value = 1.5, source = "test" }\n',
@@ -215,6 +215,7 @@ OUT_OF_RANGE = {
     "Probability": st.floats(1.0001, 1e6) | st.floats(-1e6, -1e-4),
     "NonNegative": st.floats(-1e6, -1e-4),
     "Positive": st.floats(-1e6, 0.0),
+    "HazardRatio": st.floats(-1e6, 0.0),  # > 0, like Positive
 }
 
 

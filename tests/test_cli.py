@@ -47,6 +47,7 @@ def test_run_writes_results_and_never_overwrites(tmp_path):
     assert len(manifest["scenario_content_hash"]) == 64 and manifest["packages"]["mesa"]
     summary = pd.read_csv(folders[0] / "summary.csv")
     assert {"figure", "year", "mean", "p05", "p95"} <= set(summary.columns)
+    assert set(summary["year"].astype(str)) == {"2025", "2026", "horizon"}  # as comparison.csv names it
     summary = summary.dropna(subset=["mean"])  # e.g. mean duration of a help that never ended
     assert (summary["p05"] <= summary["mean"] + 1e-9).all() and (summary["mean"] <= summary["p95"] + 1e-9).all()
     assert "cases_heimerziehung_34" in first.output or "heimerziehung_34" in first.output

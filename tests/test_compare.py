@@ -154,7 +154,12 @@ def test_cli_compare_writes_the_comparison_and_never_overwrites(folder, tmp_path
     folders = sorted(tmp_path.iterdir())
     assert len(folders) == 2
     for f in folders:
-        assert {p.name for p in f.iterdir()} == {"comparison.csv", "timeseries.parquet", "summary.csv", "manifest.json"}
+        written = {p.name for p in f.iterdir()}
+        assert written == {"comparison.csv", "comparison.xlsx", "comparison.de.xlsx"} | {
+            "timeseries.parquet",
+            "summary.csv",
+            "manifest.json",
+        }
     table = pd.read_csv(folders[0] / "comparison.csv")
     assert set(table["scenario"]) == {"tiny_more"}
     assert {"npv_eur_at_3_5pct", "benefit_cost_ratio", "break_even_year", "net_saving_eur"} <= set(table["figure"])

@@ -8,7 +8,10 @@ import json
 import os
 import re
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -60,15 +63,25 @@ def comparison_folder(tmp_path_factory) -> Path:
 # --- in a real browser -----------------------------------------------------------------------------------------------
 
 
+@contextmanager
+def chromium(**options: Any) -> Iterator[Any]:
+    """A headless Chromium (browser.chromium's options), quit afterwards; without Chromium a skip (CI: a failure)."""
+    if not browser.available():
+        (pytest.fail if os.environ.get("CI") else pytest.skip)(browser.MISSING)
+    driver = browser.chromium(**options)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
 @pytest.mark.parametrize("offline", [False, True], ids=["online", "offline"])
 @pytest.mark.parametrize("lang", list(BRIEFING_FILES))
 def test_briefing_draws_every_chart_in_chromium(comparison_folder, tmp_path, lang, offline):
-    if not browser.available():
-        (pytest.fail if os.environ.get("CI") else pytest.skip)(browser.MISSING)
-    driver = browser.chromium(offline)
-    try:
+    with chromium(offline=offline) as driver:
         driver.get((comparison_folder / BRIEFING_FILES[lang]).as_uri())
-        assert len(browser.wait_for_charts(driver)) == 4  # placements, cost, cumulative saving, drivers
+        # four placement panels, a cost panel and a tornado per alternative, the cumulative saving
+        assert len(browser.wait_for_charts(driver)) == 4 + 2 * 2 + 1
         errors = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
         assert errors == [], errors
         requests = [
@@ -79,8 +92,32 @@ def test_briefing_draws_every_chart_in_chromium(comparison_folder, tmp_path, lan
         assert [url for url in requests if not url.startswith(("file:", "data:", "blob:"))] == []
         assert driver.save_screenshot(str(tmp_path / f"briefing-{lang}.png"))
         assert (tmp_path / f"briefing-{lang}.png").stat().st_size > 50_000
-    finally:
-        driver.quit()
+
+
+@pytest.mark.parametrize("lang", list(BRIEFING_FILES))
+def test_briefing_fits_a_phone_and_shows_every_headline_on_the_first_desktop_screen(comparison_folder, lang):
+    for width, height in ((390, 844), (1280, 800)):
+        with chromium(width=width, height=height) as driver:
+            browser.show(driver, (comparison_folder / BRIEFING_FILES[lang]).as_uri())
+            layout = browser.overflowing(driver)
+            assert layout["document"] <= layout["window"] <= width, layout  # the window less a scroll bar
+            assert layout["elements"] == [], layout
+            if width == 1280:  # the summary's figures, each programme's, without scrolling
+                bottoms = driver.execute_script(
+                    "return [...document.querySelectorAll('.card .kf')].map(e => e.getBoundingClientRect().bottom)"
+                )
+                assert len(bottoms) >= 2 * 5 and max(bottoms) <= height, bottoms
+
+
+@pytest.mark.parametrize("lang", list(BRIEFING_FILES))
+def test_the_first_printed_page_holds_the_summary_and_no_printing_hint(comparison_folder, lang):
+    with chromium(width=794, height=1123) as driver:  # A4 at 96 dpi
+        browser.show(driver, (comparison_folder / BRIEFING_FILES[lang]).as_uri(), paper=True)
+        bottom = driver.execute_script("return document.querySelector('.cards').getBoundingClientRect().bottom")
+        assert bottom <= 1123 - 2 * 53  # within the page's 14 mm margins
+        text = driver.find_element("tag name", "body").text
+        assert "Zum Drucken" not in text and "For printing" not in text
+        assert browser.overflowing(driver)["elements"] == []
 
 
 # --- the numbers and words on the page -------------------------------------------------------------------------
@@ -118,6 +155,10 @@ def test_every_key_figure_equals_comparison_csv(comparison_folder, lang):
         )
     # a scenario that spends less (austerity) has no payback figures: "n/a", never a misleading 100 %
     assert not [f for s, _, f, *_ in found if s == "austerity" and f in ("savings_exceed_spending", "break_even_year")]
+    # a balance is shown as a saving or as an extra cost, a ratio never below zero: no large negative number
+    for _, _, figure, statistic, _, _, text in found:
+        if statistic == "mean" and figure in ("net_saving_eur", "npv_eur_at_3_5pct", "benefit_cost_ratio"):
+            assert _parse(html.unescape(text), lang) >= 0, (figure, text)
 
 
 def _labels(lang: str) -> list[str]:
@@ -134,10 +175,15 @@ def test_a_page_holds_no_label_of_the_other_language(comparison_folder, lang, ot
     mine = set(_labels(lang))
     leaked = [label for label in _labels(other) if label not in mine and label in page]
     assert leaked == []
-    if lang == "de":  # visible words outside the quoted sources and key paths
-        visible = re.sub(r'<td class="(source|key)">.*?</td>', "", page.split("</head>")[1], flags=re.S)
+    if lang == "de":  # visible words outside the appendix of quoted sources
+        visible = re.sub(r'<section id="sources">.*?</section>', "", page.split("</head>")[1], flags=re.S)
         visible = re.sub(r"<[^>]+>", " ", re.sub(r"<script.*?</script>", "", visible, flags=re.S))
-        assert not re.findall(r"\b(the|and|per year|cost|placements|year|scenario|reference)\b", visible)
+        english = r"\b(the|and|of|per|cost|placements|year|scenario|reference|help|spending|saving|share|rate)\b"
+        assert not re.findall(english, visible)
+        keys = {key for s in read_comparison(comparison_folder).scenarios for key, _ in s.parameters()}
+        keys |= {line.split('"')[1] for line in UNCERTAINTIES.splitlines() if line.startswith("path")}
+        assert [key for key in keys if key in visible] == []
+        assert "helps.heimerziehung_34.cost_per_day_eur" in page  # in the appendix, as small print
 
 
 def test_most_uncertain_takes_the_widest_relative_ranges():
@@ -189,7 +235,7 @@ def test_cli_writes_a_briefing_from_a_sensitivity_experiment(comparison_folder, 
     pd.DataFrame(
         {
             "outcome": "npv_eur_at_3_5pct",
-            "parameter": ["a.half_life_months", "b.cost_per_day_eur"],
+            "parameter": ["prevention.familienhebamme.protection_half_life_months", "helps.ise_35.cost_per_day_eur"],
             "S1": [0.1, 0.6],
             "S1_conf": [0.05, 0.05],
             "ST": [0.2, 0.7],
@@ -201,7 +247,7 @@ def test_cli_writes_a_briefing_from_a_sensitivity_experiment(comparison_folder, 
     assert result.exit_code == 0, result.output
     page = target.read_text(encoding="utf-8")
     assert "Global sensitivity analysis (Sobol, experiment sobol_test)" in page
-    assert "b.cost_per_day_eur" in page
+    assert "Intensive individual support (\\u00a7 35): daily rate" in page  # the label (in plotly's JSON), no key
     wrong = tmp_path / "other"
     shutil.copytree(experiment, wrong)
     manifest["scenarios"] = [{"name": "neuss_ambulant"}]

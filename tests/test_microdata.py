@@ -1,0 +1,69 @@
+"""Microdata like the statistics' single records: their counts equal the model's own tallies."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from model import DistrictModel, load_scenario
+from model.microdata import ROUTES
+from model.recorder import ASSESSMENT_OUTCOMES
+from model.run import simulate
+from tests.conftest import ROOT, shrink
+
+
+@pytest.fixture(scope="module")
+def model() -> DistrictModel:
+    """Osterode's programme (diagnostics, intensive help: every route into help) in a small district."""
+    scenario = shrink(load_scenario(ROOT / "scenarios" / "osterode_prevention.toml"), 20_000, 2, 3)
+    model = DistrictModel(scenario, 3, microdata=True)
+    model.run()
+    return model
+
+
+def test_counts_equal_the_tallies(model: DistrictModel):
+    tables, frame = model.microdata.tables(), model.recorder.frame()
+    year = frame.index // 12 + model.scenario.simulation.start_year
+    helps = tables["helps"]
+    for event in ("begun", "ended"):
+        counted = helps[helps["event"] == event].groupby(["year", "help"], observed=False).size().unstack()
+        tallied = frame[[f"{event}.{h}" for h in model.catalogue.help_names]].groupby(year).sum()
+        tallied.columns = model.catalogue.help_names
+        np.testing.assert_array_equal(counted[list(model.catalogue.help_names)].to_numpy(), tallied.to_numpy())
+    assessed = tables["assessments"].groupby(["year", "outcome"], observed=False).size().unstack()
+    tallied = frame[[f"assessments.{a}" for a in ASSESSMENT_OUTCOMES]].groupby(year).sum()
+    np.testing.assert_array_equal(assessed[list(ASSESSMENT_OUTCOMES)].to_numpy(), tallied.to_numpy())
+    census = tables["census"].groupby(["year", "help"], observed=False).size().unstack()
+    december = frame[[f"stock.{h}" for h in model.catalogue.help_names]].iloc[11::12]
+    np.testing.assert_array_equal(census[list(model.catalogue.help_names)].to_numpy(), december.to_numpy())
+
+
+def test_columns_mean_what_they_say(model: DistrictModel):
+    helps = model.microdata.tables()["helps"]
+    begun, ended = helps[helps["event"] == "begun"], helps[helps["event"] == "ended"]
+    assert set(begun["route"].dropna()) <= set(ROUTES) and begun["route"].notna().all()
+    assert {"self_referral", "help_plan", "crisis_intake"} <= set(begun["route"])
+    assert ended["route"].isna().all() and begun["months"].isna().all() and ended["months"].notna().all()
+    assert (ended["months"] >= 0).all() and ended["as_planned"].notna().all() and begun["as_planned"].isna().all()
+    assert ((helps["age_years"] >= 0) & (helps["age_years"] <= 20)).all()
+    crisis = begun[begun["help"] == "inobhutnahme_42"]
+    assert set(crisis["route"]) <= {"crisis_intake", "8a_assessment"}
+    out_of_home = set(model.catalogue.helps_in_role("out_of_home"))
+    assert (helps["out_of_home"] == helps["help"].isin(out_of_home)).all()
+    assert helps["earlier_help"].any() and not helps["earlier_help"].all()
+
+
+def test_no_microdata_unless_asked_and_the_same_results(model: DistrictModel):
+    plain = DistrictModel(model.scenario, 3)
+    assert plain.microdata is None
+    pd.testing.assert_frame_equal(plain.run().frame(), model.recorder.frame())
+
+
+def test_a_results_microdata_belong_to_its_runs():
+    scenario = shrink(load_scenario(ROOT / "scenarios" / "baseline.toml"), 8_000, 2, 2)
+    result = simulate(scenario, replicates=2, seed=4, workers=1)
+    helps = result.microdata()["helps"]
+    begun = helps[helps["event"] == "begun"].groupby("replicate").size()
+    tallied = result.yearly().groupby(level="replicate")[[f"begun_{h}" for h in result.catalogue.help_names]].sum()
+    np.testing.assert_array_equal(begun.to_numpy(), tallied.sum(axis=1).to_numpy())

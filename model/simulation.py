@@ -134,6 +134,9 @@ class DistrictModel(mesa.Model):
         self.next_unaccompanied_id = UNACCOMPANIED_ID_BASE
         self.birth_carry = self.arrival_carry = self.plan_carry = 0.0
         if past is not None:
+            if microdata:  # its rows (helps begun, censuses) would lack the past's
+                raise ValueError("microdata needs the whole run: a model continued from a past has none")
+            self.microdata = None
             self._resume(past)
             return
         initial = round(self.params.births_per_month * ADULT_MONTHS)

@@ -99,3 +99,9 @@ def test_an_experiment_gives_the_same_runs_with_and_without_the_shared_past(fold
     experiment.shared_past = False
     full = run_experiment(experiment, tmp_path / "full", LocalEvaluator(1))
     pd.testing.assert_frame_equal(forked, full, check_exact=True)
+
+
+def test_microdata_is_refused_for_a_model_continued_from_a_past(pair):
+    snapshot = Pasts().get(pair[0], 3, 24)
+    with pytest.raises(ValueError, match="microdata needs the whole run"):
+        DistrictModel(pair[1], 3, microdata=True, past=snapshot)

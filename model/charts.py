@@ -18,6 +18,8 @@ import pandas as pd
 import plotly.colors as pcolors
 import plotly.graph_objects as go
 
+from model.output import write_text
+
 OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
 FONT_SIZE = 16
 TITLE_SIZE = 22
@@ -281,8 +283,8 @@ def write_html(fig: go.Figure, path: Path) -> Path:
     """Write `fig` as a self-contained HTML page (plotly.js embedded, no MathJax, no CDN); return `path`."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.write_html(path, full_html=True, include_plotlyjs=True, include_mathjax=False, config=HTML_CONFIG)
-    return path
+    html = fig.to_html(full_html=True, include_plotlyjs=True, include_mathjax=False, config=HTML_CONFIG)
+    return write_text(path, html)
 
 
 def safe_name(name: str) -> str:

@@ -1,4 +1,4 @@
-"""Command line: `prevsim run`, `compare`, `report`, `experiment`, `validate`, `params`, `bench`.
+"""Command line: `prevsim run`, `compare`, `report`, `experiment`, `validate`, `params`, `bench`, `cluster`.
 
 The model, numba and pandas are imported inside the commands, so that `--help` and `--version` answer at once.
 """
@@ -6,18 +6,25 @@ The model, numba and pandas are imported inside the commands, so that `--help` a
 from __future__ import annotations
 
 import os
+import shlex
+import shutil
+import signal
 import statistics
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.measure import Measurement
 from rich.table import Table
 from typer.core import TyperArgument, TyperCommand, TyperGroup
+
+from model.output import EXIT_ENVIRONMENT, OutputError, writable_folder
 
 if TYPE_CHECKING:
     from rich.progress import Progress
@@ -82,13 +89,16 @@ def main(
     """prevsim: prevention, youth services and placements."""
 
 
-EXIT_BAD_INPUT = 2
+EXIT_BAD_INPUT = 2  # a file or option given is wrong (model.output: also a results path that cannot be a folder)
+EXIT_INTERRUPTED = 130  # as a shell reports a process ended by SIGINT (128 + 2)
+LOOPBACK = "127.0.0.1"  # servers this program starts listen here only
 ResultsFolder = Annotated[Path, typer.Option(metavar="FOLDER", help="folder under which the results folder is made")]
 T = TypeVar("T")
 
 
 def _checked(check: Callable[..., T], *args: Any) -> T:
-    """check(*args), or on bad input one unwrapped line per problem on stderr and exit code 2."""
+    """check(*args), or on bad input one unwrapped line per problem on stderr and exit code 2; a results path
+    that cannot be written: one line and exit code 2 (a path that cannot be a folder) or 1 (the machine refused)."""
     from model.scenario import ScenarioError
 
     try:
@@ -97,39 +107,110 @@ def _checked(check: Callable[..., T], *args: Any) -> T:
         for line in problem.problems:
             typer.echo(line, err=True)
         raise typer.Exit(EXIT_BAD_INPUT) from None
+    except OutputError as failure:
+        typer.echo(failure.line, err=True)
+        raise typer.Exit(failure.exit_code) from None
 
 
-def _load(path: Path) -> Scenario:
+def _exit_now(_signum: int, _frame: object) -> None:
+    os._exit(EXIT_INTERRUPTED)
+
+
+def _first_interrupt(_signum: int, _frame: object) -> None:
+    """Ctrl-C: stop what runs (KeyboardInterrupt); a second one while that is cleaned up exits at once."""
+    signal.signal(signal.SIGINT, _exit_now)
+    raise KeyboardInterrupt
+
+
+@contextmanager
+def _interruptible(kept: Callable[[], str]) -> Iterator[None]:
+    """On Ctrl-C: workers are stopped (model.workers), then one line `interrupted: <kept()>` and exit code 130.
+
+    The process ends at once after that line: finished work is on disk, and tearing down the interpreter with
+    its compiled code would take about another second."""
+    previous = signal.signal(signal.SIGINT, _first_interrupt)
+    try:
+        yield
+    except KeyboardInterrupt:
+        typer.echo(f"interrupted: {kept()}", err=True)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(EXIT_INTERRUPTED)
+    signal.signal(signal.SIGINT, previous)
+
+
+@contextmanager
+def _new_folder(results: Path, name: str) -> Iterator[Path]:
+    """A new results folder, made (and probed) before computing; removed again if anything stops the command."""
+    from model.run import new_results_folder
+
+    folder = _checked(new_results_folder, _checked(writable_folder, results), name)
+    try:
+        yield folder
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+
+
+AllowPath = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--allow-path",
+        metavar="FOLDER",
+        help="a further folder whose files `extends` and an experiment's `scenarios` may name (besides the folder "
+        "of the file naming them and the current folder, with subfolders); repeatable",
+    ),
+]
+Microdata = Annotated[
+    bool,
+    typer.Option(
+        help="also write helps.parquet, census.parquet and assessments.parquet: one row per help begun or ended, "
+        "young person in help on 31 Dec, and §8a assessment, as the statistics' single records (docs/ODD.md)"
+    ),
+]
+AllowLarge = Annotated[
+    bool,
+    typer.Option(help="run a district or draw a design larger than the memory or size limits allow (see README)"),
+]
+
+
+def _load(path: Path, allowed: list[Path] | None = None) -> Scenario:
     from model.scenario import load_scenario
 
-    return _checked(load_scenario, path)
+    return _checked(load_scenario, path, allowed or [])
 
 
 @command
-def validate(file: Annotated[Path, typer.Argument(help="scenario or experiment file (TOML)")]) -> None:
+def validate(
+    file: Annotated[Path, typer.Argument(help="scenario or experiment file (TOML)")],
+    allow_path: AllowPath = None,
+    allow_large: AllowLarge = False,
+) -> None:
     """Check a scenario or an experiment file without running it."""
     from model.experiment import is_experiment, load_experiment
     from model.scenario import read_toml
 
     if is_experiment(_checked(read_toml, file.resolve())):
-        exp = _checked(load_experiment, file)
+        exp = _checked(load_experiment, file, allow_path or [], allow_large)
         runs = len(exp.design) * exp.spec.replicates * exp.model_runs_per_replicate
         out.print(
-            f"ok: {file} (experiment {exp.spec.name!r}, {exp.spec.design.method} design, "
+            f"ok: {escape(str(file))} (experiment {exp.spec.name!r}, {exp.spec.design.method} design, "
             f"{len(exp.design):,} design points, {runs:,} model runs, hash {exp.content_hash[:12]})"
         )
         return
-    s = _load(file)
-    out.print(f"ok: {file} (scenario {s.name!r}, {len(s.parameters())} sourced numbers, hash {s.content_hash[:12]})")
+    s = _load(file, allow_path)
+    numbers = len(s.parameters())
+    out.print(f"ok: {escape(str(file))} (scenario {s.name!r}, {numbers} sourced numbers, hash {s.content_hash[:12]})")
 
 
 @command
 def params(
     scenario: Annotated[Path, typer.Argument(help="scenario file (TOML)")],
     markdown: Annotated[bool, typer.Option(help="print a Markdown table (for docs/ODD.md)")] = False,
+    allow_path: AllowPath = None,
 ) -> None:
     """List every number of a scenario with its unit and source."""
-    rows = parameter_rows(_load(scenario))
+    rows = parameter_rows(_load(scenario, allow_path))
     if markdown:
         print(markdown_table(rows))
         return
@@ -169,22 +250,36 @@ def run(
     seed: Annotated[int, typer.Option(min=0, help="seed of the replicate seeds")] = 1,
     workers: Annotated[int | None, typer.Option(min=1, help="worker processes (default: all cores)")] = None,
     results: ResultsFolder = Path("results"),
+    allow_large: AllowLarge = False,
+    allow_path: AllowPath = None,
+    microdata: Microdata = False,
 ) -> None:
     """Run a scenario: progress, a summary table, and results/<scenario>-<timestamp>/."""
-    from model.run import simulate
+    from model.run import check_memory, simulate
 
-    s = _load(scenario)
-    with _progress() as progress:
-        task = progress.add_task(f"{s.name}: replicates", total=replicates)
-        result = simulate(
-            s, replicates=replicates, seed=seed, workers=workers, on_done=lambda _: progress.advance(task)
-        )
-    print_summary(result)
-    folder = result.write(results)
+    s = _load(scenario, allow_path)
+    if not allow_large:
+        _checked(check_memory, [s], [str(scenario)], workers)
+    progress = _progress()
+    task = progress.add_task(f"{s.name}: replicates", total=replicates)
+    with _interruptible(_written_whole(progress, "a run")), _new_folder(results, s.name) as folder:
+        with progress:
+            result = simulate(
+                s, replicates=replicates, seed=seed, workers=workers, on_done=lambda _: progress.advance(task)
+            )
+        print_summary(result)
+        _checked(result.write_into, folder, microdata)
+    files = "timeseries.parquet, summary.csv, " + ("helps/census/assessments.parquet, " if microdata else "")
     out.print(
-        f"\nwrote {folder}/ (timeseries.parquet, summary.csv, manifest.json) in {result.wall_time_s:.1f} s",
+        f"\nwrote {escape(str(folder))}/ ({files}manifest.json) in {result.wall_time_s:.1f} s",
         soft_wrap=True,  # a path is never broken
     )
+
+
+def _written_whole(progress: Progress, what: str) -> Callable[[], str]:
+    """What an interrupted run or comparison kept: nothing, as it is written whole."""
+    task = progress.tasks[0]
+    return lambda: f"nothing written ({task.completed:.0f} of {task.total:.0f} runs done; {what} is written whole)"
 
 
 def _progress() -> Progress:
@@ -211,20 +306,30 @@ def compare(
     briefing: Annotated[
         bool, typer.Option(help="then write the committee briefing in German (as `prevsim report FOLDER`)")
     ] = False,
+    allow_large: AllowLarge = False,
+    allow_path: AllowPath = None,
+    microdata: Microdata = False,
 ) -> None:
     """Compare scenarios against the first with common random numbers: placements, cost, payoff."""
-    from model.comparison import check_comparable
+    from model.comparison import check_comparable, folder_name
     from model.comparison import compare as run_comparison
+    from model.run import check_memory
 
-    loaded = [_load(path) for path in scenarios]
+    loaded = [_load(path, allow_path) for path in scenarios]
     _checked(check_comparable, loaded, [str(path) for path in scenarios])
-    with _progress() as progress:
-        task = progress.add_task("runs (scenario x replicate)", total=len(loaded) * replicates)
-        comparison = run_comparison(loaded, replicates, seed, workers, on_done=lambda _: progress.advance(task))
-    print_comparison(comparison)
-    folder = comparison.write(results)
+    if not allow_large:
+        _checked(check_memory, loaded, [str(path) for path in scenarios], workers)
+    progress = _progress()
+    task = progress.add_task("runs (scenario x replicate)", total=len(loaded) * replicates)
+    name = folder_name([s.name for s in loaded])
+    with _interruptible(_written_whole(progress, "a comparison")), _new_folder(results, name) as folder:
+        with progress:
+            comparison = run_comparison(loaded, replicates, seed, workers, on_done=lambda _: progress.advance(task))
+        print_comparison(comparison)
+        _checked(comparison.write_into, folder, microdata)
     out.print(
-        f"\nwrote {folder}/ (comparison.csv, comparison.xlsx, comparison.de.xlsx, timeseries.parquet, summary.csv, "
+        f"\nwrote {escape(str(folder))}/ (comparison.csv, comparison.xlsx, comparison.de.xlsx, timeseries.parquet, "
+        f"summary.csv, {'helps/census/assessments.parquet, ' if microdata else ''}"
         f"manifest.json) in {comparison.reference.wall_time_s:.1f} s",
         soft_wrap=True,
     )
@@ -282,7 +387,7 @@ def report(
         )
     finally:
         progress.stop()
-    out.print(f"wrote {page}", soft_wrap=True)
+    out.print(f"wrote {escape(str(page))}", soft_wrap=True)
 
 
 def print_comparison(comparison: Comparison) -> None:
@@ -421,35 +526,85 @@ def experiment(
     ] = None,
     resume: Annotated[bool, typer.Option(help="continue the latest interrupted run of this experiment")] = False,
     results: ResultsFolder = Path("results"),
+    allow_large: AllowLarge = False,
+    allow_path: AllowPath = None,
 ) -> None:
     """Run an experiment (grid, Monte Carlo, Latin hypercube, Sobol, Morris, eFAST) and analyse it."""
     from model import experiment as ex
+    from model.run import check_memory
 
-    exp = _checked(ex.load_experiment, file)
+    exp = _checked(ex.load_experiment, file, allow_path or [], allow_large)
+    if not allow_large and not cluster:
+        _checked(check_memory, exp.scenarios, [str(file)] * len(exp.scenarios), workers)
+    evaluator = _connect(cluster) if cluster else ex.LocalEvaluator(workers)
     folder = _experiment_folder(exp, results, resume)
-    evaluator = ex.DaskEvaluator(cluster) if cluster else ex.LocalEvaluator(workers)
     total = len(exp.design) * exp.spec.replicates
     done = sum(len(u) for u in exp.batches() if ex.part_path(folder, u).exists()) * exp.spec.replicates
     started = time.perf_counter()
+
+    def kept() -> str:
+        units = exp.batches()
+        finished = sum(ex.part_path(folder, u).exists() for u in units)
+        command = shlex.join(["prevsim", "experiment", str(file), "--resume", "--results", str(results)])
+        return f"kept {finished} of {len(units)} work units in {folder}/; continue with: {command}"
+
     try:
-        with _progress() as progress:
+        with _interruptible(kept), _progress() as progress:
             task = progress.add_task(f"{exp.spec.name}: runs", total=total, completed=done)
-            runs = ex.run_experiment(exp, folder, evaluator, on_done=lambda n: progress.advance(task, n))
+            runs = _checked(ex.run_experiment, exp, folder, evaluator, lambda n: progress.advance(task, n))
     finally:
         if cluster:
             evaluator.close()
     wall_time_s = time.perf_counter() - started
-    written = ex.write_analysis(exp, folder, runs)
+    written = _checked(ex.write_analysis, exp, folder, runs)
     indices = written.get("indices")
     if indices is not None and len(indices):
         out.print(indices.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
     for note in written["notes"]:
-        out.print(f"[yellow]note:[/yellow] {note}")
+        out.print(f"[yellow]note:[/yellow] {escape(note)}")
     model_runs = (total - done) * exp.model_runs_per_replicate
     out.print(
         f"\n{total - done} design-point replicates ({model_runs} model runs) in {wall_time_s:.1f} s "
-        f"({model_runs / wall_time_s:.2f} model runs/s); wrote {folder}/"
+        f"({model_runs / wall_time_s:.2f} model runs/s); wrote {escape(str(folder))}/"
     )
+
+
+@command
+def cluster(
+    workers: Annotated[int | None, typer.Option(min=1, help="worker processes (default: all cores)")] = None,
+    port: Annotated[int, typer.Option(min=0, max=65535, help="scheduler port (0: any free one)")] = 8786,
+    dashboard_port: Annotated[int, typer.Option(min=0, max=65535, help="dashboard port (0: any free one)")] = 8787,
+) -> None:
+    """Start a Dask scheduler and workers on this machine, reachable from it only, until Ctrl-C."""
+    import dask
+    from distributed import LocalCluster
+
+    from model.run import default_workers
+
+    # Dask's nanny sets MALLOC_TRIM_THRESHOLD_=65536 in its workers, which halves this model's speed (README)
+    with (
+        dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}),
+        LocalCluster(
+            n_workers=workers or default_workers(),
+            threads_per_worker=1,
+            processes=True,
+            host=LOOPBACK,
+            scheduler_port=port,
+            dashboard_address=f"{LOOPBACK}:{dashboard_port}",
+            preload=["model.workers"],  # workers ignore Ctrl-C (dask_setup)
+        ) as local,
+    ):
+        out.print(
+            f"Dask scheduler at {local.scheduler_address} (dashboard {local.dashboard_link}, if bokeh is installed), "
+            f"{len(local.workers)} workers; run: prevsim experiment FILE --cluster {local.scheduler_address}; "
+            "Ctrl-C stops them",
+            soft_wrap=True,
+        )
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            out.print("stopping the cluster")
 
 
 @command
@@ -572,12 +727,26 @@ def _bench_tasks(base, path: Path, repeats: int) -> None:
     out.print("The machine is shared: figures drift between runs; compare only within this table.")
 
 
+def _connect(address: str):
+    """A Dask evaluator on the scheduler at `address`, or one line and exit 2 (malformed) or 1 (unreachable)."""
+    from model.experiment import DaskEvaluator
+
+    try:
+        return DaskEvaluator(address)
+    except ValueError as err:
+        typer.echo(f"--cluster: {address!r}: not a scheduler address (e.g. tcp://127.0.0.1:8786): {err}", err=True)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    except (OSError, TimeoutError) as err:
+        typer.echo(f"--cluster: {address}: no scheduler answers: {err}", err=True)
+        raise typer.Exit(EXIT_ENVIRONMENT) from None
+
+
 def _experiment_folder(exp, results: Path, resume: bool) -> Path:
     """A new folder, or with --resume the latest unfinished one of the same experiment."""
     from model.experiment import new_experiment_folder, unfinished_folders
 
     if not resume:
-        return new_experiment_folder(exp, results)
+        return _checked(new_experiment_folder, exp, _checked(writable_folder, results))
     candidates = unfinished_folders(exp, results)
     if not candidates:
         typer.echo(
@@ -586,7 +755,7 @@ def _experiment_folder(exp, results: Path, resume: bool) -> Path:
             err=True,
         )
         raise typer.Exit(EXIT_BAD_INPUT)
-    out.print(f"resuming {candidates[-1]}")
+    out.print(f"resuming {escape(str(candidates[-1]))}")
     return candidates[-1]
 
 

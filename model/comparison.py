@@ -10,6 +10,7 @@ discounted at a real rate of 3.5 % (also 2 % and 5 %).
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,8 +20,9 @@ import numpy as np
 import pandas as pd
 
 from model.calibration import over_horizon, summed_over_horizon
+from model.output import write_atomically, write_text
 from model.parameters import YearParameters
-from model.run import SimulationResult, new_results_folder, simulate_many, write_manifest
+from model.run import SimulationResult, manifest_of, new_results_folder, simulate_many, write_microdata
 from model.scenario import CATEGORIES, Scenario, ScenarioError
 from model.workbook import write_workbooks
 
@@ -221,16 +223,27 @@ class Comparison:
 
     def write(self, results_dir: Path) -> Path:
         """timeseries.parquet and summary.csv (all scenarios), comparison.csv, manifest.json; never overwrite."""
-        out = new_results_folder(results_dir, folder_name(self.names))
+        return self.write_into(new_results_folder(results_dir, folder_name(self.names)))
+
+    def write_into(self, out: Path, microdata: bool = False) -> Path:
+        """Write the files into the (new, empty) folder `out`, each whole or not at all, the manifest last;
+        with `microdata` also the scenarios' helps, census and assessments (a column `scenario` first)."""
         series = pd.concat({r.scenario.name: r.timeseries() for r in self.results}, names=["scenario"])
-        series.reset_index(level=0).reset_index(drop=True).to_parquet(out / "timeseries.parquet", index=False)
+        series = series.reset_index(level=0).reset_index(drop=True)
+        write_atomically(out / "timeseries.parquet", lambda path: series.to_parquet(path, index=False))
         summary = pd.concat({r.scenario.name: r.summary() for r in self.results}, names=["scenario"])
-        summary.reset_index(level=0).to_csv(out / "summary.csv", index=False)
+        write_atomically(out / "summary.csv", lambda path: summary.reset_index(level=0).to_csv(path, index=False))
         table = self.table()
-        table.to_csv(out / "comparison.csv", index=False)
+        write_atomically(out / "comparison.csv", lambda path: table.to_csv(path, index=False))
+        if microdata:
+            parts = {r.scenario.name: r.microdata() for r in self.results}
+            tables = {
+                name: pd.concat({s: p[name] for s, p in parts.items()}, names=["scenario"]).reset_index(0)
+                for name in next(iter(parts.values()))
+            }
+            write_microdata(out, {name: t.reset_index(drop=True) for name, t in tables.items()})
         reference = self.reference
-        manifest = write_manifest(
-            out,
+        manifest = manifest_of(
             {
                 "kind": "comparison",
                 "reference": reference.scenario.name,
@@ -254,6 +267,7 @@ class Comparison:
             },
         )
         write_workbooks(table, manifest, out)
+        write_text(out / "manifest.json", json.dumps(manifest, indent=2))  # last: the folder is complete
         return out
 
 

@@ -12,12 +12,14 @@ the two scenarios of a paired outcome); the analysis uses the mean over replicat
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import itertools
 import json
 import math
-from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import closing
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any, Literal, NamedTuple
 
@@ -33,6 +35,7 @@ from SALib.util import scale_samples
 from model.calibration import over_horizon
 from model.charts import write_charts
 from model.comparison import Comparison, check_comparable
+from model.output import write_atomically, write_text
 from model.parameters import Catalogue
 from model.past import run_shared
 from model.recorder import Recorder
@@ -44,10 +47,14 @@ from model.run import (
     run_separately,
     write_manifest,
 )
-from model.scenario import Scenario, ScenarioError, _problem_lines, load_scenario, read_toml
+from model.scenario import Scenario, ScenarioError, _problem_lines, inside_allowed, load_scenario, read_toml
+from model.workers import map_unordered
 
 METHODS = ("grid", "monte_carlo", "latin", "sobol", "morris", "fast")
 DISTRIBUTIONS = {"uniform": "unif", "triangular": "triang"}  # ours -> SALib's
+# assumption: a million points take days per replicate at the measured few model runs per second and core
+# (docs/performance.md), and ten megabytes per factor to draw: beyond this, a typo (2^28) is likelier than intent
+MAX_DESIGN_POINTS = 1_000_000
 ISHIGAMI_A, ISHIGAMI_B = 7.0, 0.1  # the classic test function's constants (Ishigami & Homma 1990)
 
 
@@ -178,20 +185,34 @@ class Experiment:
 # --- loading and checking ------------------------------------------------------------------------
 
 
-def load_experiment(path: str | Path) -> Experiment:
-    """Read and validate an experiment file; raise ScenarioError with one line per problem, before any run."""
+def load_experiment(path: str | Path, allowed: Sequence[Path] = (), allow_large: bool = False) -> Experiment:
+    """Read and validate an experiment file; raise ScenarioError with one line per problem, before any run.
+
+    Its scenarios (and their `extends`) may lie in the folder tree of the file naming them, of the current
+    folder, or of `allowed`. A design of more than MAX_DESIGN_POINTS points needs allow_large."""
     path = Path(path).resolve()
     data = read_toml(path, kind="experiment")
+    scenario_keys = set(Scenario.model_fields) - set(ExperimentSpec.model_fields)
+    if not is_experiment(data) and scenario_keys & set(data):
+        shown = ", ".join(sorted(scenario_keys & set(data)))
+        raise ScenarioError([f"{path}: a scenario file (it has {shown}), not an experiment: run prevsim run"])
     try:
         spec = ExperimentSpec.model_validate(data)
     except ValidationError as err:
-        raise ScenarioError(_problem_lines(err, lambda _loc: path)) from None
+        raise ScenarioError(_problem_lines(err, lambda _loc: path, ExperimentSpec)) from None
     problems = _check_design(spec, path)
+    if not problems and not allow_large:
+        problems = _check_size(spec, path)
     scenarios = []
     if spec.model == "prevsim":
         for i, name in enumerate(spec.scenarios):
             try:
-                scenarios.append(load_scenario(path.parent / name))
+                file = inside_allowed(path, f"scenarios[{i}]", name, allowed)
+            except ScenarioError as err:
+                problems += err.problems
+                continue
+            try:
+                scenarios.append(load_scenario(file, allowed))
             except ScenarioError as err:
                 problems += [f"{path}: scenarios[{i}]: {line}" for line in err.problems]
         if not 1 <= len(spec.scenarios) <= 2:
@@ -250,9 +271,42 @@ def is_experiment(data: dict[str, Any]) -> bool:
     return "design" in data
 
 
+def design_points(spec: ExperimentSpec) -> int:
+    """The number of design points the design will have, computed without drawing it."""
+    d, k = spec.design, len(spec.uncertainties)
+    if d.method == "grid":
+        return math.prod(len(lever.values) for lever in spec.levers)
+    if d.method == "morris":
+        return (d.trajectories or 0) * (k + 1)
+    samples = d.samples or 0
+    if d.method == "sobol":
+        return samples * (2 * k + 2 if d.second_order else k + 2)
+    return samples * k if d.method == "fast" else samples
+
+
+def _check_size(spec: ExperimentSpec, path: Path) -> list[str]:
+    """A design larger than MAX_DESIGN_POINTS, before a byte of it is drawn."""
+    points = design_points(spec)
+    if points <= MAX_DESIGN_POINTS:
+        return []
+    key = {"grid": "levers", "morris": "design.trajectories"}.get(spec.design.method, "design.samples")
+    runs = points * spec.replicates * max(1, len(spec.scenarios))
+    gib = points * max(1, len(spec.uncertainties), len(spec.levers)) * 8 / 2**30
+    return [
+        f"{path}: {key}: {points:,} design points ({gib:,.1f} GiB for the design alone, {runs:,} model runs): more "
+        f"than {MAX_DESIGN_POINTS:,}; give --allow-large to draw it anyway"
+    ]
+
+
 def _check_design(spec: ExperimentSpec, path: Path) -> list[str]:
     d, problems = spec.design, []
     k = len(spec.uncertainties)
+    factors = [f.path for f in (spec.levers if d.method == "grid" else spec.uncertainties)]
+    kind = "levers" if d.method == "grid" else "uncertainties"
+    for i, factor in enumerate(factors):
+        if factor in factors[:i]:
+            first = factors.index(factor)
+            problems.append(f"{path}: {kind}[{i}].path: {factor!r}: given twice (first as {kind}[{first}])")
     if d.method == "grid":
         if not spec.levers:
             problems.append(f"{path}: levers: []: a grid design needs at least one lever")
@@ -303,7 +357,9 @@ def _check_factors(spec: ExperimentSpec, scenarios: list[Scenario], path: Path |
 def _check_outcomes(spec: ExperimentSpec, scenarios: list[Scenario], path: Path | str) -> list[str]:
     allowed = ["y"] if spec.model == "ishigami" else available_outcomes(scenarios)
     return [
-        f"{path}: outcomes[{i}]: {name!r}: unknown outcome; allowed: {', '.join(allowed)}"
+        f"{path}: outcomes[{i}]: {name!r}: unknown outcome; closest: "
+        f"{', '.join(difflib.get_close_matches(name, allowed, n=3, cutoff=0))} ({len(allowed)} outcomes exist for "
+        f"{max(1, len(scenarios))} scenario(s))"
         for i, name in enumerate(spec.outcomes)
         if name not in allowed
     ]
@@ -374,10 +430,7 @@ class LocalEvaluator:
             for unit in units:
                 yield unit, fn(experiment, unit)
             return
-        with ProcessPoolExecutor(max_workers=self.workers) as pool:
-            futures = {pool.submit(fn, experiment, unit): unit for unit in units}
-            for future in as_completed(futures):
-                yield futures[future], future.result()
+        yield from map_unordered(self.workers, fn, ((unit, (experiment, unit)) for unit in units))
 
 
 class DaskEvaluator:
@@ -393,8 +446,12 @@ class DaskEvaluator:
 
         shared = self.client.scatter(experiment, broadcast=True)
         futures = {self.client.submit(fn, shared, unit, pure=False): unit for unit in units}
-        for future in dask_completed(futures):
-            yield futures[future], future.result()
+        try:
+            for future in dask_completed(futures):
+                yield futures[future], future.result()
+        except BaseException:  # Ctrl-C or a failed unit: the cluster drops the queued units
+            self.client.cancel(list(futures))
+            raise
 
     def close(self) -> None:
         self.client.close()
@@ -416,13 +473,11 @@ def run_experiment(
     """Run the work units that have no part on disk yet; write each as soon as it finishes; return all runs."""
     (folder / "runs").mkdir(parents=True, exist_ok=True)
     missing = [unit for unit in experiment.batches() if not part_path(folder, unit).exists()]
-    for unit, frame in evaluator.map_unordered(run_batch, experiment, missing):
-        target = part_path(folder, unit)
-        partial = target.with_suffix(".tmp")
-        frame.to_parquet(partial, index=False)
-        partial.replace(target)  # atomic: a killed run leaves no half-written part
-        if on_done:
-            on_done(len(unit) * experiment.spec.replicates)
+    with closing(evaluator.map_unordered(run_batch, experiment, missing)) as finished:  # closed: workers stop
+        for unit, frame in finished:
+            write_atomically(part_path(folder, unit), partial(frame.to_parquet, index=False))
+            if on_done:
+                on_done(len(unit) * experiment.spec.replicates)
     return collect_runs(folder)
 
 
@@ -515,10 +570,10 @@ def new_experiment_folder(experiment: Experiment, results_dir: Path) -> Path:
     """results/<experiment>-<timestamp>/ with the experiment file, the design and a manifest marked running."""
     folder = new_results_folder(results_dir, experiment.spec.name)
     if experiment.path:
-        (folder / "experiment.toml").write_text(experiment.path.read_text(encoding="utf-8"), encoding="utf-8")
+        write_text(folder / "experiment.toml", experiment.path.read_text(encoding="utf-8"))
     design = pd.DataFrame(experiment.design, columns=experiment.names)
     design.index.name = "point"
-    design.to_csv(folder / "design.csv")
+    write_atomically(folder / "design.csv", design.to_csv)
     _write_status(folder, experiment, "running")
     return folder
 
@@ -553,19 +608,19 @@ def _write_status(folder: Path, experiment: Experiment, status: str, **extra: An
 def write_analysis(experiment: Experiment, folder: Path, runs: pd.DataFrame) -> dict[str, Any]:
     """outcomes.csv (every run), point_outcomes.csv (design + means), indices.csv, noise.csv, charts, manifest."""
     outcomes = experiment.spec.outcomes
-    runs.to_csv(folder / "outcomes.csv", index=False)
+    write_atomically(folder / "outcomes.csv", partial(runs.to_csv, index=False))
     means = point_means(runs, outcomes)
     design = pd.DataFrame(experiment.design, columns=experiment.names)
     points = design.join(means)
     points.index.name = "point"
-    points.to_csv(folder / "point_outcomes.csv")
+    write_atomically(folder / "point_outcomes.csv", points.to_csv)
     noise = replicate_noise(runs, outcomes)
-    noise.to_csv(folder / "noise.csv", index=False)
+    write_atomically(folder / "noise.csv", partial(noise.to_csv, index=False))
     indices, second_order, notes = analyze(experiment, runs)
     if len(indices):
-        indices.to_csv(folder / "indices.csv", index=False)
+        write_atomically(folder / "indices.csv", partial(indices.to_csv, index=False))
     if len(second_order):
-        second_order.to_csv(folder / "indices_second_order.csv", index=False)
+        write_atomically(folder / "indices_second_order.csv", partial(second_order.to_csv, index=False))
     charts = write_charts(folder, experiment.spec.design.method, indices, points, experiment.names, outcomes)
     _write_status(folder, experiment, "complete", runs=len(runs), notes=notes, charts=[c.name for c in charts])
     return {"indices": indices, "noise": noise, "notes": notes, "charts": charts}

@@ -233,6 +233,9 @@ def choose_helps(key: np.uint64, month: int, fam, idx: np.ndarray, helps: np.nda
     return choice
 
 
+MOST_MONTHS_STORED = 2**15 - 1  # a family's months of help are int16 (families.FIELDS): a draw beyond is cut
+
+
 class Newcomers(NamedTuple):
     """A month's new families: `births` in the slots from `first`, then `arrivals` (unaccompanied minors)
     after them, with ids counted on from `first_id` and `first_unaccompanied_id`."""
@@ -497,11 +500,10 @@ def come_to_notice(keys, month: int, fam, rules) -> tuple[np.ndarray, np.ndarray
     """Who comes to the youth office's notice this month: the families reported, the escalations noticed in
     help, and the families seeking counselling themselves (each ascending).
 
-    Reported (draws from keys.report) and seeking (keys.self_referral): families without a help, not
-    waiting, at level 1 or more, with hazard report_hazard_by_level[level] * network_referral *
-    referral_ratio_by_prevention[prevention], and self_referral_by_level[level]. Escalations
-    (keys.escalation_noticed): families in an ambulant help who reached level 4 since it began, noticed with
-    a probability.
+    Reported (draws from keys.report) and seeking (keys.self_referral): families open to notice
+    (`rules.open_to_notice`), with the hazards `rules.report_hazard` and
+    self_referral_hazard_per_month_by_level[level]. Escalations (keys.escalation_noticed):
+    `rules.escalation_noticed`.
 
     Every family draws from all three streams, so that the loops have no branches and are compiled to vector
     instructions; a draw depends only on (stream, month, id), so the draws nobody needs change nothing.
@@ -755,7 +757,8 @@ def start_helps(
         i, h = idx[r], helps[r]
         u = draw(key, at, fam.id[i])
         fam.help[i] = h
-        fam.help_months_left[i] = rule.help_duration_months(rules.help_duration_mu[h], rules.help_duration_sigma[h], u)
+        months = rule.help_duration_months(rules.help_duration_mu[h], rules.help_duration_sigma[h], u)
+        fam.help_months_left[i] = min(months, MOST_MONTHS_STORED)
         fam.help_months_used[i] = 0
         fam.help_start_level[i] = fam.level[i]
         fam.waiting[i] = False

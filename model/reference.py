@@ -78,6 +78,7 @@ class Family(mesa.Agent):
         self.months_waiting = 0
         self.failed_help = False
         self.diagnosed = False
+        self.earlier_hze = False  # has had a help that counts as HzE
 
     # --- birth ---------------------------------------------------------------------------------
 
@@ -431,6 +432,7 @@ class ReferenceModel(mesa.Model):
         family.months_waiting = 0
         if r.out_of_home[help_]:
             family.prevention = NO_HELP  # the child has left home
+        family.earlier_hze |= bool(r.counts_as_hze[help_])
         self.places_taken[help_] += 1
         self.tally.begun[help_] += 1
         if family.unaccompanied:

@@ -42,6 +42,7 @@ from model.comparison import (
 )
 from model.experiment import Uncertainty, load_experiment
 from model.labels import label_or_key
+from model.output import writable_folder, write_atomically, write_text
 from model.run import simulate_many
 from model.scenario import CATEGORIES, Scenario, ScenarioError, unit_of
 
@@ -659,9 +660,7 @@ def one_at_a_time(
         npv = economics[NPV].groupby(level="scenario", sort=False).mean()
         rows += [{"parameter": path, "setting": level, "value": value, "scenario": s, NPV: npv[s]} for s in npv.index]
     frame = pd.DataFrame(rows)
-    temporary = cache.with_suffix(".tmp")
-    frame.to_csv(temporary, index=False)
-    temporary.rename(cache)
+    write_atomically(cache, lambda path: frame.to_csv(path, index=False))
     return frame
 
 
@@ -787,15 +786,14 @@ def write_briefing(
     target = output or folder / BRIEFING_FILES[lang]
     if target.exists():
         raise ScenarioError([f"{target}: exists; results are never overwritten (give --output, or move it away)"])
+    writable_folder(target.parent)  # before the one-at-a-time runs
     page = Page(results, lang)
     if sensitivity is not None:
         drivers = drivers_from_experiment(page, sensitivity)
     else:
-        chosen = most_uncertain(load_experiment(uncertainties_file or DEFAULT_UNCERTAINTIES).spec.uncertainties)
+        shipped = [DEFAULT_UNCERTAINTIES.parent.parent]  # the default names ../scenarios/
+        experiment = load_experiment(uncertainties_file or DEFAULT_UNCERTAINTIES, [] if uncertainties_file else shipped)
+        chosen = most_uncertain(experiment.spec.uncertainties)
         frame = one_at_a_time(results, chosen, oat_replicates, workers, on_start, on_done)
         drivers = drivers_one_at_a_time(page, frame, chosen, oat_replicates)
-    html = render(page, drivers)
-    temporary = target.with_suffix(".tmp")
-    temporary.write_text(html, encoding="utf-8")
-    temporary.rename(target)
-    return target
+    return write_text(target, render(page, drivers), overwrite=False)

@@ -8,7 +8,7 @@ import platform
 import subprocess
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import datetime
 from importlib import metadata
@@ -18,13 +18,17 @@ import numpy as np
 import pandas as pd
 
 from model.calibration import calibration_table, over_horizon, yearly_figures
+from model.output import EXIT_BAD_INPUT, OutputError, write_atomically, write_text
 from model.parameters import Catalogue
 from model.past import run_shared
 from model.recorder import Recorder
-from model.scenario import Scenario
+from model.scenario import Scenario, ScenarioError
 from model.simulation import DistrictModel
+from model.workers import map_unordered
 
 SUMMARY_QUANTILES = (0.05, 0.95)
+BYTES_PER_FAMILY = 160  # peak bytes per family of a run at 1,000,000 families: 153-157 (docs/performance.md)
+PROCESS_BYTES = 320 * 2**20  # a worker process with the compiled model loaded, before families (issue 15: ~320 MB)
 
 
 def replicate_seeds(seed: int, replicates: int) -> list[int]:
@@ -40,12 +44,43 @@ def run_replicate(scenario: Scenario, seed: int) -> np.ndarray:
     return DistrictModel(scenario, seed).run().values
 
 
+def memory_needed_bytes(scenario: Scenario, workers: int) -> float:
+    """Estimated memory of `workers` runs of `scenario` at once: one slot per child under 21 at its largest."""
+    d = scenario.district
+    years = {-1, *d.inhabitants.by_year, *d.under_21_share.by_year}
+    children = max(d.inhabitants.at(year) * d.under_21_share.at(year) for year in years)
+    return workers * (PROCESS_BYTES + children * BYTES_PER_FAMILY)
+
+
+def check_memory(scenarios: list[Scenario], files: list[str], workers: int | None) -> None:
+    """A ScenarioError if the runs would need more memory than the machine has (one line per scenario)."""
+    import psutil
+
+    workers = workers or default_workers()
+    total = psutil.virtual_memory().total
+    problems = [
+        f"{file}: district.inhabitants: {s.district.inhabitants.value:,.0f}: {workers} run(s) at once need about "
+        f"{memory_needed_bytes(s, workers) / 2**30:,.1f} GiB ({BYTES_PER_FAMILY} bytes per child under 21), more "
+        f"than this machine's {total / 2**30:,.1f} GiB; give fewer --workers, or --allow-large to try anyway"
+        for s, file in zip(scenarios, files, strict=True)
+        if memory_needed_bytes(s, workers) > total
+    ]
+    if problems:
+        raise ScenarioError(problems)
+
+
 def replicate_microdata(scenario: Scenario, seed: int, replicate: int) -> dict[str, pd.DataFrame]:
     """One replicate's microdata tables (`model.microdata`), its rows marked with `replicate`."""
     model = DistrictModel(scenario, seed, microdata=True)
     model.microdata.replicate = replicate
     model.run()
     return model.microdata.tables()
+
+
+def write_microdata(out: Path, tables: dict[str, pd.DataFrame]) -> None:
+    """<table>.parquet for each microdata table, each whole or not at all."""
+    for name, table in tables.items():
+        write_atomically(out / f"{name}.parquet", lambda path, table=table: table.to_parquet(path, index=False))
 
 
 def default_workers() -> int:
@@ -124,9 +159,15 @@ class SimulationResult:
 
     def write(self, results_dir: Path, name: str | None = None) -> Path:
         """Write timeseries.parquet, summary.csv and manifest.json into a new folder; never overwrite."""
-        out = new_results_folder(results_dir, name or self.scenario.name)
-        self.timeseries().to_parquet(out / "timeseries.parquet", index=False)
-        self.summary().to_csv(out / "summary.csv", index=False)
+        return self.write_into(new_results_folder(results_dir, name or self.scenario.name))
+
+    def write_into(self, out: Path, microdata: bool = False) -> Path:
+        """Write the files into the (new, empty) folder `out`, each whole or not at all, the manifest last;
+        with `microdata` also helps.parquet, census.parquet and assessments.parquet (`microdata()`)."""
+        write_atomically(out / "timeseries.parquet", lambda path: self.timeseries().to_parquet(path, index=False))
+        write_atomically(out / "summary.csv", lambda path: self.summary().to_csv(path, index=False))
+        if microdata:
+            write_microdata(out, self.microdata())
         write_manifest(out, self.manifest())
         return out
 
@@ -153,20 +194,29 @@ def new_results_folder(results_dir: Path, name: str) -> Path:
             out.mkdir(parents=True)
             return out
         except FileExistsError:
+            if not results_dir.is_dir():
+                raise OutputError(results_dir, "exists and is not a folder", EXIT_BAD_INPUT) from None
             suffix += 1
             out = base.with_name(f"{base.name}-{suffix}")
+        except OSError as err:
+            raise OutputError.of(out, err) from None
 
 
-def write_manifest(folder: Path, content: dict) -> dict:
-    """manifest.json: what was run, plus where and with what (git commit, Python, package versions); returned."""
-    content = {
+def manifest_of(content: dict) -> dict:
+    """What was run, plus where and with what (git commit, Python, package versions)."""
+    return {
         **content,
         "created": datetime.now().isoformat(timespec="seconds"),
         "git_commit": _git_commit(),
         "python": platform.python_version(),
         "packages": {p: _version(p) for p in ("prevsim", "mesa", "numpy", "scipy", "pandas", "pyarrow", "pydantic")},
     }
-    (folder / "manifest.json").write_text(json.dumps(content, indent=2), encoding="utf-8")
+
+
+def write_manifest(folder: Path, content: dict) -> dict:
+    """manifest.json (`manifest_of` the content), the last file of a results folder; returned."""
+    content = manifest_of(content)
+    write_text(folder / "manifest.json", json.dumps(content, indent=2))
     return content
 
 
@@ -231,10 +281,12 @@ def simulate_many(
         for r, replicate_seed in enumerate(seeds):
             finished(r, run(scenarios, replicate_seed))
     else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            futures = {pool.submit(run, scenarios, replicate_seed): r for r, replicate_seed in enumerate(seeds)}
-            for future in as_completed(futures):
-                finished(futures[future], future.result())
+        results = map_unordered(
+            workers, run, ((r, (scenarios, replicate_seed)) for r, replicate_seed in enumerate(seeds))
+        )
+        with closing(results):
+            for r, values in results:
+                finished(r, values)
     wall_time_s = time.perf_counter() - started
     return [
         SimulationResult(scenario, seed, seeds, np.stack([runs[r][s] for r in range(replicates)]), wall_time_s)

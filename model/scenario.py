@@ -20,7 +20,7 @@ import json
 import tomllib
 import types
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -56,10 +56,14 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+FIRST_YEAR, LAST_YEAR = 1990 - 60, 2100 + 60  # the years a simulation can reach (Simulation: start, burn-in, horizon)
+Year = Annotated[int, Field(ge=FIRST_YEAR, le=LAST_YEAR)]  # of a `by_year` change; one beyond a shortened run is fine
+
+
 class _Param(_Strict):
     value: float
     source: str = Field(min_length=3)
-    by_year: dict[int, float] = {}
+    by_year: dict[Year, float] = {}
 
     def at(self, year: int) -> float:
         """The value in force in `year`: the latest `by_year` entry at or before it, else `value`."""
@@ -72,7 +76,7 @@ class _Param(_Strict):
 
 def _param(name: str, description: str, **bounds: float) -> type[_Param]:
     number = Annotated[float, Field(allow_inf_nan=False, **bounds)]
-    model = create_model(name, __base__=_Param, value=(number, ...), by_year=(dict[int, number], {}))
+    model = create_model(name, __base__=_Param, value=(number, ...), by_year=(dict[Year, number], {}))
     model.__doc__ = description
     return model
 
@@ -80,6 +84,20 @@ def _param(name: str, description: str, **bounds: float) -> type[_Param]:
 Probability = _param("Probability", "a probability in [0, 1]", ge=0, le=1)
 NonNegative = _param("NonNegative", "a number >= 0", ge=0)
 Positive = _param("Positive", "a number > 0", gt=0)
+# Limits that keep numbers meaningful and storable (assumptions, with the reason):
+MAX_INHABITANTS = 100_000_000  # more than Germany (84.7 million, germany.toml): no district is larger
+MAX_EUR = 1e12  # above any German public budget line; keeps every sum of costs finite and exact to the cent
+MAX_DURATION_MONTHS = 240  # 20 years: longer than childhood; durations are stored as int16 months (max 32,767)
+MAX_ARRIVAL_AGE_YEARS = 21  # the oldest age band the model knows (young adults, §41 SGB VIII)
+MAX_PREVENTION_SERVICES = 31  # the services a family received are bits of an int32 (the sign bit unused)
+MAX_HELPS = 127  # a family's help is an int8 index (-1: none)
+MAX_NAME_LENGTH = 64  # names become folder names: three of them and a timestamp fit a file name (255 bytes)
+Inhabitants = _param("Inhabitants", f"persons, > 0 and at most {MAX_INHABITANTS:,}", gt=0, le=MAX_INHABITANTS)
+Eur = _param("Eur", f"EUR, > 0 and at most {MAX_EUR:g}", gt=0, le=MAX_EUR)
+EurOrZero = _param("EurOrZero", f"EUR, >= 0 and at most {MAX_EUR:g}", ge=0, le=MAX_EUR)
+Months = _param("Months", f"months, > 0 and at most {MAX_DURATION_MONTHS}", gt=0, le=MAX_DURATION_MONTHS)
+ArrivalAge = _param("ArrivalAge", f"years, > 0 and at most {MAX_ARRIVAL_AGE_YEARS}", gt=0, le=MAX_ARRIVAL_AGE_YEARS)
+Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9_]+$", max_length=MAX_NAME_LENGTH)]  # of a help or service
 HazardRatio = _param("HazardRatio", "a hazard ratio > 0 (1: no effect)", gt=0)  # 1 where it does not apply
 
 
@@ -128,10 +146,24 @@ class RiskFactors(_Strict):
 
 class District(_Strict):
     name: str
-    inhabitants: Positive
+    inhabitants: Inhabitants
     under_21_share: Probability
     minors_share: Probability
     risk_factors: RiskFactors
+
+    @model_validator(mode="after")
+    def _children(self) -> District:
+        for year in sorted({-1, *self.inhabitants.by_year, *self.under_21_share.by_year, *self.minors_share.by_year}):
+            when = "" if year == -1 else f" from {year}"
+            minors, under_21 = self.minors_share.at(year), self.under_21_share.at(year)
+            if minors > under_21:
+                raise ValueError(f"minors_share{when} ({minors:g}) must not exceed under_21_share{when} ({under_21:g})")
+            if self.inhabitants.at(year) * minors < 1:
+                raise ValueError(
+                    f"inhabitants x minors_share{when} = {self.inhabitants.at(year) * minors:.3g} children: "
+                    "a district needs at least one family"
+                )
+        return self
 
 
 class Burden(_Strict):
@@ -174,28 +206,35 @@ class UnaccompaniedMinors(_Strict):
     """Exogenous inflow: they do not come from resident families, so prevention never reaches them."""
 
     crisis_intakes_per_10k_under_21_per_year: NonNegative
-    arrival_age_years: Positive
+    arrival_age_years: ArrivalAge
     residential_probability_after_crisis: Probability
     residential_help: str
 
 
 class _Service(_Strict):
     label: str
-    mean_duration_months: Positive
+    mean_duration_months: Months
 
 
 class PreventionService(_Service):
     """A low-threshold service (Frühe Hilfen, §16 SGB VIII, KKG): reached by outreach, capacity bought by budget."""
 
     eligible_age_months: list[Annotated[int, Field(ge=0, le=252)]] = Field(min_length=2, max_length=2)
-    cost_per_month_eur: Positive
-    budget_eur_per_year: NonNegative
+    cost_per_month_eur: Eur
+    budget_eur_per_year: EurOrZero
     target_levels: list[Annotated[int, Field(ge=0, le=4)]] = Field(min_length=1)
     uptake_hazard_per_month: Probability
     shock_hazard_ratio_during: HazardRatio
     protection_after_share: Probability
     protection_half_life_months: Positive
     referral_hazard_ratio_during: HazardRatio
+
+    @model_validator(mode="after")
+    def _age_range(self) -> PreventionService:
+        youngest, oldest = self.eligible_age_months
+        if youngest > oldest:
+            raise ValueError(f"eligible_age_months = {self.eligible_age_months}: the first age exceeds the last")
+        return self
 
 
 class Help(_Service):
@@ -206,12 +245,12 @@ class Help(_Service):
     access: Literal["self_referral", "help_plan", "diagnostic", "placement", "crisis"]
     counts_as_hze: bool
     statistic: Literal[(*STATISTICS, "none")]  # type: ignore[valid-type]  # the category it is counted in
-    cost_per_month_eur: Positive | None = None
-    cost_per_day_eur: Positive | None = None
+    cost_per_month_eur: Eur | None = None
+    cost_per_day_eur: Eur | None = None
     duration_cv: Positive
     levels: list[Annotated[int, Field(ge=0, le=4)]] = []
     places: NonNegative | None = None
-    budget_eur_per_year: NonNegative | None = None
+    budget_eur_per_year: EurOrZero | None = None
     burden_relief_per_month: Probability
 
     @model_validator(mode="after")
@@ -240,7 +279,7 @@ def _years_of_change(node: object) -> set[int]:
 
 
 class Scenario(_Strict):
-    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$", max_length=MAX_NAME_LENGTH)
     description: str
     title: dict[Literal["de", "en"], str] = {}  # short name for briefings, per language; never inherited
     extends: str | list[str] | None = None
@@ -251,8 +290,8 @@ class Scenario(_Strict):
     youth_office: YouthOffice
     policy: Policy
     unaccompanied_minors: UnaccompaniedMinors
-    prevention: dict[str, PreventionService]
-    helps: dict[str, Help]
+    prevention: dict[Name, PreventionService] = Field(max_length=MAX_PREVENTION_SERVICES)
+    helps: dict[Name, Help] = Field(max_length=MAX_HELPS)
 
     @model_validator(mode="after")
     def _catalogue(self) -> Scenario:
@@ -391,14 +430,34 @@ def read_toml(path: Path, where: str = "", kind: str = "scenario") -> dict[str, 
     if not path.is_file():
         raise ScenarioError([f"{where}{path}: not a file (a {kind} is a .toml file)"])
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(path.read_text(encoding="utf-8").removeprefix("\ufeff"))  # a byte-order mark is fine
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
         raise ScenarioError([f"{path}: not valid TOML: {err}"]) from None
     except OSError as err:
         raise ScenarioError([f"{where}{path}: cannot be read: {err.strerror}"]) from None
+    if not data:
+        raise ScenarioError([f"{where}{path}: empty: no keys (a {kind} file needs at least name and description)"])
+    return data
 
 
-def _read_chain(path: Path, seen: tuple[Path, ...] = ()) -> tuple[dict[str, Any], dict[tuple, Path]]:
+def inside_allowed(naming: Path, key: str, name: str, allowed: Sequence[Path] = ()) -> Path:
+    """The file `name` given under `key` of the file `naming`, if it lies in the folder tree of `naming`, of the
+    current folder or of an `allowed` folder; else a ScenarioError (the foreign file is never read)."""
+    target = (naming.parent / name).resolve()
+    roots = [naming.parent.resolve(), Path.cwd().resolve(), *(Path(root).resolve() for root in allowed)]
+    if not any(target.is_relative_to(root) for root in roots):
+        raise ScenarioError(
+            [
+                f"{naming}: {key}: {name!r}: outside the folders a file may name ({naming.parent} and the current "
+                "folder, with their subfolders); give --allow-path FOLDER to allow another"
+            ]
+        )
+    return target
+
+
+def _read_chain(
+    path: Path, seen: tuple[Path, ...] = (), allowed: Sequence[Path] = ()
+) -> tuple[dict[str, Any], dict[tuple, Path]]:
     """Merged raw data of `path` and its `extends` ancestors, and which file set each key."""
     path = path.resolve()
     if path in seen:
@@ -415,7 +474,7 @@ def _read_chain(path: Path, seen: tuple[Path, ...] = ()) -> tuple[dict[str, Any]
     merged: dict[str, Any] = {}
     merged_origin: dict[tuple, Path] = {}
     for name in parents:  # later parents override earlier ones, the file itself overrides all
-        parent, parent_origin = _read_chain(path.parent / name, (*seen, path))
+        parent, parent_origin = _read_chain(inside_allowed(path, "extends", name, allowed), (*seen, path), allowed)
         known = set(merged_origin.values())
         for leaf, file in parent_origin.items():
             if file not in known:  # a shared ancestor (baseline) must not undo what an earlier parent changed
@@ -458,15 +517,17 @@ def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def _allowed_keys(loc: tuple) -> list[str]:
-    """The keys the schema allows at the table `loc` (for messages about unknown keys)."""
-    node: Any = Scenario
+def _allowed_keys(loc: tuple, root: type[BaseModel]) -> list[str]:
+    """The keys the schema `root` allows at the table `loc` (for messages about unknown keys)."""
+    node: Any = root
     for part in loc:
         if isinstance(node, type) and issubclass(node, BaseModel):
             field = node.model_fields.get(str(part))
             node = field.annotation if field else None
         elif typing.get_origin(node) is dict:
             node = typing.get_args(node)[1]
+        elif typing.get_origin(node) is list and isinstance(part, int):
+            node = typing.get_args(node)[0]
         else:
             return []
         if typing.get_origin(node) in (typing.Union, types.UnionType):  # X | None -> X
@@ -476,10 +537,10 @@ def _allowed_keys(loc: tuple) -> list[str]:
     return []
 
 
-def _describe(error: dict[str, Any]) -> str:
+def _describe(error: dict[str, Any], root: type[BaseModel]) -> str:
     kind, message = error["type"], error["msg"]
     if kind == "extra_forbidden":
-        allowed = _allowed_keys(tuple(error["loc"][:-1]))
+        allowed = _allowed_keys(tuple(error["loc"][:-1]), root)
         return "unknown key; allowed here: " + ", ".join(allowed) if allowed else "unknown key"
     if kind == "missing":
         return "missing required key"
@@ -502,10 +563,14 @@ def _origin_of(loc: tuple, origin: dict[tuple, Path], top: Path) -> Path:
     return top
 
 
-def load_scenario(path: str | Path) -> Scenario:
-    """Read, merge (`extends`) and validate a scenario file; raise ScenarioError listing every problem."""
+def load_scenario(path: str | Path, allowed: Sequence[Path] = ()) -> Scenario:
+    """Read, merge (`extends`) and validate a scenario file; raise ScenarioError listing every problem.
+
+    `extends` may name files in the folder tree of the file naming them, of the current folder, or of `allowed`."""
     top = Path(path).resolve()
-    data, origin = _read_chain(top)
+    if "design" in read_toml(top):  # experiment.is_experiment
+        raise ScenarioError([f"{top}: an experiment file (it has [design]), not a scenario: run prevsim experiment"])
+    data, origin = _read_chain(top, allowed=allowed)
     data.pop("extends", None)
     if isinstance(data.get("title"), dict):  # a title names this file's scenario: never borrowed from a parent
         data["title"] = {lang: text for lang, text in data["title"].items() if origin.get(("title", lang)) == top}
@@ -520,13 +585,26 @@ def as_scenario(scenario: Scenario | str | Path) -> Scenario:
     return scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
 
 
-def _problem_lines(err: ValidationError, file_of: Callable[[tuple], Any]) -> list[str]:
-    """One line per problem: file, key path, value, what is allowed."""
+def _shown(value: Any, width: int = 60) -> str:
+    """The value of a problem as written, shortened so that a line stays readable: a long table or list by its
+    number of entries, a long text by its start."""
+    text = repr(value)
+    if len(text) <= width:
+        return text
+    if isinstance(value, dict | list):
+        return f"({len(value)} entries)"
+    return f"{text[: width - 5]}...{text[-1]} ({len(str(value))} characters)"
+
+
+def _problem_lines(
+    err: ValidationError, file_of: Callable[[tuple], Any], root: type[BaseModel] = Scenario
+) -> list[str]:
+    """One line per problem: file, key path, value, what is allowed (keys: those of the schema `root`)."""
     lines = []
     for error in err.errors():
         loc = tuple(part for part in error["loc"] if part != "[key]")  # pydantic marker of a bad table key
         key_path = ".".join(str(part) for part in loc) or "(top level)"
         whole_table = error["type"] == "value_error" and isinstance(error["input"], dict)  # a check across keys
-        value = "" if error["type"] == "missing" or whole_table else f" {error['input']!r}:"
-        lines.append(f"{file_of(loc)}: {key_path}:{value} {_describe(error)}")
+        value = "" if error["type"] == "missing" or whole_table else f" {_shown(error['input'])}:"
+        lines.append(f"{file_of(loc)}: {key_path}:{value} {_describe(error, root)}")
     return lines

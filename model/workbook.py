@@ -17,6 +17,7 @@ from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
 from model.labels import words as _words
+from model.output import write_atomically
 
 ECONOMICS = (
     "extra_spending_pv_eur",
@@ -126,7 +127,5 @@ def write_workbooks(table: pd.DataFrame, manifest: dict[str, Any], folder: Path)
             index = [c for c in ("scenario", "year", "statistic") if c in frame.columns]
             frame = frame.rename(columns={c: words[c] for c in index})
             _sheet(book, title, [words[c] for c in index], frame, w)
-        target = folder / words["file"]
-        book.save(target)
-        written.append(target)
+        written.append(write_atomically(folder / words["file"], book.save))
     return written

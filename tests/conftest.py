@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from click.testing import Result
 
 from model import Scenario, load_scenario
 
@@ -53,3 +54,12 @@ def assert_recorded_invariants(frame: pd.DataFrame, helps: tuple[str, ...]) -> N
     states = frame[["state.home", "state.prevention_only", "state.waiting"]].sum(axis=1) + stock.sum(axis=1)
     np.testing.assert_array_equal(states, frame["families.residents"] + frame["families.unaccompanied"])
     assert (frame.to_numpy() >= 0).all(), "a negative count or cost"
+
+
+def assert_clean_failure(result: Result, exit_code: int) -> list[str]:
+    """A CLI invocation that failed as designed: the exit code, no exception but the exit, nothing on stderr
+    that looks like a traceback; returns the non-empty lines of stderr (where problems are said)."""
+    assert result.exit_code == exit_code, result.output
+    assert isinstance(result.exception, SystemExit), repr(result.exception)  # an uncaught error would be here
+    assert "Traceback" not in result.stderr, result.stderr
+    return [line for line in result.stderr.splitlines() if line.strip()]

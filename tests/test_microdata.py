@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pandas as pd
 import pytest
+from typer.testing import CliRunner
 
 from model import DistrictModel, load_scenario
+from model.cli import app
 from model.microdata import ROUTES
 from model.recorder import ASSESSMENT_OUTCOMES
 from model.run import simulate
@@ -67,3 +71,26 @@ def test_a_results_microdata_belong_to_its_runs():
     begun = helps[helps["event"] == "begun"].groupby("replicate").size()
     tallied = result.yearly().groupby(level="replicate")[[f"begun_{h}" for h in result.catalogue.help_names]].sum()
     np.testing.assert_array_equal(begun.to_numpy(), tallied.sum(axis=1).to_numpy())
+
+
+def test_cli_run_and_compare_write_the_microdata(tmp_path):
+    tiny = (
+        f'extends = "{(ROOT / "scenarios" / "baseline.toml").as_posix()}"\ndescription = "test"\n'
+        '[district]\ninhabitants = { value = 5000, source = "test" }\n'
+        "[simulation]\nburn_in_years = 2\nhorizon_years = 2\n"
+    )
+    (tmp_path / "tiny.toml").write_text('name = "tiny"\n' + tiny, encoding="utf-8")
+    more = '[prevention.familienhebamme]\nbudget_eur_per_year = { value = 300000, source = "test" }\n'
+    (tmp_path / "more.toml").write_text('name = "more"\n' + tiny + more, encoding="utf-8")
+    options = ["--replicates", "2", "--workers", "1", "--microdata"]
+    for command, scenarios in (("run", ["tiny.toml"]), ("compare", ["tiny.toml", "more.toml"])):
+        results = tmp_path / command
+        paths = [str(tmp_path / s) for s in scenarios]
+        done = CliRunner().invoke(app, [command, *paths, *options, "--results", str(results)])
+        assert done.exit_code == 0 and done.exception is None, done.output
+        folder = next(results.iterdir())
+        assert {"helps.parquet", "census.parquet", "assessments.parquet", "manifest.json"} <= set(os.listdir(folder))
+        helps = pd.read_parquet(folder / "helps.parquet")
+        assert set(helps["replicate"]) == {0, 1} and (helps["event"] == "begun").sum() > 0
+        if command == "compare":
+            assert set(helps["scenario"]) == {"tiny", "more"}

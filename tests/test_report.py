@@ -18,11 +18,11 @@ import pytest
 from typer.testing import CliRunner
 
 from model import browser, load_scenario
-from model.cli import app
+from model.cli import EXIT_BAD_INPUT, app
 from model.comparison import compare
 from model.experiment import Uncertainty
 from model.report import BRIEFING_FILES, most_uncertain, read_comparison, texts, write_briefing
-from tests.conftest import BASELINE, ROOT, shrink
+from tests.conftest import BASELINE, ROOT, assert_clean_failure, shrink
 
 UNCERTAINTIES = f"""
 name = "two_uncertainties"
@@ -215,11 +215,20 @@ def test_a_folder_that_is_not_a_finished_comparison_is_named(comparison_folder, 
         (incomplete, "missing timeseries.parquet"),
         (comparison_folder, "exists; results are never overwritten"),
     ]:
-        result = _report(str(folder))
-        assert result.exit_code == 2, result.output
-        assert expected in result.output
-        assert "Traceback" not in result.output
+        lines = assert_clean_failure(_report(str(folder)), EXIT_BAD_INPUT)
+        assert any(expected in line for line in lines) and all(line.startswith(str(folder)) for line in lines)
     assert _report(str(comparison_folder), "--lang", "fr").exit_code == 2
+
+
+def test_output_elsewhere_leaves_files_of_similar_names_alone(comparison_folder, tmp_path):
+    notes = tmp_path / "notes.tmp"
+    notes.write_text("my notes", encoding="utf-8")
+    uncertainties = comparison_folder.parent / "uncertainties.toml"  # the fixture's one-at-a-time runs are cached
+    args = ["--uncertainties", str(uncertainties), "--oat-replicates", "1", "--lang", "en"]
+    result = _report(str(comparison_folder), *args, "--output", str(tmp_path / "notes.html"))
+    assert result.exit_code == 0, result.output
+    assert notes.read_text(encoding="utf-8") == "my notes"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.html", "notes.tmp"]
 
 
 def test_cli_writes_a_briefing_from_a_sensitivity_experiment(comparison_folder, tmp_path):

@@ -88,3 +88,45 @@ def scaling_exponent(timings: list[Timing]) -> float:
     x = np.log([t.families for t in timings])
     y = np.log([statistics.median(t.seconds) for t in timings])
     return float(np.polyfit(x, y, 1)[0])
+
+
+# --- tasks users feel ----------------------------------------------------------------------------
+
+SOBOL_SAMPLES, SOBOL_PARAMETERS = 1024, 12  # the Sobol the issue asks for: N (2k + 2) design points
+TASK_POINTS = 64  # design points of the timed experiment
+
+
+def sobol_runs(samples: int = SOBOL_SAMPLES, parameters: int = SOBOL_PARAMETERS, scenarios: int = 2) -> int:
+    """Model runs of a first-order Sobol design with one replicate: N (k + 2) design points per scenario."""
+    return samples * (parameters + 2) * scenarios
+
+
+def time_compare(scenarios: list[Scenario], replicates: int, shared_past: bool) -> float:
+    """Seconds of `compare` of the scenarios at `replicates` replicates on all cores."""
+    from model.comparison import compare
+
+    started = time.perf_counter()
+    compare(scenarios, replicates, seed=1, shared_past=shared_past)
+    return time.perf_counter() - started
+
+
+def time_experiment(experiment, points: int, shared_past: bool) -> float:
+    """Seconds of the experiment's first `points` design points (all replicates and scenarios) on all cores."""
+    from model.experiment import LocalEvaluator, run_batch
+
+    experiment.shared_past = shared_past
+    size = experiment.spec.points_per_batch
+    units = [range(start, min(start + size, points)) for start in range(0, points, size)]
+    started = time.perf_counter()
+    for _ in LocalEvaluator().map_unordered(run_batch, experiment, units):
+        pass
+    return time.perf_counter() - started
+
+
+def back_to_back(task: Callable[[bool], float], repeats: int) -> tuple[list[float], list[float]]:
+    """Seconds of a task without and with the shared past, alternating (the machine's speed drifts)."""
+    before, after = [], []
+    for _ in range(repeats):
+        before.append(task(False))
+        after.append(task(True))
+    return before, after

@@ -617,13 +617,14 @@ def bench(
     warmup: Annotated[int, typer.Option(min=0, help="untimed months before timing (stocks fill up)")] = 60,
     scenario: Annotated[Path, typer.Option(metavar="FILE", help="scenario to scale")] = Path("scenarios/baseline.toml"),
     tasks: Annotated[bool, typer.Option(help="time whole tasks users feel instead (see docs/performance.md)")] = False,
+    repeats: Annotated[int, typer.Option(min=1, help="--tasks: alternating runs of each task (medians)")] = 3,
 ) -> None:
     """Family-months per second of the engine by district size, memory per family, and how time scales."""
     from model.bench import scaling_exponent, time_engine
 
     base = _load(scenario)
     if tasks:
-        _bench_tasks(base, scenario)
+        _bench_tasks(base, scenario, repeats)
         return
     try:
         families = [int(x) for x in sizes.split(",")]
@@ -663,10 +664,21 @@ def bench(
     out.print(f"{middle:,} families: {months} months take {ratio:.2f} x the time of {months // 2} (2.00 = linear)")
 
 
-def _bench_tasks(base, path: Path) -> None:
-    """One 20-year baseline run; compare of two scenarios at 100 replicates; Sobol N=256 over 10 parameters."""
-    from model.comparison import compare as run_comparison
+def _bench_tasks(base, path: Path, repeats: int) -> None:
+    """One baseline run; compare 2 x 100 replicates; an experiment of 64 design points x 2 scenarios x 2
+    replicates; the projected time of the N = 1024, 12-parameter Sobol. Each task without and with the shared
+    past (`model.past`), alternating, `repeats` times: medians."""
+    from model.bench import (
+        SOBOL_PARAMETERS,
+        SOBOL_SAMPLES,
+        TASK_POINTS,
+        back_to_back,
+        sobol_runs,
+        time_compare,
+        time_experiment,
+    )
     from model.experiment import load_experiment
+    from model.run import default_workers
     from model.simulation import DistrictModel
 
     seconds = []
@@ -680,21 +692,39 @@ def _bench_tasks(base, path: Path) -> None:
         f"{seconds[2]:.2f} s"
     )
     alternative = _load(path.parent / "osterode_prevention.toml")
-    with _progress() as progress:
-        task = progress.add_task("compare, 2 x 100 runs", total=200)
-        started = time.perf_counter()
-        run_comparison([base, alternative], 100, 1, None, on_done=lambda _: progress.advance(task))
-        compare_s = time.perf_counter() - started
-    out.print(
-        f"compare {base.name} {alternative.name} --replicates 100: {compare_s:.1f} s ({200 / compare_s:.2f} runs/s)"
+    experiment = load_experiment(Path("experiments/sobol_prevention.toml"))
+    experiment_runs = TASK_POINTS * experiment.spec.replicates * len(experiment.scenarios)
+    tasks = {
+        f"compare {base.name} {alternative.name}, 2 x 100 replicates": (
+            200,
+            lambda shared: time_compare([base, alternative], 100, shared),
+        ),
+        f"experiment {experiment.spec.name}: {TASK_POINTS} points x 2 scenarios x {experiment.spec.replicates}": (
+            experiment_runs,
+            lambda shared: time_experiment(experiment, TASK_POINTS, shared),
+        ),
+    }
+    table = Table(
+        title=f"Tasks on {default_workers()} workers, median of {repeats} alternating runs", title_justify="left"
     )
-    sobol = load_experiment(Path("experiments/sobol_prevention.toml"))
-    runs = len(sobol.design) * sobol.spec.replicates * len(sobol.scenarios)
-    out.print(
-        f"Sobol N={sobol.spec.design.samples} over {len(sobol.names)} parameters ({runs:,} runs): about "
-        f"{runs / (200 / compare_s) / 3600:.1f} h at the compare rate (estimated, not run; "
-        "prevsim experiment experiments/sobol_prevention.toml runs it)"
+    for column in ("task", "runs", "full runs: s (runs/s)", "shared past: s (runs/s)", "after / before"):
+        table.add_column(column, justify="left" if column == "task" else "right")
+    for name, (runs, task) in tasks.items():
+        with _progress() as progress:
+            progress.add_task(name, total=None)
+            before, after = (statistics.median(s) for s in back_to_back(task, repeats))
+        cells = [f"{s:.1f} ({runs / s:.2f})" for s in (before, after)]
+        table.add_row(name, f"{runs:,}", *cells, f"{after / before:.2f}")
+    rates = (experiment_runs / before, experiment_runs / after)
+    projected = [f"{sobol_runs() / rate / 60:.0f} min" for rate in rates]
+    table.add_row(
+        f"Sobol N = {SOBOL_SAMPLES}, {SOBOL_PARAMETERS} parameters (projected at the experiment's rate)",
+        f"{sobol_runs():,}",
+        *projected,
+        "",
     )
+    out.print(table)
+    out.print("The machine is shared: figures drift between runs; compare only within this table.")
 
 
 def _connect(address: str):

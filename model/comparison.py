@@ -277,10 +277,12 @@ def compare(
     seed: int = 1,
     workers: int | None = None,
     on_done: Callable[[int], None] | None = None,
+    shared_past: bool = True,
 ) -> Comparison:
-    """Run every scenario with the same replicate seeds; the first is the reference of the paired differences."""
+    """Run every scenario with the same replicate seeds; the first is the reference of the paired differences.
+    With `shared_past` the scenarios' common past is simulated once per replicate (the same numbers)."""
     check_comparable(scenarios)
-    return Comparison(simulate_many(scenarios, replicates, seed, workers, on_done))
+    return Comparison(simulate_many(scenarios, replicates, seed, workers, on_done, shared_past))
 
 
 def _describe(values: pd.Series, by: list[str]) -> pd.DataFrame:

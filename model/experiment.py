@@ -37,13 +37,14 @@ from model.charts import write_charts
 from model.comparison import Comparison, check_comparable
 from model.output import write_atomically, write_text
 from model.parameters import Catalogue
+from model.past import run_shared
 from model.recorder import Recorder
 from model.run import (
     SimulationResult,
     default_workers,
     new_results_folder,
     replicate_seeds,
-    run_replicate,
+    run_separately,
     write_manifest,
 )
 from model.scenario import Scenario, ScenarioError, _problem_lines, inside_allowed, load_scenario, read_toml
@@ -117,6 +118,9 @@ class Experiment:
     ) -> None:
         """design: the design matrix (points x factors) if drawn elsewhere (SALib, the EMA Workbench)."""
         self.spec, self.scenarios, self.path = spec, scenarios, path
+        # the runs of a design point share their past (`model.past`), and design points whose numbers differ
+        # only after it share it too (each worker keeps recent pasts); False runs every run from the beginning
+        self.shared_past = True
         self.factors = spec.levers if spec.design.method == "grid" else spec.uncertainties
         self.design = self._design() if design is None else np.asarray(design, dtype=float)
 
@@ -382,7 +386,8 @@ def run_batch(experiment: Experiment, batch: range) -> pd.DataFrame:
             continue
         scenarios = experiment.scenarios_at(point)
         for r, seed in enumerate(seeds):
-            results = [_one_result(s, seed, run_replicate(s, seed)) for s in scenarios]
+            values = run_shared(scenarios, seed) if experiment.shared_past else run_separately(scenarios, seed)
+            results = [_one_result(s, seed, v) for s, v in zip(scenarios, values, strict=True)]
             outcomes = _one_run_comparison(results)
             rows.append({"point": point, "replicate": r} | {k: outcomes[k] for k in experiment.spec.outcomes})
     return pd.DataFrame(rows)

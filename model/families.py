@@ -66,6 +66,14 @@ class Families:
         self._reallocate(n)
         self.add(n)
 
+    @classmethod
+    def of(cls, fields: dict[str, np.ndarray]) -> Families:
+        """A population holding copies of the given fields (all of FIELDS, of equal length)."""
+        families = cls(len(fields["id"]))
+        for name, values in fields.items():
+            getattr(families, name)[:] = values
+        return families
+
     def _view(self) -> None:
         views = {name: values[self._start : self._start + self._n] for name, values in self._store.items()}
         self.__dict__.update(views)

@@ -20,6 +20,7 @@ import pandas as pd
 from model.calibration import calibration_table, over_horizon, yearly_figures
 from model.output import EXIT_BAD_INPUT, OutputError, write_atomically, write_text
 from model.parameters import Catalogue
+from model.past import run_shared
 from model.recorder import Recorder
 from model.scenario import Scenario, ScenarioError
 from model.simulation import DistrictModel
@@ -253,35 +254,46 @@ def simulate_many(
     seed: int = 0,
     workers: int | None = None,
     on_done: Callable[[int], None] | None = None,
+    shared_past: bool = True,
 ) -> list[SimulationResult]:
-    """Run every scenario with the same replicate seeds (common random numbers), all runs in one pool."""
+    """Run every scenario with the same replicate seeds (common random numbers), all runs in one pool.
+
+    A work unit is one replicate of every scenario; with `shared_past` their common past is simulated once
+    (`model.past`: the same numbers as full runs)."""
     if replicates < 1:
         raise ValueError("replicates must be at least 1")
     seeds = replicate_seeds(seed, replicates)
-    jobs = [(s, r) for s in range(len(scenarios)) for r in range(replicates)]
-    workers = min(workers or default_workers(), len(jobs))
+    run = run_shared if shared_past else run_separately
+    workers = min(workers or default_workers(), replicates)
     started = time.perf_counter()
-    runs: dict[tuple[int, int], np.ndarray] = {}
-    if workers == 1:
-        for n, (s, r) in enumerate(jobs):
-            runs[s, r] = run_replicate(scenarios[s], seeds[r])
+    runs: dict[int, list[np.ndarray]] = {}
+    done = 0
+
+    def finished(r: int, values: list[np.ndarray]) -> None:
+        nonlocal done
+        runs[r] = values
+        for _ in values:
             if on_done:
-                on_done(n)
+                on_done(done)
+            done += 1
+
+    if workers == 1:
+        for r, replicate_seed in enumerate(seeds):
+            finished(r, run(scenarios, replicate_seed))
     else:
-        finished = map_unordered(workers, run_replicate, (((s, r), (scenarios[s], seeds[r])) for s, r in jobs))
-        with closing(finished):
-            for n, (key, values) in enumerate(finished):
-                runs[key] = values
-                if on_done:
-                    on_done(n)
+        results = map_unordered(
+            workers, run, ((r, (scenarios, replicate_seed)) for r, replicate_seed in enumerate(seeds))
+        )
+        with closing(results):
+            for r, values in results:
+                finished(r, values)
     wall_time_s = time.perf_counter() - started
     return [
-        SimulationResult(
-            scenario,
-            seed,
-            seeds,
-            np.stack([runs[s, r] for r in range(replicates)]),
-            wall_time_s,
-        )
+        SimulationResult(scenario, seed, seeds, np.stack([runs[r][s] for r in range(replicates)]), wall_time_s)
         for s, scenario in enumerate(scenarios)
     ]
+
+
+def run_separately(scenarios: list[Scenario], seed: int) -> list[np.ndarray]:
+    """One replicate of each scenario, each run from the beginning of its burn-in."""
+    return [run_replicate(scenario, seed) for scenario in scenarios]

@@ -12,6 +12,7 @@ rules one family at a time, as a Mesa user would write them first.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
@@ -73,6 +74,22 @@ class StreamKeys(NamedTuple):
         return cls(**keys, risk_factors=streams.keys(RISK_FACTORS), uptake=streams.keys(catalogue.uptake_streams))
 
 
+@dataclass(frozen=True)
+class Snapshot:
+    """A model's state at the beginning of `month`, as plain arrays and numbers (see `model.past`). Its arrays
+    are never changed: a model continued from it copies them."""
+
+    month: int
+    families: dict[str, np.ndarray]  # the families' fields (families.FIELDS), in store order
+    next_id: int
+    next_unaccompanied_id: int
+    birth_carry: float
+    arrival_carry: float
+    plan_carry: float
+    places_taken: np.ndarray
+    recorded: np.ndarray  # the recorder's rows of months 0 .. month - 1 (none in burn-in)
+
+
 class DistrictModel(mesa.Model):
     """Families of one district, its youth office and its services, month by month.
 
@@ -80,6 +97,9 @@ class DistrictModel(mesa.Model):
     numbers replaced by key path as in experiment files, either as `overrides={"key.path": value}` or as keywords
     (`**{"key.path": value}`: each key path its own batch_run parameter). Every month (burn-in included) is a step;
     `running` turns false after the last month of the horizon; `datacollector` reports each month's figures.
+    Given `past`, the model continues from that state (a snapshot of this scenario's past, or of one it shares
+    under this seed: `model.past`) instead of starting in January of the burn-in's first year; its
+    `datacollector` then reports the months from there on.
     """
 
     def __init__(
@@ -88,6 +108,7 @@ class DistrictModel(mesa.Model):
         seed: int,
         overrides: Mapping[str, float] | None = None,
         microdata: bool = False,
+        past: Snapshot | None = None,
         **key_paths: float,
     ):
         super().__init__(rng=seed)
@@ -112,6 +133,12 @@ class DistrictModel(mesa.Model):
         self.next_id = 0
         self.next_unaccompanied_id = UNACCOMPANIED_ID_BASE
         self.birth_carry = self.arrival_carry = self.plan_carry = 0.0
+        if past is not None:
+            if microdata:  # its rows (helps begun, censuses) would lack the past's
+                raise ValueError("microdata needs the whole run: a model continued from a past has none")
+            self.microdata = None
+            self._resume(past)
+            return
         initial = round(self.params.births_per_month * ADULT_MONTHS)
         self.families = f = Families(initial)
         self._compile_phases()
@@ -126,6 +153,37 @@ class DistrictModel(mesa.Model):
             out_of_home = cat.in_role("out_of_home")
             self.microdata = Microdata(cat.help_names, cat.help_counts_as_hze, out_of_home, sim.start_year)
             self.tally.use_events(EventLog.with_room(16 * (initial + 32)))
+
+    def snapshot(self) -> Snapshot:
+        """The state at the beginning of this month (between two steps), copied."""
+        return Snapshot(
+            month=self.month,
+            families={name: values.copy() for name, values in self.families.arrays._asdict().items()},
+            next_id=self.next_id,
+            next_unaccompanied_id=self.next_unaccompanied_id,
+            birth_carry=self.birth_carry,
+            arrival_carry=self.arrival_carry,
+            plan_carry=self.plan_carry,
+            places_taken=self.places_taken.copy(),
+            recorded=self.recorder.values[: max(self.month, 0)].copy(),
+        )
+
+    def _resume(self, past: Snapshot) -> None:
+        """Continue from a snapshot of a past this scenario shares: its state, with this scenario's numbers
+        as a full run holds them in that month (resolved in the last year of change, or the first year)."""
+        self.month = past.month
+        sim = self.scenario.simulation
+        first = sim.start_year - sim.burn_in_years
+        resolved = max((y for y in self.years_of_change if first < y <= self.year), default=first)
+        self.params = YearParameters.of(self.scenario, resolved)
+        self.rules = Rules.of(self.catalogue, self.params)
+        self.next_id, self.next_unaccompanied_id = past.next_id, past.next_unaccompanied_id
+        self.birth_carry, self.arrival_carry, self.plan_carry = past.birth_carry, past.arrival_carry, past.plan_carry
+        self.places_taken[:] = past.places_taken
+        self.recorder.values[: len(past.recorded)] = past.recorded
+        self.families = Families.of(past.families)
+        self._compile_phases()
+        self.running = self.month < self.horizon_months
 
     def _compile_phases(self) -> None:
         """The compiled phases for the types of this model's arguments (see `kernels.phases_for`)."""

@@ -231,7 +231,7 @@ class DistrictModel(mesa.Model):
         full = events.rows[0] >= len(events.kind)
         rows = events.drain()
         if full:
-            raise RuntimeError("the microdata's event log was full: rows were lost")  # room is made below
+            raise RuntimeError("the microdata's event log was full: rows were lost")  # room below should prevent it
         if self.month >= 0:
             self.microdata.collect(self.month, rows)
             if self.month % 12 == 11:

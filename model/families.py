@@ -39,6 +39,9 @@ FIELDS: dict[str, type] = {
     "prevention_received": np.int32,  # bit mask of services received: each is offered once
     "protection": np.float64,  # lasting reduction of the shock hazard from earlier prevention, decays
     "protection_decay": np.float64,  # monthly factor of that decay
+    "parenting": np.float64,  # lasting reduction of the shock hazard from a change in parenting, realised
+    "parenting_pending": np.float64,  # the part of that change still to come
+    "parenting_growth": np.float64,  # monthly share of the pending change realised
     "waiting": np.bool_,  # known to the youth office, waiting for a help plan
     "months_waiting": np.int16,
     "failed_help": np.bool_,  # an earlier help ended with the need unresolved

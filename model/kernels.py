@@ -309,7 +309,7 @@ def births(keys, fam, risk_factors: tuple[np.ndarray, ...], rules, new: Newcomer
                 fam.shock_ratio[i] *= rules.risk_factor_hazard_ratio[k]
         age_ratio = pick(rules.age_hazard_ratio_by_band, band_of(fam.age_months[i], AGE_BAND_STARTS))
         unprotected = rule.shock_hazard(
-            rules.shock_hazard_per_month, fam.shock_ratio[i], age_ratio, 0.0, NO_HELP, rules.prevention
+            rules.shock_hazard_per_month, fam.shock_ratio[i], age_ratio, 0.0, 0.0, 1.0, NO_HELP, rules.prevention
         )
         fam.burden[i] = rule.expected_burden(unprotected, rules.shock_mean_size_points, rules.reversion_per_month)
         fam.level[i] = rule.risk_level(fam.burden[i])
@@ -358,8 +358,9 @@ def ageing(keys, month: int, fam, rules, tally, taken: np.ndarray) -> np.ndarray
 @nb.njit(cache=True)
 def burden_and_risk(keys, month: int, fam, rules) -> None:
     """Who has a burden shock this month (`rules.shock_hazard`); every burden reverts (`rules.burden_kept`,
-    faster in a help) and protection decays (`rules.decayed_protection`); the shocked families' burden rises
-    by the shock's size (`rules.shock_size_points`); levels follow the burden (`rules.risk_level`)."""
+    faster in a help), protection decays (`rules.decayed_protection`) and a pending change in parenting grows
+    (`rules.parenting_grown`); the shocked families' burden rises by the shock's size
+    (`rules.shock_size_points`); levels follow the burden (`rules.risk_level`)."""
     at, ids, burden, level, protection = position(month), fam.id, fam.burden, fam.level, fam.protection
     base, by_age, services = rules.shock_hazard_per_month, rules.age_hazard_ratio_by_band, rules.prevention
     shocked = np.empty(len(ids), dtype=np.bool_)
@@ -369,6 +370,8 @@ def burden_and_risk(keys, month: int, fam, rules) -> None:
             fam.shock_ratio[i],
             pick(by_age, band_of(fam.age_months[i], AGE_BAND_STARTS)),
             protection[i],
+            fam.parenting[i],
+            rule.waiting_hazard_ratio(fam.waiting[i], rules.shock_hazard_ratio_while_waiting),
             fam.prevention[i],
             services,
         )
@@ -376,6 +379,9 @@ def burden_and_risk(keys, month: int, fam, rules) -> None:
     for i in range(len(ids)):
         burden[i] *= rules.burden_kept_by_help[fam.help[i]]
         protection[i] = rule.decayed_protection(protection[i], fam.protection_decay[i])
+        fam.parenting[i], fam.parenting_pending[i] = rule.parenting_grown(
+            fam.parenting[i], fam.parenting_pending[i], fam.parenting_growth[i]
+        )
         level[i] = rule.risk_level(burden[i])
     for i in indices(shocked):
         burden[i] += rule.shock_size_points(rules.shock_mean_size_points, draw(keys.shock_size, at, ids[i]))
@@ -500,10 +506,10 @@ def come_to_notice(keys, month: int, fam, rules) -> tuple[np.ndarray, np.ndarray
     """Who comes to the youth office's notice this month: the families reported, the escalations noticed in
     help, and the families seeking counselling themselves (each ascending).
 
-    Reported (draws from keys.report) and seeking (keys.self_referral): families open to notice
-    (`rules.open_to_notice`), with the hazards `rules.report_hazard` and
-    self_referral_hazard_per_month_by_level[level]. Escalations (keys.escalation_noticed):
-    `rules.escalation_noticed`.
+    Reported (draws from keys.report): families open to reports (`rules.open_to_reports`, waiting or not),
+    with the hazard `rules.report_hazard`; seeking (keys.self_referral): families open to notice
+    (`rules.open_to_notice`), with the hazard self_referral_hazard_per_month_by_level[level]. Escalations
+    (keys.escalation_noticed): `rules.escalation_noticed`.
 
     Every family draws from all three streams, so that the loops have no branches and are compiled to vector
     instructions; a draw depends only on (stream, month, id), so the draws nobody needs change nothing.
@@ -517,7 +523,7 @@ def come_to_notice(keys, month: int, fam, rules) -> tuple[np.ndarray, np.ndarray
     for i in range(len(ids)):  # three loops: each compiled to vector instructions (fused, they are slower)
         hazard = rule.report_hazard(pick(by_level, level[i]), network, prevention[i], rules.prevention)
         u = draw(keys.report, at, ids[i])
-        reported[i] = rule.open_to_notice(help[i] != NO_HELP, waiting[i], level[i]) & (u < hazard)
+        reported[i] = rule.open_to_reports(help[i] != NO_HELP, level[i]) & (u < hazard)
     for i in range(len(ids)):
         u = draw(keys.self_referral, at, ids[i])
         hazard = pick(rules.self_referral_hazard_per_month_by_level, level[i])
@@ -560,21 +566,19 @@ def assess(keys, month: int, fam, idx: np.ndarray, rules, tally, taken: np.ndarr
 def help_planning(keys, month: int, fam, rules, tally, taken: np.ndarray, capacity: int) -> None:
     """The youth office makes help plans (§36) for waiting families, up to `capacity` this month.
 
-    Waiting families whose need has resolved (level below 3) stop waiting; the others wait a month longer.
-    A plan is ready with a probability (keys.plan_ready); of those ready, the first `capacity` by level
-    (highest first), then months waited (longest first), then a draw (keys.plan_priority). Each planned
-    family gets intensive diagnostics first (escalating, not diagnosed yet, with a probability;
-    keys.diagnostics), else a placement (with a probability by level, at least the one after a failed help,
-    times a ratio once diagnosed; keys.placement), else a help by help plan.
+    Every waiting family waits a month longer. A plan is ready with a probability (keys.plan_ready); of those
+    ready, the first `capacity` by level (highest first), then months waited (longest first), then a draw
+    (keys.plan_priority) have their conference. A family whose need has resolved meanwhile is closed
+    (`rules.case_closed`); the others get intensive diagnostics first (escalating, not diagnosed yet, with a
+    probability; keys.diagnostics), else a placement (with a probability by level, at least the one after a
+    failed help, times a ratio once diagnosed; keys.placement), else a help by help plan.
     """
     at = position(month)
     ids, waiting, months_waiting, level = fam.id, fam.waiting, fam.months_waiting, fam.level
     ready = np.empty(len(ids), dtype=np.int64)
     n = 0
     for i in range(len(ids)):
-        waiting[i] = rule.keeps_waiting(waiting[i], level[i])
         if not waiting[i]:
-            months_waiting[i] = 0
             continue
         months_waiting[i] += 1
         if draw(keys.plan_ready, at, ids[i]) < rules.help_plan_completion_per_month:
@@ -594,8 +598,11 @@ def help_planning(keys, month: int, fam, rules, tally, taken: np.ndarray, capaci
     placed = np.empty(len(chosen), dtype=np.bool_)
     for r in range(len(chosen)):
         i = chosen[r]
+        if rule.case_closed(level[i]):
+            waiting[i] = False
+            months_waiting[i] = 0
         u = draw(keys.diagnostics, at, ids[i])
-        diagnostics[r] = rule.diagnostics_first(
+        diagnostics[r] = waiting[i] & rule.diagnostics_first(
             fam.failed_help[i], level[i], fam.diagnosed[i], u, rules.diagnostics_first_share
         )
         p_place = rule.placement_probability(
@@ -608,7 +615,7 @@ def help_planning(keys, month: int, fam, rules, tally, taken: np.ndarray, capaci
         placed[r] = draw(keys.placement, at, ids[i]) < p_place
     planning = Route(HELP_PLAN_ROUTE, keys.help_choice_planning, keys.duration_planning)
     grant(planning, month, fam, chosen[diagnostics], rules.diagnostic_helps, rules, tally, taken)
-    still_waiting = waiting[chosen]  # all but those who got diagnostics
+    still_waiting = waiting[chosen]  # all but those closed or sent to diagnostics
     grant(planning, month, fam, chosen[still_waiting & placed], rules.placement_helps, rules, tally, taken)
     grant(planning, month, fam, chosen[still_waiting & ~placed], rules.help_plan_helps, rules, tally, taken)
 
@@ -717,6 +724,14 @@ def help_outcomes(keys, month: int, fam, rules, tally, taken: np.ndarray) -> Non
         if fam.prevention_months_left[i] <= 0:
             fam.protection[i], fam.protection_decay[i] = rule.protection_after_prevention(
                 fam.protection[i], fam.protection_decay[i], s, rules.prevention, rules.protection_decay_per_month[s]
+            )
+            fam.parenting_pending[i], fam.parenting_growth[i] = rule.parenting_after_prevention(
+                fam.parenting[i],
+                fam.parenting_pending[i],
+                fam.parenting_growth[i],
+                s,
+                rules.prevention,
+                rules.parenting_growth_per_month[s],
             )
             fam.prevention[i] = NO_HELP
 

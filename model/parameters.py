@@ -119,6 +119,7 @@ class YearParameters:
     shock_mean_size_points: float
     reversion_per_month: float
     age_hazard_ratio_by_band: np.ndarray
+    shock_hazard_ratio_while_waiting: float
     report_hazard_per_month_by_level: np.ndarray  # index 0-4; level 0 is never reported
     self_referral_hazard_per_month_by_level: np.ndarray
     in_help_escalation_detection_per_month: float
@@ -146,6 +147,7 @@ class YearParameters:
     prevention_places: np.ndarray
     prevention_duration_months: np.ndarray
     protection_decay_per_month: np.ndarray  # from the half-life
+    parenting_growth_per_month: np.ndarray  # from the onset (`rules.parenting_growth_per_month`)
     prevention: dict[str, np.ndarray]  # every number of the services (SERVICE_NUMBERS), by service
 
     @classmethod
@@ -197,6 +199,7 @@ class YearParameters:
             shock_mean_size_points=b.shock_mean_size_points.at(year),
             reversion_per_month=b.reversion_per_month.at(year),
             age_hazard_ratio_by_band=np.array(b.age_hazard_ratio_by_band.value),
+            shock_hazard_ratio_while_waiting=b.shock_hazard_ratio_while_waiting.at(year),
             report_hazard_per_month_by_level=np.array([0.0, *det.report_hazard_per_month_by_level.value]),
             self_referral_hazard_per_month_by_level=np.array([0.0, *det.self_referral_hazard_per_month_by_level.value]),
             in_help_escalation_detection_per_month=det.in_help_escalation_detection_per_month.at(year),
@@ -224,6 +227,9 @@ class YearParameters:
             prevention_places=np.floor(budget / (12 * prevention_cost)),
             prevention_duration_months=np.array([max(1, round(p.mean_duration_months.at(year))) for p in services]),
             protection_decay_per_month=0.5 ** (1 / half_life),
+            parenting_growth_per_month=np.array(
+                [rule.parenting_growth_per_month(p.parenting_effect_onset_months.at(year)) for p in services]
+            ),
             prevention={n: np.array([getattr(p, n).at(year) for p in services]) for n in SERVICE_NUMBERS},
         )
 
@@ -265,6 +271,7 @@ class Rules(NamedTuple):
     continue_after_18_probability: float
     shock_hazard_per_month: float
     age_hazard_ratio_by_band: tuple[float, ...]
+    shock_hazard_ratio_while_waiting: float
     burden_kept_by_help: np.ndarray  # by help, the last without one (`rules.burden_kept`)
     shock_mean_size_points: float
     reversion_per_month: float
@@ -293,6 +300,7 @@ class Rules(NamedTuple):
     prevention_by_level: tuple[int, ...]
     prevention_duration_months: np.ndarray
     protection_decay_per_month: np.ndarray
+    parenting_growth_per_month: np.ndarray
     # detection and assessment
     report_hazard_per_month_by_level: tuple[float, ...]
     network_referral_hazard_ratio: float

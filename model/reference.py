@@ -74,6 +74,7 @@ class Family(mesa.Agent):
         self.prevention_received: set[int] = set()  # each service is offered once
         self.protection = 0.0
         self.protection_decay = 1.0
+        self.parenting = self.parenting_pending = self.parenting_growth = 0.0
         self.waiting = False
         self.months_waiting = 0
         self.failed_help = False
@@ -98,16 +99,24 @@ class Family(mesa.Agent):
             if getattr(self, factor):
                 self.shock_ratio *= ratios[factor].at(year)
         # Starting at the expected burden keeps the population from drifting during burn-in.
-        unprotected = self.shock_hazard(protection=0.0, service=NO_HELP)
+        unprotected = self.shock_hazard(protection=0.0, parenting=0.0, waiting=False, service=NO_HELP)
         self.burden = rule.expected_burden(unprotected, r.shock_mean_size_points, r.reversion_per_month)
         self.level = rule.risk_level(self.burden)
 
-    def shock_hazard(self, protection: float, service: int) -> float:
+    def shock_hazard(self, protection: float, parenting: float, waiting: bool, service: int) -> float:
         """The family's monthly shock hazard at its age (`rules.shock_hazard`)."""
         r = self.model.rules
         age_ratio = r.age_hazard_ratio_by_band[band_of(self.age_months)]
+        waiting_ratio = rule.waiting_hazard_ratio(waiting, r.shock_hazard_ratio_while_waiting)
         return rule.shock_hazard(
-            r.shock_hazard_per_month, self.shock_ratio, age_ratio, protection, service, r.prevention
+            r.shock_hazard_per_month,
+            self.shock_ratio,
+            age_ratio,
+            protection,
+            parenting,
+            waiting_ratio,
+            service,
+            r.prevention,
         )
 
     # --- 1. demography -------------------------------------------------------------------------
@@ -127,13 +136,18 @@ class Family(mesa.Agent):
     # --- 2. burden and risk --------------------------------------------------------------------
 
     def step(self) -> None:
-        """The family's own month: shocks add burden, burden reverts (faster in a help), protection decays."""
+        """The family's own month: shocks add burden, burden reverts (faster in a help), protection decays and
+        a pending change in parenting grows."""
         r = self.model.rules
-        shocked = self.random.random() < self.shock_hazard(self.protection, self.prevention)
+        hazard = self.shock_hazard(self.protection, self.parenting, self.waiting, self.prevention)
+        shocked = self.random.random() < hazard
         self.burden *= r.burden_kept_by_help[self.help]  # the last entry: no help
         if shocked:
             self.burden += rule.shock_size_points(r.shock_mean_size_points, self.random.random())
         self.protection = rule.decayed_protection(self.protection, self.protection_decay)
+        self.parenting, self.parenting_pending = rule.parenting_grown(
+            self.parenting, self.parenting_pending, self.parenting_growth
+        )
         self.level = rule.risk_level(self.burden)
 
     # --- 3. reach and detection ----------------------------------------------------------------
@@ -160,13 +174,14 @@ class Family(mesa.Agent):
         self.model.tally.prevention_begun[service] += 1
 
     def known_to_nobody(self) -> bool:
-        """Burdened, not in a help and not yet waiting: a report or a self-referral can still reach the office."""
+        """Burdened, not in a help and not yet waiting: a self-referral can still reach the office."""
         return rule.open_to_notice(self.help != NO_HELP, self.waiting, self.level)
 
     def maybe_reported(self) -> None:
-        """Schools, Kitas, health services, police and services report; the office assesses (§8a)."""
+        """Schools, Kitas, health services, police and services report, also while the family waits for a
+        help plan; the office assesses (§8a)."""
         r = self.model.rules
-        if not self.known_to_nobody():
+        if not rule.open_to_reports(self.help != NO_HELP, self.level):
             return
         hazard = rule.report_hazard(
             r.report_hazard_per_month_by_level[self.level],
@@ -228,7 +243,8 @@ class Family(mesa.Agent):
         return access
 
     def advance_prevention(self) -> None:
-        """A service ends after its months and leaves a lasting, decaying protection (the stronger one counts)."""
+        """A service ends after its months and leaves a lasting, decaying protection (the stronger one counts) and
+        a lasting change in parenting still to come (the larger one counts)."""
         r = self.model.rules
         self.prevention_months_left -= 1
         if self.prevention_months_left > 0:
@@ -236,6 +252,14 @@ class Family(mesa.Agent):
         s = self.prevention
         self.protection, self.protection_decay = rule.protection_after_prevention(
             self.protection, self.protection_decay, s, r.prevention, r.protection_decay_per_month[s]
+        )
+        self.parenting_pending, self.parenting_growth = rule.parenting_after_prevention(
+            self.parenting,
+            self.parenting_pending,
+            self.parenting_growth,
+            s,
+            r.prevention,
+            r.parenting_growth_per_month[s],
         )
         self.prevention = NO_HELP
 
@@ -356,10 +380,6 @@ class ReferenceModel(mesa.Model):
         """The youth office makes help plans (§36) for waiting families, within caseworker capacity."""
         p, r, cat, rnd = self.params, self.rules, self.catalogue, self.random
         families = self.families()
-        for family in families:
-            family.waiting = rule.keeps_waiting(family.waiting, family.level)  # else the need resolved meanwhile
-            if not family.waiting:
-                family.months_waiting = 0
         ready = [f for f in families if f.waiting and rnd.random() < r.help_plan_completion_per_month]
         capacity = self.plan_carry + p.help_plans_per_month
         planned = min(len(ready), int(capacity))
@@ -368,14 +388,19 @@ class ReferenceModel(mesa.Model):
         keys = {f: (-f.level, -f.months_waiting, rnd.random()) for f in ready}
         chosen = sorted(ready, key=keys.__getitem__)[:planned]
 
+        for family in chosen:  # the conference closes a case whose need has resolved meanwhile
+            if rule.case_closed(family.level):
+                family.waiting, family.months_waiting = False, 0
         diagnostic = cat.helps_with("diagnostic")
         for family in chosen:
+            if not family.waiting:
+                continue
             u = rnd.random()
             if rule.diagnostics_first(family.failed_help, family.level, family.diagnosed, u, r.diagnostics_first_share):
                 self.grant(family, diagnostic)
         placed, ambulant = [], []
         for family in chosen:
-            if not family.waiting:  # got a diagnostic place
+            if not family.waiting:  # closed, or got a diagnostic place
                 continue
             p_place = rule.placement_probability(
                 r.placement_probability_by_level[family.level],

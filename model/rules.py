@@ -86,7 +86,14 @@ def leaves_district(age_months: int, in_help: bool, help_ends: bool, moving_away
 
 @rule
 def shock_hazard(
-    base_per_month: float, family_ratio: float, age_ratio: float, protection: float, service: int, prevention
+    base_per_month: float,
+    family_ratio: float,
+    age_ratio: float,
+    protection: float,
+    parenting: float,
+    waiting_ratio: float,
+    service: int,
+    prevention,
 ) -> float:
     """The monthly probability of a burden shock. `service`: the prevention service the family is in (-1:
     none); `prevention`: the services' numbers (`parameters.Rules.prevention`)."""
@@ -94,9 +101,17 @@ def shock_hazard(
         base_per_month
         * family_ratio  # frailty x the hazard ratios of the family's risk factors
         * age_ratio  # the child's age band
-        * (1.0 - protection)  # lasting protection left by an earlier prevention service
+        * (1.0 - protection)  # fading protection left by an earlier prevention service
+        * (1.0 - parenting)  # the lasting change in parenting an earlier prevention service has brought about
+        * waiting_ratio  # a known need left unmet while the family waits for a help plan
         * pick(prevention.shock_hazard_ratio_during, service)  # while a prevention service runs
     )
+
+
+@rule
+def waiting_hazard_ratio(waiting: bool, ratio_while_waiting: float) -> float:
+    """The shock hazard ratio of waiting for a help plan: the need is known and not yet met."""
+    return ratio_while_waiting if waiting else 1.0
 
 
 @rule
@@ -141,6 +156,33 @@ def protection_after_prevention(
     return protection, decay_per_month
 
 
+@rule
+def parenting_growth_per_month(onset_months: float) -> float:
+    """The share of a pending change in parenting realised each month: a first-order delay whose mean is
+    the onset (so the change builds up over years if the onset is years)."""
+    return 1.0 - math.exp(-1.0 / onset_months)
+
+
+@rule
+def parenting_grown(parenting: float, pending: float, growth_per_month: float) -> tuple[float, float]:
+    """A month of the change in parenting: a share of the pending change is realised; it then lasts."""
+    realised = pending * growth_per_month
+    return parenting + realised, pending - realised
+
+
+@rule
+def parenting_after_prevention(
+    parenting: float, pending: float, growth: float, service: int, prevention, service_growth: float
+) -> tuple[float, float]:
+    """When a prevention service ends, the family's lasting change in parenting (realised and pending) becomes
+    the larger of what it had and the service's effect; the change still to come is pending, realised at the
+    service's pace if the service's effect is the larger."""
+    effect = pick(prevention.parenting_effect_share, service)
+    if effect > parenting + pending:
+        return effect - parenting, service_growth
+    return pending, growth
+
+
 # --- reach and detection -----------------------------------------------------------------------------------
 
 
@@ -158,9 +200,16 @@ def in_age_range(age_months: int, youngest_months: int, oldest_months: int) -> b
 
 
 @rule
+def open_to_reports(in_help: bool, level: int) -> bool:
+    """Burdened and not in a help: schools, Kitas, doctors or police can report the family, also while it waits
+    for a help plan (they do not know it waits; a waiting family that escalates is reported again)."""
+    return (not in_help) & (level >= 1)
+
+
+@rule
 def open_to_notice(in_help: bool, waiting: bool, level: int) -> bool:
-    """Burdened, not in a help and not yet waiting: a report or a self-referral can still reach the office."""
-    return (not in_help) & (not waiting) & (level >= 1)
+    """Open to reports and not yet waiting: a self-referral can still reach the office."""
+    return open_to_reports(in_help, level) & (not waiting)
 
 
 @rule
@@ -197,9 +246,10 @@ def assessment_outcome(level: int, age_months: int, u: float, acute_share: float
 
 
 @rule
-def keeps_waiting(waiting: bool, level: int) -> bool:
-    """A waiting family whose need has resolved (below the need level) stops waiting."""
-    return waiting & (level >= NEED_LEVEL)
+def case_closed(level: int) -> bool:
+    """At its help-plan conference, a waiting family whose need has resolved meanwhile (below the need level)
+    is closed without a help. Until the conference the office does not know: the family keeps waiting."""
+    return level < NEED_LEVEL
 
 
 @rule

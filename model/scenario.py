@@ -174,6 +174,7 @@ class Burden(_Strict):
     reversion_per_month: Probability
     frailty_sd_log: NonNegative
     age_hazard_ratio_by_band: RatioByAgeBand
+    shock_hazard_ratio_while_waiting: HazardRatio
 
 
 class Detection(_Strict):
@@ -227,6 +228,8 @@ class PreventionService(_Service):
     shock_hazard_ratio_during: HazardRatio
     protection_after_share: Probability
     protection_half_life_months: Positive
+    parenting_effect_share: Probability
+    parenting_effect_onset_months: Positive
     referral_hazard_ratio_during: HazardRatio
 
     @model_validator(mode="after")

@@ -11,7 +11,7 @@ import importlib.util
 
 from tests.conftest import ROOT
 
-PINNED = "89f33c145f76748967270b692045274f02661b10f8adcf1286c36a2cfeeb84e0"
+PINNED = "1bf9830ed81f227d35afbe1a7004b76995fff2f3fc1cf3a1065f720c9c4d87e6"
 
 
 def test_results_are_those_pinned():

@@ -76,19 +76,31 @@ SERVICES = ServiceNumbers(
         "referral_hazard_ratio_during": (2.0, 1.5, 1.0),
         "protection_after_share": (0.3, 0.1, 0.0),
         "uptake_hazard_per_month": (0.05, 0.2, 0.0),
+        "parenting_effect_share": (0.2, 0.05, 0.0),
     }
 )
 NONE = -1
 
 
+def shock_hazard(family=1.0, age=1.0, protection=0.0, parenting=0.0, waiting=1.0, service=NONE) -> float:
+    return rule.shock_hazard(0.01, family, age, protection, parenting, waiting, service, SERVICES)
+
+
 def test_shock_hazard_multiplies_each_factor():
-    assert rule.shock_hazard(0.01, 2.0, 1.5, 0.2, 1, SERVICES) == approx(0.01 * 2.0 * 1.5 * 0.8 * 0.8)
-    base = rule.shock_hazard(0.01, 1.0, 1.0, 0.0, NONE, SERVICES)
+    assert shock_hazard(2.0, 1.5, 0.2, 0.5, 1.5, 1) == approx(0.01 * 2.0 * 1.5 * 0.8 * 0.5 * 1.5 * 0.8)
+    base = shock_hazard()
     assert base == approx(0.01)
-    assert rule.shock_hazard(0.01, 3.0, 1.0, 0.0, NONE, SERVICES) == approx(3 * base)  # the family's ratio
-    assert rule.shock_hazard(0.01, 1.0, 3.0, 0.0, NONE, SERVICES) == approx(3 * base)  # the age band's ratio
-    assert rule.shock_hazard(0.01, 1.0, 1.0, 0.25, NONE, SERVICES) == approx(0.75 * base)  # protection
-    assert rule.shock_hazard(0.01, 1.0, 1.0, 0.0, 0, SERVICES) == approx(0.6 * base)  # during prevention
+    assert shock_hazard(family=3.0) == approx(3 * base)  # the family's ratio
+    assert shock_hazard(age=3.0) == approx(3 * base)  # the age band's ratio
+    assert shock_hazard(protection=0.25) == approx(0.75 * base)  # protection
+    assert shock_hazard(parenting=0.1) == approx(0.9 * base)  # a lasting change in parenting
+    assert shock_hazard(waiting=2.0) == approx(2 * base)  # waiting for a help plan
+    assert shock_hazard(service=0) == approx(0.6 * base)  # during prevention
+
+
+def test_waiting_raises_the_hazard_only_while_waiting():
+    assert rule.waiting_hazard_ratio(True, 1.7) == 1.7
+    assert rule.waiting_hazard_ratio(False, 1.7) == 1.0
 
 
 def test_shock_size_is_exponential():
@@ -122,6 +134,27 @@ def test_protection_decays_and_the_stronger_counts():
     assert rule.protection_after_prevention(0.2, 0.9, 1, SERVICES, 0.7) == (0.2, 0.9)  # the other service's
 
 
+def test_parenting_change_builds_up_with_its_onset_and_lasts():
+    growth = rule.parenting_growth_per_month(12.0)
+    assert growth == approx(1 - math.exp(-1 / 12))
+    assert rule.parenting_growth_per_month(1.0) > growth > rule.parenting_growth_per_month(48.0)
+    assert rule.parenting_grown(0.1, 0.2, 0.25) == approx((0.15, 0.15))  # a quarter of the pending is realised
+    assert rule.parenting_grown(0.3, 0.0, 0.25) == (0.3, 0.0)  # realised change lasts
+    parenting, pending = 0.0, 0.2
+    for _ in range(12):  # a year with a mean onset of 12 months: 1 - 1/e of the change
+        parenting, pending = rule.parenting_grown(parenting, pending, growth)
+    assert parenting == approx(0.2 * (1 - math.exp(-1)))
+    assert parenting + pending == approx(0.2)
+
+
+def test_parenting_after_prevention_takes_the_larger_change():
+    # (parenting, pending, growth) -> (pending, growth); service 0 brings 0.2, service 1 0.05
+    assert rule.parenting_after_prevention(0.0, 0.0, 0.0, 0, SERVICES, 0.1) == approx((0.2, 0.1))
+    assert rule.parenting_after_prevention(0.05, 0.05, 0.3, 0, SERVICES, 0.1) == approx((0.15, 0.1))
+    assert rule.parenting_after_prevention(0.1, 0.15, 0.3, 0, SERVICES, 0.1) == (0.15, 0.3)  # keeps its own
+    assert rule.parenting_after_prevention(0.0, 0.0, 0.0, 1, SERVICES, 0.1) == approx((0.05, 0.1))
+
+
 def test_prevention_reach_and_age_range():
     assert rule.prevention_reach(0, SERVICES, 2.0) == approx(0.1)
     assert rule.prevention_reach(1, SERVICES, 1.0) == approx(0.2)
@@ -136,6 +169,12 @@ def test_prevention_reach_and_age_range():
 )
 def test_open_to_notice(in_help: bool, waiting: bool, level: int, open_: bool):
     assert rule.open_to_notice(in_help, waiting, level) == open_
+
+
+def test_reports_reach_waiting_families_too():
+    assert rule.open_to_reports(False, 3)  # waiting or not: the reporter does not know
+    assert not rule.open_to_reports(True, 4)
+    assert not rule.open_to_reports(False, 0)
 
 
 def test_report_hazard_multiplies_each_factor():
@@ -173,10 +212,9 @@ def test_assessment_outcome(level: int, age: int, u: float, outcome: int):
     assert rule.assessment_outcome(level, age, u, 0.3) == outcome
 
 
-def test_keeps_waiting_while_the_need_lasts():
-    assert rule.keeps_waiting(True, 3) and rule.keeps_waiting(True, 4)
-    assert not rule.keeps_waiting(True, 2)
-    assert not rule.keeps_waiting(False, 4)
+def test_case_closed_at_the_conference_once_the_need_has_resolved():
+    assert rule.case_closed(2) and rule.case_closed(0)
+    assert not rule.case_closed(3) and not rule.case_closed(4)
 
 
 @pytest.mark.parametrize(

@@ -508,7 +508,7 @@ def come_to_notice(keys, month: int, fam, rules) -> tuple[np.ndarray, np.ndarray
 
     Reported (draws from keys.report): families open to reports (`rules.open_to_reports`, waiting or not),
     with the hazard `rules.report_hazard`; seeking (keys.self_referral): families open to notice
-    (`rules.open_to_notice`), with the hazard self_referral_hazard_per_month_by_level[level]. Escalations
+    (`rules.open_to_notice`), with the hazard `rules.self_referral_hazard`. Escalations
     (keys.escalation_noticed): `rules.escalation_noticed`.
 
     Every family draws from all three streams, so that the loops have no branches and are compiled to vector
@@ -526,7 +526,11 @@ def come_to_notice(keys, month: int, fam, rules) -> tuple[np.ndarray, np.ndarray
         reported[i] = rule.open_to_reports(help[i] != NO_HELP, level[i]) & (u < hazard)
     for i in range(len(ids)):
         u = draw(keys.self_referral, at, ids[i])
-        hazard = pick(rules.self_referral_hazard_per_month_by_level, level[i])
+        hazard = rule.self_referral_hazard(
+            pick(rules.self_referral_hazard_per_month_by_level, level[i]),
+            fam.sgb2_poverty[i],
+            rules.self_referral_hazard_ratio_transfer_benefits,
+        )
         seeking[i] = rule.open_to_notice(help[i] != NO_HELP, waiting[i], level[i]) & (u < hazard)
     for i in range(len(ids)):
         escalated[i] = rule.escalation_noticed(

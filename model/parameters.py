@@ -122,6 +122,7 @@ class YearParameters:
     shock_hazard_ratio_while_waiting: float
     report_hazard_per_month_by_level: np.ndarray  # index 0-4; level 0 is never reported
     self_referral_hazard_per_month_by_level: np.ndarray
+    self_referral_hazard_ratio_transfer_benefits: float
     in_help_escalation_detection_per_month: float
     acute_share_of_endangerment: float
     network_referral_hazard_ratio: float
@@ -202,6 +203,7 @@ class YearParameters:
             shock_hazard_ratio_while_waiting=b.shock_hazard_ratio_while_waiting.at(year),
             report_hazard_per_month_by_level=np.array([0.0, *det.report_hazard_per_month_by_level.value]),
             self_referral_hazard_per_month_by_level=np.array([0.0, *det.self_referral_hazard_per_month_by_level.value]),
+            self_referral_hazard_ratio_transfer_benefits=det.self_referral_hazard_ratio_transfer_benefits.at(year),
             in_help_escalation_detection_per_month=det.in_help_escalation_detection_per_month.at(year),
             acute_share_of_endangerment=det.acute_share_of_endangerment.at(year),
             network_referral_hazard_ratio=det.network_referral_hazard_ratio.at(year),
@@ -306,6 +308,7 @@ class Rules(NamedTuple):
     network_referral_hazard_ratio: float
     in_help_escalation_detection_per_month: float
     self_referral_hazard_per_month_by_level: tuple[float, ...]
+    self_referral_hazard_ratio_transfer_benefits: float
     acute_share_of_endangerment: float
     # help planning
     help_plan_completion_per_month: float

@@ -218,7 +218,11 @@ class Family(mesa.Agent):
     def maybe_self_referral(self) -> None:
         """Families seek counselling (§28) themselves."""
         m = self.model
-        hazard = m.rules.self_referral_hazard_per_month_by_level[self.level]
+        hazard = rule.self_referral_hazard(
+            m.rules.self_referral_hazard_per_month_by_level[self.level],
+            self.sgb2_poverty,
+            m.rules.self_referral_hazard_ratio_transfer_benefits,
+        )
         if self.known_to_nobody() and self.random.random() < hazard:
             m.grant(self, m.catalogue.helps_with("self_referral"))
 

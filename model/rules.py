@@ -223,6 +223,16 @@ def report_hazard(by_level: float, network_referral_ratio: float, service: int, 
 
 
 @rule
+def self_referral_hazard(by_level: float, transfer_benefits: bool, ratio_transfer_benefits: float) -> float:
+    """The monthly probability that a family seeks counselling (§28) itself: by its risk level, lower for a
+    family on transfer benefits (those who need help most seek it least: the prevention dilemma)."""
+    return (
+        by_level  # the hazard at the family's risk level
+        * (ratio_transfer_benefits if transfer_benefits else 1.0)  # a family on transfer benefits
+    )
+
+
+@rule
 def escalation_noticed(ambulant: bool, level: int, start_level: int, u: float, noticed_per_month: float) -> bool:
     """A helper in an ambulant help notices endangerment that arose during the help, with a probability."""
     arisen = (level == ENDANGERMENT_LEVEL) & (start_level < ENDANGERMENT_LEVEL)

@@ -180,6 +180,7 @@ class Burden(_Strict):
 class Detection(_Strict):
     report_hazard_per_month_by_level: ProbabilityByLevel
     self_referral_hazard_per_month_by_level: ProbabilityByLevel
+    self_referral_hazard_ratio_transfer_benefits: HazardRatio
     in_help_escalation_detection_per_month: Probability
     acute_share_of_endangerment: Probability
     network_referral_hazard_ratio: Positive

@@ -80,6 +80,7 @@ DIRECTIONS = [
     # detection and assessment
     ("detection.report_hazard_per_month_by_level[2]", 0.03, 0.2, "assessments", +1),
     ("detection.self_referral_hazard_per_month_by_level[1]", 0.01, 0.1, "begun.erziehungsberatung_28", +1),
+    ("detection.self_referral_hazard_ratio_transfer_benefits", 0.1, 1.0, "begun.erziehungsberatung_28", +1),
     ("detection.in_help_escalation_detection_per_month", 0.05, 0.95, "assessments", +1),
     ("detection.acute_share_of_endangerment", 0.2, 0.9, "begun.inobhutnahme_42", +1),
     ("detection.network_referral_hazard_ratio", 0.5, 2.0, "assessments", +1),

@@ -11,7 +11,7 @@ import importlib.util
 
 from tests.conftest import ROOT
 
-PINNED = "1bf9830ed81f227d35afbe1a7004b76995fff2f3fc1cf3a1065f720c9c4d87e6"
+PINNED = "8b849a4c3f9aa295174d2b73e9f6e28dd56b74568024247897e649a5cae8ba52"
 
 
 def test_results_are_those_pinned():

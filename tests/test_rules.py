@@ -183,6 +183,11 @@ def test_report_hazard_multiplies_each_factor():
     assert rule.report_hazard(0.02, 1.0, NONE, SERVICES) == approx(0.02)
 
 
+def test_self_referral_hazard_is_lower_on_transfer_benefits():
+    assert rule.self_referral_hazard(0.06, False, 0.25) == 0.06
+    assert rule.self_referral_hazard(0.06, True, 0.25) == approx(0.015)
+
+
 @pytest.mark.parametrize(
     ("ambulant", "level", "start_level", "u", "noticed"),
     [

@@ -3,7 +3,7 @@
     python experiments/calibrate.py                 # fit, print fitted values and the calibration table
     python experiments/calibrate.py --check         # only print the table for scenarios/baseline.toml
 
-Mechanisms are fitted, not one knob per target: the burden-shock hazard and its age profile, detection
+Mechanisms are fitted, not one knob per target: the burden-shock hazard, detection
 hazards, the placement policy and the durations of the long helps. The objective is the sum of squared
 log ratios model/national over the calibrated targets, evaluated with common random numbers (fixed
 replicate seeds), minimised by Nelder-Mead in log space; --write puts the fitted values into baseline.toml.
@@ -24,7 +24,6 @@ from model import ScenarioError, load_scenario, simulate
 BASELINE = Path(__file__).resolve().parent.parent / "scenarios" / "baseline.toml"
 FITTED = (
     "burden.shock_hazard_per_month",
-    "burden.age_hazard_ratio_by_band[2]",
     "detection.report_hazard_per_month_by_level[2]",
     "detection.report_hazard_per_month_by_level[3]",
     "detection.self_referral_hazard_per_month_by_level[1]",

@@ -506,7 +506,7 @@ def come_to_notice(keys, month: int, fam, rules) -> tuple[np.ndarray, np.ndarray
     """Who comes to the youth office's notice this month: the families reported, the escalations noticed in
     help, and the families seeking counselling themselves (each ascending).
 
-    Reported (draws from keys.report): families open to reports (`rules.open_to_reports`, waiting or not),
+    Reported (draws from keys.report): families open to reports (`rules.open_to_reports`, waiting ones at endangerment),
     with the hazard `rules.report_hazard`; seeking (keys.self_referral): families open to notice
     (`rules.open_to_notice`), with the hazard `rules.self_referral_hazard`. Escalations
     (keys.escalation_noticed): `rules.escalation_noticed`.
@@ -523,7 +523,7 @@ def come_to_notice(keys, month: int, fam, rules) -> tuple[np.ndarray, np.ndarray
     for i in range(len(ids)):  # three loops: each compiled to vector instructions (fused, they are slower)
         hazard = rule.report_hazard(pick(by_level, level[i]), network, prevention[i], rules.prevention)
         u = draw(keys.report, at, ids[i])
-        reported[i] = rule.open_to_reports(help[i] != NO_HELP, level[i]) & (u < hazard)
+        reported[i] = rule.open_to_reports(help[i] != NO_HELP, waiting[i], level[i]) & (u < hazard)
     for i in range(len(ids)):
         u = draw(keys.self_referral, at, ids[i])
         hazard = rule.self_referral_hazard(

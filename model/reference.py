@@ -178,10 +178,10 @@ class Family(mesa.Agent):
         return rule.open_to_notice(self.help != NO_HELP, self.waiting, self.level)
 
     def maybe_reported(self) -> None:
-        """Schools, Kitas, health services, police and services report, also while the family waits for a
-        help plan; the office assesses (§8a)."""
+        """Schools, Kitas, health services, police and services report (a waiting family at endangerment); the
+        office assesses (§8a)."""
         r = self.model.rules
-        if not rule.open_to_reports(self.help != NO_HELP, self.level):
+        if not rule.open_to_reports(self.help != NO_HELP, self.waiting, self.level):
             return
         hazard = rule.report_hazard(
             r.report_hazard_per_month_by_level[self.level],

@@ -200,16 +200,17 @@ def in_age_range(age_months: int, youngest_months: int, oldest_months: int) -> b
 
 
 @rule
-def open_to_reports(in_help: bool, level: int) -> bool:
-    """Burdened and not in a help: schools, Kitas, doctors or police can report the family, also while it waits
-    for a help plan (they do not know it waits; a waiting family that escalates is reported again)."""
-    return (not in_help) & (level >= 1)
+def open_to_reports(in_help: bool, waiting: bool, level: int) -> bool:
+    """Burdened and not in a help: schools, Kitas, doctors or police can report the family. While it waits for
+    a help plan its open case takes further reports, and only endangerment starts a new §8a assessment (a
+    waiting family that escalates is reported again, and may be taken into care)."""
+    return (not in_help) & (level >= 1) & ((not waiting) | (level == ENDANGERMENT_LEVEL))
 
 
 @rule
 def open_to_notice(in_help: bool, waiting: bool, level: int) -> bool:
-    """Open to reports and not yet waiting: a self-referral can still reach the office."""
-    return open_to_reports(in_help, level) & (not waiting)
+    """Burdened, not in a help and not yet waiting: a self-referral can still reach the office."""
+    return (not in_help) & (level >= 1) & (not waiting)
 
 
 @rule

@@ -11,7 +11,7 @@ import importlib.util
 
 from tests.conftest import ROOT
 
-PINNED = "8b849a4c3f9aa295174d2b73e9f6e28dd56b74568024247897e649a5cae8ba52"
+PINNED = "43306f334e78394e1dc79e14d960c727dcbd42b34a936e3e87f83aa3c29db120"
 
 
 def test_results_are_those_pinned():

@@ -80,3 +80,23 @@ def test_a_lasting_change_in_parenting_shows_in_placements_only_years_after_the_
     assert abs(first_years.sum()) < 0.25 * abs(later_years.sum())
     per_replicate = -sum(d[figure] for figure in OUT_OF_HOME).loc[(slice(None), slice(START + 7, None))]
     assert clearly_above_zero(per_replicate.groupby(level="replicate").sum())
+
+
+def test_a_shortage_of_foster_families_pushes_placements_into_residential_care(tmp_path: Path):
+    """With the places of §33 capped, the placements that find no foster family are drawn again among the other
+    placement helps (same draw, `kernels.grant`): fewer foster placements begin, more residential ones."""
+
+    def scenario(name: str, foster: str = ""):
+        path = tmp_path / f"{name}.toml"
+        path.write_text(
+            f'name = "{name}"\ndescription = "test"\nextends = "{BASELINE}"\n'
+            '[district]\ninhabitants = { value = 20000, source = "test" }\n'
+            f"[simulation]\nburn_in_years = 3\nhorizon_years = 3\n{foster}",
+            encoding="utf-8",
+        )
+        return load_scenario(path)
+
+    capped = scenario("few_foster", '[helps.vollzeitpflege_33]\nplaces = { value = 10, source = "test" }\n')
+    d = compare([scenario("reference"), capped], replicates=4, seed=6, workers=1).differences().loc["few_foster"].sum()
+    assert d["begun_vollzeitpflege_33"] < 0
+    assert d["begun_heimerziehung_34"] > 0

@@ -171,10 +171,12 @@ def test_open_to_notice(in_help: bool, waiting: bool, level: int, open_: bool):
     assert rule.open_to_notice(in_help, waiting, level) == open_
 
 
-def test_reports_reach_waiting_families_too():
-    assert rule.open_to_reports(False, 3)  # waiting or not: the reporter does not know
-    assert not rule.open_to_reports(True, 4)
-    assert not rule.open_to_reports(False, 0)
+def test_reports_reach_waiting_families_at_endangerment():
+    assert rule.open_to_reports(False, False, 1) and rule.open_to_reports(False, False, 3)
+    assert rule.open_to_reports(False, True, 4)  # a waiting family that escalates is assessed again
+    assert not rule.open_to_reports(False, True, 3)  # its open case takes the report
+    assert not rule.open_to_reports(True, False, 4)
+    assert not rule.open_to_reports(False, False, 0)
 
 
 def test_report_hazard_multiplies_each_factor():

@@ -29,6 +29,7 @@ from model.output import EXIT_ENVIRONMENT, OutputError, writable_folder
 if TYPE_CHECKING:
     from rich.progress import Progress
 
+    from model.attribution import Attribution
     from model.comparison import Comparison
     from model.run import SimulationResult
     from model.scenario import Scenario
@@ -309,6 +310,13 @@ def compare(
     allow_large: AllowLarge = False,
     allow_path: AllowPath = None,
     microdata: Microdata = False,
+    attribution: Annotated[
+        bool,
+        typer.Option(
+            help="also attribute each alternative's result to its lever groups (Shapley values, exact per replicate; "
+            "2^k - 2 extra runs per replicate for k groups): attribution.csv"
+        ),
+    ] = False,
 ) -> None:
     """Compare scenarios against the first with common random numbers: placements, cost, payoff."""
     from model.comparison import check_comparable, folder_name
@@ -321,14 +329,26 @@ def compare(
         _checked(check_memory, loaded, [str(path) for path in scenarios], workers)
     progress = _progress()
     task = progress.add_task("runs (scenario x replicate)", total=len(loaded) * replicates)
+    if attribution:
+        from model.attribution import attribute, extra_runs, write_attribution
+
+        subsets = progress.add_task(
+            "attribution runs (lever subset x replicate)", total=extra_runs(loaded) * replicates
+        )
     name = folder_name([s.name for s in loaded])
     with _interruptible(_written_whole(progress, "a comparison")), _new_folder(results, name) as folder:
         with progress:
             comparison = run_comparison(loaded, replicates, seed, workers, on_done=lambda _: progress.advance(task))
+            if attribution:
+                attributions = _checked(attribute, comparison, workers, lambda _: progress.advance(subsets))
         print_comparison(comparison)
+        if attribution:
+            print_attribution(attributions)
+            _checked(write_attribution, folder, attributions)
         _checked(comparison.write_into, folder, microdata)
     out.print(
-        f"\nwrote {escape(str(folder))}/ (comparison.csv, comparison.xlsx, comparison.de.xlsx, timeseries.parquet, "
+        f"\nwrote {escape(str(folder))}/ ({'attribution.csv, ' if attribution else ''}comparison.csv, comparison.xlsx, "
+        "comparison.de.xlsx, timeseries.parquet, "
         f"summary.csv, {'helps/census/assessments.parquet, ' if microdata else ''}"
         f"manifest.json) in {comparison.reference.wall_time_s:.1f} s",
         soft_wrap=True,
@@ -490,6 +510,37 @@ def few_replicates_warnings(comparison: Comparison) -> list[str]:
                 f"--replicates {replicates_for_chance(chance, n)} or more"
             )
     return lines
+
+
+def print_attribution(attributions: list[Attribution]) -> None:
+    """Per alternative: each lever group's Shapley value of each attributed outcome, mean and 90 % interval."""
+    from model.attribution import OUTCOMES, PRICES
+
+    headings = {"npv_eur_at_3_5pct": "NPV 3.5 %, M EUR", "cost_eur_total": "total cost, M EUR"}
+    scales = {"npv_eur_at_3_5pct": 1e-6, "cost_eur_total": 1e-6}
+    for a in attributions:
+        table = a.table().set_index(["outcome", "group"])
+        rows = []
+        for group in [*(g.name for g in a.groups), "total"]:
+            cells = []
+            for outcome in OUTCOMES:
+                row, scale = table.loc[(outcome, group)], scales.get(outcome, 1.0)
+                low, high = (_short(row[c] * scale) for c in ("p05", "p95"))
+                cells.append(f"{_short(row['mean'] * scale)}\n[dim]{low} .. {high}[/dim]")
+            label = f"{group} (a price, not a programme effect)" if group == PRICES else group
+            rows.append((f"[bold]{label}[/bold]" if group == "total" else label, cells))
+        columns = [headings.get(o, o.replace("_", " ")) for o in OUTCOMES]
+        print_split(
+            f"Where the result of {a.scenario} comes from (Shapley values of its lever groups)",
+            "lever group",
+            columns,
+            rows,
+        )
+    out.print(
+        "Each cell: mean over replicates of the group's Shapley value (its average contribution over every order "
+        "of switching the groups on, same replicate seeds), below it the 90 % interval. The groups add up to the "
+        "total in every replicate. Placements: begun over the horizon (foster care, residential care, ISE)."
+    )
 
 
 def print_split(title: str, first: str, names: list[str], rows: list[tuple[str, list[str]]]) -> None:

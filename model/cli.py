@@ -621,6 +621,62 @@ def experiment(
 
 
 @command
+def discover(
+    folder: Annotated[Path, typer.Argument(help="results folder written by prevsim experiment")],
+    outcome: Annotated[str | None, typer.Option(help="the outcome, e.g. npv_eur_at_3_5pct")] = None,
+    below: Annotated[float | None, typer.Option(metavar="X", help="points of interest: outcome below X")] = None,
+    above: Annotated[float | None, typer.Option(metavar="X", help="points of interest: outcome above X")] = None,
+    density: Annotated[float, typer.Option(min=0.0, max=1.0, help="least share of points of interest in a box")] = 0.8,
+    boxes: Annotated[int, typer.Option(min=1, help="boxes to find at most, one after the other")] = 3,
+    mass_min: Annotated[float, typer.Option(min=0.0, max=1.0, help="smallest box, as a share of the points")] = 0.05,
+    peel_alpha: Annotated[float, typer.Option(min=0.0, max=0.5, help="share of a box peeled off per step")] = 0.05,
+) -> None:
+    """Scenario discovery: the conditions (boxes of parameter ranges) under which an outcome is below or above a
+    threshold, by PRIM (EMA Workbench) on an experiment's runs; writes a discovery folder inside it."""
+    import pandas as pd
+
+    from model import discover as sd
+
+    e = _checked(sd.read_points, folder)
+    name, threshold, is_below = _checked(sd.check_request, e.points, e.outcomes, outcome, below, above)
+    found = sd.discover(
+        e.points, e.parameters, name, threshold, is_below, e.ranges, e.relative, density, boxes, peel_alpha, mass_min
+    )
+    settings = {"density": density, "max_boxes": boxes, "mass_min": mass_min, "peel_alpha": peel_alpha}
+    written = _checked(sd.write_discovery, folder, found, settings)
+    out.print(
+        f"{found.of_interest} of {found.points} design points have {escape(found.condition)} (mean over replicates)"
+    )
+    for number, rows in found.boxes.groupby("box") if len(found.boxes) else []:
+        first = rows.iloc[0]
+        table = Table(
+            title=f"Box {number}: coverage {first['coverage']:.0%}, density {first['density']:.0%}, "
+            f"{first['points_in_box']} design points ({first['mass']:.0%})",
+            title_justify="left",
+        )
+        for column in ("parameter", "in the box", "range drawn", "quasi-p (lower, upper)"):
+            table.add_column(column, overflow="fold")
+        for _, row in rows.iterrows():
+            quasi_p = " ".join("-" if pd.isna(q) else f"{q:.2g}" for q in (row["quasi_p_lower"], row["quasi_p_upper"]))
+            table.add_row(
+                row["parameter"] + (" (factor)" if row["relative"] else ""),
+                f"{row['lower']:.4g} to {row['upper']:.4g}",
+                f"{row['range_low']:.4g} to {row['range_high']:.4g}",
+                quasi_p,
+            )
+        out.print(table)
+    for note in found.notes:
+        out.print(f"[yellow]note:[/yellow] {escape(note)}")
+    out.print(
+        "coverage: share of all points of interest inside the box; density: share of the box's points that are of "
+        "interest; quasi-p below 0.05: the restriction matters. Boxes describe the experiment's ranges only."
+    )
+    out.print(
+        f"wrote {escape(str(written))}/ (discovery.csv, peeling.csv, discovery.html, manifest.json)", soft_wrap=True
+    )
+
+
+@command
 def cluster(
     workers: Annotated[int | None, typer.Option(min=1, help="worker processes (default: all cores)")] = None,
     port: Annotated[int, typer.Option(min=0, max=65535, help="scheduler port (0: any free one)")] = 8786,

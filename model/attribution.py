@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from model.comparison import BASE_RATE, Comparison, _describe, npv_key
+from model.labels import words
 from model.output import write_atomically
 from model.run import SimulationResult, simulate_many
 from model.scenario import Scenario, ScenarioError, unit_of
@@ -252,6 +253,21 @@ def extra_runs(scenarios: list[Scenario], max_groups: int = MAX_GROUPS) -> int:
     reference)."""
     reference, *others = scenarios
     return sum(max(0, 2 ** len(lever_groups(reference, s, max_groups)) - 2) for s in others)
+
+
+def group_label(name: str, lang: str) -> str:
+    """A lever group in plain words (labels.toml): a service or help by its label, a section by its name."""
+    w = words(lang)
+    item = name.partition(".")[2]
+    if item:
+        return w["services"].get(item, name)
+    return w["lever_groups"].get(name, name)
+
+
+def read_attribution(folder: Path) -> pd.DataFrame | None:
+    """attribution.csv of a comparison folder, or None if the comparison ran without --attribution."""
+    path = folder / "attribution.csv"
+    return pd.read_csv(path, keep_default_na=False, na_values=[""]) if path.is_file() else None
 
 
 def attribution_table(attributions: list[Attribution]) -> pd.DataFrame:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -24,7 +26,9 @@ from model.attribution import (
 )
 from model.cli import app
 from model.comparison import compare
+from model.report import BRIEFING_FILES
 from tests.conftest import ROOT, shrink, write_tiny
+from tests.test_report import UNCERTAINTIES
 
 SCENARIOS = ROOT / "scenarios"
 
@@ -143,3 +147,24 @@ def test_compare_with_attribution_writes_attribution_csv_and_prints_the_table(tm
         groups, total = rows[rows["group"] != "total"], rows[rows["group"] == "total"]
         assert math.isclose(groups["mean"].sum(), total["mean"].item(), rel_tol=1e-9, abs_tol=1e-6)
     assert (folder / "manifest.json").exists()
+    # the briefing shows where the net present value comes from, in words with attribution.csv's numbers
+    (tmp_path / "uncertainties.toml").write_text(UNCERTAINTIES, encoding="utf-8")
+    report = [
+        "report",
+        folder,
+        "--lang",
+        "en",
+        "--oat-replicates",
+        "1",
+        "--uncertainties",
+        tmp_path / "uncertainties.toml",
+    ]
+    assert CliRunner().invoke(app, [str(a) for a in report]).exit_code == 0
+    page = html.unescape((folder / BRIEFING_FILES["en"]).read_text(encoding="utf-8"))
+    assert '<section id="attribution">' in page and "price (not an effect of the programme)" in page
+    npv = table[table["outcome"] == "npv_eur_at_3_5pct"].set_index("group")["mean"] * 1e-6
+    levers = npv.drop("total")
+    largest = levers[np.sign(levers) == np.sign(npv["total"])].abs().max()
+    said = re.search(r"Of (?:a net cost of )?([\d.]+) M EUR[^,]*, ([\d.]+) M EUR come from", page)
+    assert said and ("net cost" in said[0]) == (npv["total"] < 0)  # a net cost is said as a cost
+    assert [float(x) for x in said.groups()] == pytest.approx([abs(npv["total"]), largest], abs=0.0005)

@@ -630,6 +630,9 @@ def discover(
     boxes: Annotated[int, typer.Option(min=1, help="boxes to find at most, one after the other")] = 3,
     mass_min: Annotated[float, typer.Option(min=0.0, max=1.0, help="smallest box, as a share of the points")] = 0.05,
     peel_alpha: Annotated[float, typer.Option(min=0.0, max=0.5, help="share of a box peeled off per step")] = 0.05,
+    all_restrictions: Annotated[
+        bool, typer.Option(help="keep restrictions whose quasi-p values are all 0.05 or more (default: dropped)")
+    ] = False,
 ) -> None:
     """Scenario discovery: the conditions (boxes of parameter ranges) under which an outcome is below or above a
     threshold, by PRIM (EMA Workbench) on an experiment's runs; writes a discovery folder inside it."""
@@ -639,10 +642,19 @@ def discover(
 
     e = _checked(sd.read_points, folder)
     name, threshold, is_below = _checked(sd.check_request, e.points, e.outcomes, outcome, below, above)
+    settings = {"density": density, "max_boxes": boxes, "peel_alpha": peel_alpha, "mass_min": mass_min}
     found = sd.discover(
-        e.points, e.parameters, name, threshold, is_below, e.ranges, e.relative, density, boxes, peel_alpha, mass_min
+        e.points,
+        e.parameters,
+        name,
+        threshold,
+        is_below,
+        e.ranges,
+        e.relative,
+        **settings,
+        all_restrictions=all_restrictions,
     )
-    settings = {"density": density, "max_boxes": boxes, "mass_min": mass_min, "peel_alpha": peel_alpha}
+    settings |= {"all_restrictions": all_restrictions}
     written = _checked(sd.write_discovery, folder, found, settings)
     out.print(
         f"{found.of_interest} of {found.points} design points have {escape(found.condition)} (mean over replicates)"

@@ -40,6 +40,11 @@ PEEL_ALPHA = 0.05  # share of the box's points peeled off per step (EMA Workbenc
 PASTE_ALPHA = 0.05
 MASS_MIN = 0.05  # the smallest box: 5 % of the design points (EMA Workbench default)
 MAX_BOXES = 3
+# The workbench's binary PRIM counts y >= threshold as of interest and keeps a box only if its density reaches the
+# threshold (else it returns a box of all points, its trajectory lost). Just above 0 it counts exactly the points
+# of interest and keeps every box with its trajectory; the density wanted is then checked here.
+KEEP_EVERY_BOX = 1e-9
+QUASI_P = 0.05  # a restriction with quasi-p values all at or above this is dropped (Bryant & Lempert 2010)
 
 
 @dataclass
@@ -131,9 +136,11 @@ def discover(
     max_boxes: int = MAX_BOXES,
     peel_alpha: float = PEEL_ALPHA,
     mass_min: float = MASS_MIN,
+    all_restrictions: bool = False,
 ) -> Discovery:
     """PRIM boxes of the points whose `outcome` lies below (or above) `threshold` (see the module docstring);
-    `ranges`: each parameter's range as drawn (default: of the points), `relative`: parameters drawn as factors."""
+    `ranges`: each parameter's range as drawn (default: of the points), `relative`: parameters drawn as factors;
+    `all_restrictions`: keep restrictions whose quasi-p values are all at least QUASI_P (else they are dropped)."""
     with warnings.catch_warnings():  # the workbench warns about optional parallel back ends it does not need here
         warnings.simplefilter("ignore", UserWarning)
         from ema_workbench.analysis import prim
@@ -147,23 +154,40 @@ def discover(
     y = points.loc[valid, outcome].to_numpy()
     interest = y < threshold if below else y > threshold
     finder = prim.Prim(
-        x, interest, threshold=density, peel_alpha=peel_alpha, paste_alpha=PASTE_ALPHA, mass_min=mass_min
+        x, interest, threshold=KEEP_EVERY_BOX, peel_alpha=peel_alpha, paste_alpha=PASTE_ALPHA, mass_min=mass_min
     )
     ranges = ranges or {}
     boxes, peeling = [], []
     for number in range(1, max_boxes + 1):
         box = finder.find_box()
-        if box is None or box.res_dim == 0:  # the workbench's "dump box": nothing dense enough is left
+        if box is None or box.peeling_trajectory["k"].max() == 0:  # no point of interest left
             break
-        trajectory = box.peeling_trajectory
-        dense = trajectory[trajectory["density"] >= density]
+        peeled = len(box.peeling_trajectory)
+        dense = box.peeling_trajectory[box.peeling_trajectory["density"] >= density]
+        if dense.empty:
+            densest = box.peeling_trajectory.loc[box.peeling_trajectory["density"].idxmax()]
+            notes.append(
+                f"box {number}: no box reaches a density of {density:.0%} (the densest on the trajectory: "
+                f"{densest['density']:.0%} at a coverage of {densest['coverage']:.0%}); none reported"
+            )
+            peeling.append(_trajectory(box, number, chosen=-1, peeled=peeled))
+            break
         # the most coverage at the density wanted; of boxes that cover as much, the densest
-        best = dense.sort_values(["coverage", "density"], ascending=False, kind="stable")
-        chosen = int(best.index[0]) if len(best) else len(trajectory) - 1
+        chosen = int(dense.sort_values(["coverage", "density"], ascending=False, kind="stable").index[0])
         box.select(chosen)
-        stats = trajectory.loc[chosen]
-        peeling.append(trajectory.drop(columns=["id", "mean"]).assign(box=number, step=trajectory.index))
-        peeling[-1]["chosen"] = peeling[-1]["step"] == chosen
+        if not all_restrictions:
+            peeled_box, chosen = chosen, _drop_insignificant(box, chosen, density, sdutil)
+            if chosen != peeled_box:
+                before, after = (box.peeling_trajectory.loc[i] for i in (peeled_box, chosen))
+                dropped = sorted(set(box.qp[peeled_box]) - set(box.qp[chosen]))
+                notes.append(
+                    f"box {number}: dropped {len(dropped)} restriction(s) with quasi-p >= {QUASI_P}, one at a time "
+                    f"while the density stayed at least {density:.0%} ({', '.join(dropped)}): coverage "
+                    f"{before['coverage']:.0%} -> {after['coverage']:.0%}, density {before['density']:.0%} -> "
+                    f"{after['density']:.0%}; --all-restrictions keeps them"
+                )
+        peeling.append(_trajectory(box, number, chosen, peeled))
+        stats = box.peeling_trajectory.loc[chosen]
         limits = box.box_lims[chosen]
         for name in sdutil._determine_restricted_dims(limits, finder.box_init):
             full_low, full_high = ranges.get(name, (float(x[name].min()), float(x[name].max())))
@@ -189,9 +213,7 @@ def discover(
                     "points_of_interest_in_box": int(stats["k"]),
                 }
             )
-    if not boxes:
-        notes.append(f"no box reaches a density of {density:.0%}: the points of interest are not concentrated")
-    columns = ["box", "step", "coverage", "density", "mass", "res_dim", "n", "k", "chosen"]
+    columns = ["box", "step", "coverage", "density", "mass", "res_dim", "n", "k", "chosen", "restrictions_dropped"]
     peeling_table = pd.concat(peeling, ignore_index=True)[columns] if peeling else pd.DataFrame(columns=columns)
     peeling_table = peeling_table.rename(
         columns={"res_dim": "restricted_parameters", "n": "points_in_box", "k": "points_of_interest_in_box"}
@@ -199,6 +221,34 @@ def discover(
     condition = f"{outcome} {'<' if below else '>'} {threshold:g}"
     box_table = pd.DataFrame(boxes).assign(outcome=outcome, condition=condition) if boxes else pd.DataFrame()
     return Discovery(outcome, condition, len(x), int(interest.sum()), box_table, peeling_table, notes)
+
+
+def _trajectory(box: Any, number: int, chosen: int, peeled: int) -> pd.DataFrame:
+    """A box's peeling trajectory for peeling.csv: the chosen step marked, steps after the peeling (a box with
+    its insignificant restrictions dropped) marked as such."""
+    steps = box.peeling_trajectory.drop(columns=["id", "mean"]).assign(box=number, step=box.peeling_trajectory.index)
+    return steps.assign(chosen=steps["step"] == chosen, restrictions_dropped=steps["step"] >= peeled)
+
+
+def _drop_insignificant(box: Any, chosen: int, density: float, sdutil: Any) -> int:
+    """Drop the chosen box's weakest restriction (the highest quasi-p, all its sides at least QUASI_P: chance
+    could have produced it, peeling overfits) while the box keeps the density wanted; one at a time, as each
+    drop changes the others' quasi-p. Each simpler box is appended to the trajectory; the last one's step is
+    returned."""
+    step = chosen
+    while len(box.qp[step]) > 1:
+        weakest = {name: min(q for q in qp if q >= 0) for name, qp in box.qp[step].items()}
+        name = max(weakest, key=weakest.get)
+        if weakest[name] < QUASI_P:
+            break
+        limits = box.box_lims[step].copy()
+        limits.loc[:, name] = box.box_lims[0].loc[:, name]
+        inside = box.prim.yi_remaining[sdutil._in_box(box.prim.x.loc[box.prim.yi_remaining, :], limits)]
+        if box.prim.determine_coi(inside) < density * len(inside):
+            break
+        box.update(limits, inside)
+        step = len(box.peeling_trajectory) - 1
+    return step
 
 
 def discovery_chart(d: Discovery) -> go.Figure:

@@ -40,6 +40,11 @@ def test_prim_recovers_a_planted_box():
     assert trajectory["chosen"].sum() == 1 and trajectory["density"].iloc[0] < 0.3  # peeling starts from all points
     assert first["coverage"].iloc[0] == first["points_of_interest_in_box"].iloc[0] / found.of_interest
     assert found.of_interest == (points["npv"] < 0).sum() and found.condition == "npv < 0"
+    # with weak restrictions kept, the box restricts at least as much; dropping them kept the density wanted
+    kept = discover(points, ["x1", "x2", "x3", "x4"], "npv", 0.0, below=True, all_restrictions=True)
+    assert set(first.index) <= set(kept.boxes.loc[kept.boxes["box"] == 1, "parameter"])
+    dropped = found.peeling[found.peeling["restrictions_dropped"]]
+    assert (dropped["density"] >= 0.8).all()
 
 
 def test_no_dense_box_is_said_not_invented():

@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from pydantic import ValidationError
 
 from model.comparison import BASE_RATE, Comparison, _describe, npv_key
 from model.labels import words
@@ -102,7 +103,7 @@ def group_of(key: str) -> str:
 
 def lever_groups(reference: Scenario, alternative: Scenario, max_groups: int = MAX_GROUPS) -> list[LeverGroup]:
     """The lever groups of the alternative's changes, at most `max_groups`: sections with many groups are merged
-    first (largest first); if that is not enough, the last sections (schema order) become one group."""
+    first (largest first); if that is not enough, the groups from the max_groups-th on become one."""
     fine: dict[str, list[str]] = {}
     for key in changed_keys(reference, alternative):
         fine.setdefault(group_of(key), []).append(key)
@@ -136,7 +137,7 @@ def with_changes(reference: Scenario, alternative: Scenario, keys: list[str], na
     data["name"] = name
     try:
         return Scenario.model_validate(data)
-    except Exception as err:  # pydantic: a combination the schema forbids (e.g. places and a budget)
+    except ValidationError as err:  # a combination the schema forbids (e.g. more minors than under-21s)
         raise ScenarioError(
             [
                 f"{alternative.name}: attribution: the changes {', '.join(keys)} cannot be applied without the "

@@ -340,10 +340,13 @@ def compare(
         with progress:
             comparison = run_comparison(loaded, replicates, seed, workers, on_done=lambda _: progress.advance(task))
             if attribution:
+                started = time.perf_counter()
                 attributions = _checked(attribute, comparison, workers, lambda _: progress.advance(subsets))
+                attribution_s = time.perf_counter() - started
         print_comparison(comparison)
         if attribution:
             print_attribution(attributions)
+            out.print(f"attribution: {extra_runs(loaded) * replicates} further runs in {attribution_s:.1f} s")
             _checked(write_attribution, folder, attributions)
         _checked(comparison.write_into, folder, microdata)
     out.print(
@@ -539,7 +542,7 @@ def print_attribution(attributions: list[Attribution]) -> None:
     out.print(
         "Each cell: mean over replicates of the group's Shapley value (its average contribution over every order "
         "of switching the groups on, same replicate seeds), below it the 90 % interval. The groups add up to the "
-        "total in every replicate. Placements: begun over the horizon (foster care, residential care, ISE)."
+        "total in every replicate. Placements: helps with access = placement, begun over the horizon."
     )
 
 

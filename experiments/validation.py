@@ -64,6 +64,11 @@ CAVEATS = """## What the comparison cannot see
   of age only as a chart; its text names the highest rate and its age (2015: 474 at 9, 457 at 10; 2011:
   426 at 10; 2023: rising to 9, older minors "only slightly below", young adults far lower). The full series
   (Destatis GENESIS 22517) was not in the material available; the model's profile is listed in full below.
+- **Young people, not cases**: the age profile counts young people. §31 and family-oriented §27(2) count a
+  family as one case but every child in it as a young person (2023: 1,214,017 young people in 1,032,929
+  cases; 2012: about 102,000 young people in 55,000 family-oriented helps begun, Destatis PM 353/2013). The
+  model holds one child per family case, so young people in family helps are too few in the model by about
+  that factor, mostly at the ages of family helps (under 14).
 - **Ages**: the model's ages are completed years at the event, as the microdata record them.
 """
 

@@ -154,6 +154,16 @@ def checks() -> list[Check]:
         a = t["assessments"]
         return mean_by_replicate(a[a["outcome"].isin(["acute", "latent"])], "age_years", replicates(t))
 
+    def ended(column: str) -> Figure:
+        """The mean of `column` (months, as_planned) over HzE ended."""
+
+        def figure(t: Tables, g: Groups) -> pd.Series:
+            helps = t["helps"]
+            rows = helps[(helps["event"] == "ended") & helps["help"].isin(g["hze"])]
+            return mean_by_replicate(rows.assign(value=rows[column].astype(float)), "value", replicates(t))
+
+        return figure
+
     per10k, share, years = "per 10,000 of the same age", "share", "years"
     transfer, single = "transfer_benefits", "single_parent"
     rows: list[tuple[str, str, str, Figure]] = [  # figure, germany.toml section.key, unit, the model's figure
@@ -221,14 +231,21 @@ def checks() -> list[Check]:
         rows.append(
             (f"out_of_home_served_{key}_2022", f"out_of_home_by_age_2022.{key}", share, out_of_home_served(flag))
         )
-    rows.append(
+    rows += [
         (
             "assessments_8a_endangerment_mean_age_2023",
             "assessments_8a_by_age_2023.mean_age_years_endangerment",
             years,
             endangered_mean_age,
-        )
-    )
+        ),
+        (
+            "mean_months_of_hze_ended_2023",
+            "hze_starts.mean_duration_ended_helps_months_2023",
+            "months",
+            ended("months"),
+        ),
+        ("hze_ended_as_planned_2023", "hze_starts.ended_as_planned_share_2023", share, ended("as_planned")),
+    ]
     return [Check(name, _figure(ref, key), unit, key, figure) for name, key, unit, figure in rows]
 
 

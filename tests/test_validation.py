@@ -126,3 +126,20 @@ def test_the_table_from_a_small_run():
     shares = table[table["unit"] == "share"]
     assert shares["model"].between(0, 1).all()
     assert (table["p05"] <= table["model"] + 1e-9).all() and (table["model"] <= table["p95"] + 1e-9).all()
+
+
+def test_ended_helps_give_the_mean_months_and_the_share_ended_as_planned():
+    helps = pd.DataFrame(
+        {
+            "replicate": [0, 0, 0, 0],
+            "event": ["ended", "ended", "ended", "begun"],
+            "help": ["a", "a", "no_hze", "a"],
+            "months": pd.array([4, 8, 100, pd.NA], dtype="Int16"),
+            "as_planned": pd.array([True, False, True, pd.NA], dtype="boolean"),
+        }
+    )
+    tables = {"helps": helps, "population": population()}
+    by_name = {c.name: c for c in checks()}
+    groups = {"hze": ("a",)}
+    assert by_name["mean_months_of_hze_ended_2023"].model(tables, groups).tolist() == [6.0]
+    assert by_name["hze_ended_as_planned_2023"].model(tables, groups).tolist() == [0.5]

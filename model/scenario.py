@@ -123,8 +123,9 @@ class _Param(_Strict):
         if self.uncertainty is None or self.uncertainty.of == "value":
             factor = number / self.value if self.value else 1.0
             return {year: v * factor for year, v in self.by_year.items()}
-        share = (number - self.value) / (self.at(LAST_YEAR) - self.value)  # of the change at full scale
-        return {year: self.value + (v - self.value) * share for year, v in self.by_year.items()}
+        full = self.at(LAST_YEAR)
+        steps = {year: (v - self.value) / (full - self.value) for year, v in self.by_year.items()}  # shares of it
+        return {year: number if s == 1 else self.value + s * (number - self.value) for year, s in steps.items()}
 
     def at(self, year: int) -> float:
         """The value in force in `year`: the latest `by_year` entry at or before it, else `value`."""

@@ -164,3 +164,16 @@ def test_cli_compare_with_uncertainty_says_so_and_writes_the_draws(tmp_path):
     draws = pd.read_csv(folder / "parameter_draws.csv").pivot_table("value", ["replicate", "parameter"], "scenario")
     shared = draws.dropna()
     assert len(shared) == 2 * 31 and (shared["tiny"] == shared["tiny_programme"]).all()
+
+
+def test_cli_compare_with_briefing_draws_by_default(tmp_path, monkeypatch):
+    import model.cli
+
+    monkeypatch.setattr(model.cli, "report", lambda folder, workers: None)  # the briefing itself: tests/test_report.py
+    reference = write_tiny(tmp_path, "tiny")
+    programme = write_tiny(tmp_path, "tiny_programme", ROOT / "scenarios" / "osterode_prevention.toml")
+    args = ["compare", reference, programme, "--replicates", "1", "--workers", "1", "--briefing"]
+    result = CliRunner().invoke(app, [*map(str, args), "--results", str(tmp_path / "results")])
+    assert result.exit_code == 0, result.output
+    (folder,) = (tmp_path / "results").iterdir()
+    assert json.loads((folder / "manifest.json").read_text())["uncertainty"] == BOTH

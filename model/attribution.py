@@ -237,8 +237,15 @@ def attribute(
             full = subsets.pop()
             if changed_keys(full, result.scenario):  # the groups' changes together are the scenario itself
                 raise AssertionError(f"{result.scenario.name}: the lever groups together differ from the scenario")
-            runs = simulate_many(subsets, replicates, reference.seed, workers, on_done) if subsets else []
-            full_run = SimulationResult(full, result.seed, result.seeds, result.values, result.wall_time_s)
+            # with parameter uncertainty each subset draws as the comparison did: per replicate seed and key path
+            runs = (
+                simulate_many(subsets, replicates, reference.seed, workers, on_done, uncertainty=result.uncertainty)
+                if subsets
+                else []
+            )
+            full_run = SimulationResult(
+                full, result.seed, result.seeds, result.values, result.wall_time_s, result.uncertainty
+            )
             outcomes = outcomes_of(Comparison([reference, *runs, full_run]))
             for outcome in OUTCOMES:
                 by_mask = np.zeros((2**k, replicates))  # v(empty set) = 0: the reference against itself

@@ -311,6 +311,14 @@ def compare(
     allow_large: AllowLarge = False,
     allow_path: AllowPath = None,
     microdata: Microdata = False,
+    uncertainty: Annotated[
+        bool | None,
+        typer.Option(
+            "--uncertainty/--no-uncertainty",
+            help="draw the numbers that carry a range once per replicate, the same draw for every scenario, so that "
+            "intervals and chances include the uncertainty of effects and costs (default: on with --briefing)",
+        ),
+    ] = None,
     attribution: Annotated[
         bool,
         typer.Option(
@@ -339,7 +347,14 @@ def compare(
     name = folder_name([s.name for s in loaded])
     with _interruptible(_written_whole(progress, "a comparison")), _new_folder(results, name) as folder:
         with progress:
-            comparison = run_comparison(loaded, replicates, seed, workers, on_done=lambda _: progress.advance(task))
+            comparison = run_comparison(
+                loaded,
+                replicates,
+                seed,
+                workers,
+                on_done=lambda _: progress.advance(task),
+                uncertainty=briefing if uncertainty is None else uncertainty,
+            )
             if attribution:
                 started = time.perf_counter()
                 attributions = _checked(attribute, comparison, workers, lambda _: progress.advance(subsets))
@@ -353,7 +368,8 @@ def compare(
     out.print(
         f"\nwrote {escape(str(folder))}/ ({'attribution.csv, ' if attribution else ''}comparison.csv, comparison.xlsx, "
         "comparison.de.xlsx, timeseries.parquet, "
-        f"summary.csv, {'helps/census/assessments/population.parquet, ' if microdata else ''}"
+        f"summary.csv, {'parameter_draws.csv, ' if comparison.reference.uncertainty else ''}"
+        f"{'helps/census/assessments/population.parquet, ' if microdata else ''}"
         f"manifest.json) in {comparison.reference.wall_time_s:.1f} s",
         soft_wrap=True,
     )
@@ -491,8 +507,25 @@ def print_comparison(comparison: Comparison) -> None:
         "which cumulative savings exceed cumulative extra spending (undiscounted; n/a for a scenario that spends "
         "no more on early help). Benefit-cost ratio and chance: n/a without extra spending."
     )
+    out.print(f"Uncertainty covered: {uncertainty_note(comparison)}", soft_wrap=True)
     for line in few_replicates_warnings(comparison):
         err.print(f"[yellow]warning:[/yellow] {line}", soft_wrap=True)  # one line each, for grep
+
+
+def uncertainty_note(comparison: Comparison) -> str:
+    """Which uncertainty the intervals and chances cover, and how many numbers were drawn."""
+    from model.uncertainty import uncertain_numbers
+
+    if not comparison.reference.uncertainty:
+        return (
+            f"{comparison.uncertainty} (every effect size and unit cost fixed; --uncertainty also draws the "
+            "numbers that carry a range)"
+        )
+    drawn = {path for r in comparison.results for path, _ in uncertain_numbers(r.scenario)}
+    return (
+        f"{comparison.uncertainty} ({len(drawn)} numbers with a range drawn once per replicate, the same draw for "
+        "every scenario; parameter_draws.csv)"
+    )
 
 
 def few_replicates_warnings(comparison: Comparison) -> list[str]:

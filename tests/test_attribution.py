@@ -38,10 +38,12 @@ def tiny(name: str):
     return shrink(load_scenario(SCENARIOS / f"{name}.toml"), inhabitants=5_000, burn_in_years=2, horizon_years=3)
 
 
-@pytest.fixture(scope="module")
-def neuss():
-    """Neuss against the baseline: three lever groups (policy, a help, the §34 daily rate)."""
-    comparison = compare([tiny("baseline"), tiny("neuss_ambulant")], replicates=3, seed=4, workers=1)
+@pytest.fixture(scope="module", params=[False, True], ids=["fixed-numbers", "parameter-uncertainty"])
+def neuss(request):
+    """Neuss against the baseline: three lever groups (policy, a help, the §34 daily rate); with parameter
+    uncertainty every subset draws the uncertain numbers as the comparison did."""
+    scenarios = [tiny("baseline"), tiny("neuss_ambulant")]
+    comparison = compare(scenarios, replicates=3, seed=4, workers=1, uncertainty=request.param)
     return comparison, attribute(comparison, workers=1)[0]
 
 

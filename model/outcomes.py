@@ -1,13 +1,14 @@
 """What a programme does beside the youth-welfare budget, and how sure the figures are (`prevsim compare`).
 
 - **Children's outcomes** per (replicate, year), counted from the monthly record (`yearly_outcomes`): child-months
-  at high risk without any help, §8a endangerments, crisis intakes and placements of resident children, families
-  reached by prevention. `Comparison.table` reports their paired differences as it does every other figure.
+  at high risk without any help and at the endangerment level, §8a endangerments, crisis intakes and placements
+  of resident children, families reached by prevention. `Comparison.table` reports their paired differences as
+  it does every other figure.
 - **Per family**, in the form WSIPP reports: cost per family reached, per placement avoided, per child-year at high
   risk avoided (`per_family`); not a number where nothing is avoided or the change is within the replicates' noise.
 - **The societal perspective**: the budget's cash flows plus the follow-up costs outside youth welfare of the
-  endangerments and placements a programme avoids (`FollowUpCosts`, `societal_economics`); never mixed with the
-  budget's figures: every societal figure ends in `_societal`.
+  endangerment (counted in endangered child-months) and placements a programme avoids (`FollowUpCosts`,
+  `societal_economics`); never mixed with the budget's figures: every societal figure ends in `_societal`.
 - **Notes** (`with_notes`): the column `note` of comparison.csv says where a figure is not shown and why, and warns
   where the replicates are too few for it.
 """
@@ -36,6 +37,7 @@ MONTHS_PER_YEAR = 12
 
 OUTCOMES = {  # yearly figure: unit
     "child_months_high_risk_without_help": "child-months per year (district)",
+    "child_months_endangered": "child-months at the endangerment level (risk level 4) per year (district)",
     "endangerments_8a": "§8a endangerments found (acute + latent) per year (district)",
     "crisis_intakes_resident": "crisis intakes of resident children begun per year (district)",
     "placements_begun_resident": "placements of resident children begun per year (district)",
@@ -83,6 +85,7 @@ def yearly_outcomes(result: SimulationResult) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "child_months_high_risk_without_help": sums["families.high_risk_without_help"],
+            "child_months_endangered": sums["families.level_4"],  # residents: found by the office or not
             "endangerments_8a": sums["assessments.acute"] + sums["assessments.latent"],
             "crisis_intakes_resident": resident_begun("crisis"),
             "placements_begun_resident": resident_begun("placement"),
@@ -103,12 +106,22 @@ class FollowUpCosts:
         section = tomllib.loads(path.read_text(encoding="utf-8"))["follow_up_costs_outside_youth_welfare"]
         return cls(float(section["per_endangerment_eur"]), float(section["per_placement_eur"]))
 
-    def avoided_eur(self, differences: pd.DataFrame) -> pd.Series:
-        """The follow-up costs avoided per row of paired differences of OUTCOMES (positive: fewer cases)."""
+    def avoided_eur(self, differences: pd.DataFrame, endangered_months_per_case: float) -> pd.Series:
+        """The follow-up costs avoided per row of paired differences of OUTCOMES (positive: fewer cases). A case
+        of endangerment is `endangered_months_per_case` child-months at the endangerment level (the reference's
+        ratio of such months to endangerments found): counting the time children are endangered, not the cases
+        the office finds, a programme that finds more endangerment is not charged for finding it."""
         return -(
-            differences["endangerments_8a"] * self.per_endangerment_eur
+            differences["child_months_endangered"] / endangered_months_per_case * self.per_endangerment_eur
             + differences["placements_begun_resident"] * self.per_placement_eur
         )
+
+
+def endangered_months_per_case(reference: pd.DataFrame) -> float:
+    """Child-months at the endangerment level per endangerment found in the reference's outcomes (all replicates
+    and years; NaN when it found none: then a case has no measure in months)."""
+    found = reference["endangerments_8a"].sum()
+    return float(reference["child_months_endangered"].sum() / found) if found > 0 else np.nan
 
 
 def societal_economics(comparison: Comparison, costs: FollowUpCosts | None = None) -> pd.DataFrame:
@@ -117,7 +130,8 @@ def societal_economics(comparison: Comparison, costs: FollowUpCosts | None = Non
     from model.comparison import BASE_RATE, DISCOUNT_RATES, npv_key  # this module builds on the comparison
 
     costs = costs or FollowUpCosts.from_reference()
-    avoided = costs.avoided_eur(comparison.outcome_differences())
+    per_case = endangered_months_per_case(yearly_outcomes(comparison.reference))
+    avoided = costs.avoided_eur(comparison.outcome_differences(), per_case)
     budget = comparison.cash_flows()
     rows = {}
     for key, flows in budget.groupby(level=["scenario", "replicate"], sort=False):

@@ -18,6 +18,7 @@ from model.outcomes import (
     SOCIETAL,
     FollowUpCosts,
     break_even_warning,
+    endangered_months_per_case,
     per_family,
     societal_economics,
 )
@@ -46,6 +47,7 @@ def table(comparison) -> pd.DataFrame:
 def test_the_network_lowers_the_child_months_at_high_risk_without_help(table):
     months = table.loc[("niedersachsen_network", "horizon", "child_months_high_risk_without_help")]
     assert months["p95"] < 0  # in every replicate: it finds families who had no help
+    assert table.loc[("niedersachsen_network", "horizon", "child_months_endangered"), "mean"] < 0
     assert table.loc[("niedersachsen_network", "horizon", "families_reached_by_prevention"), "p05"] > 0
     assert table.loc[("neuss_ambulant", "horizon", "placements_begun_resident"), "p95"] < 0
 
@@ -84,11 +86,20 @@ def test_the_societal_perspective_gains_when_placements_fall(comparison):
     np.testing.assert_allclose(none.loc["neuss_ambulant", NPV + SOCIETAL], budget, rtol=1e-12)
 
 
-def test_fewer_endangerments_avoid_follow_up_costs():
-    differences = pd.DataFrame({"endangerments_8a": [-2.0, 0.0, 1.0], "placements_begun_resident": [0.0, -1.0, 0.0]})
-    avoided = FollowUpCosts(per_endangerment_eur=300.0, per_placement_eur=50.0).avoided_eur(differences)
-    assert avoided.tolist() == [600.0, 50.0, -300.0]
+def test_less_endangerment_avoids_follow_up_costs_and_finding_it_costs_nothing():
+    differences = pd.DataFrame(
+        {
+            "child_months_endangered": [-20.0, 0.0, 10.0, 0.0],
+            "endangerments_8a": [0.0, 0.0, 0.0, 5.0],  # found, not caused: no follow-up cost
+            "placements_begun_resident": [0.0, -1.0, 0.0, 0.0],
+        }
+    )
+    avoided = FollowUpCosts(per_endangerment_eur=300.0, per_placement_eur=50.0).avoided_eur(differences, 10.0)
+    assert avoided.tolist() == [600.0, 50.0, -300.0, 0.0]
     assert FollowUpCosts.from_reference().per_endangerment_eur > 0
+    reference = pd.DataFrame({"child_months_endangered": [30.0, 40.0], "endangerments_8a": [3.0, 4.0]})
+    assert endangered_months_per_case(reference) == 10.0
+    assert np.isnan(endangered_months_per_case(reference.assign(endangerments_8a=0.0)))
 
 
 def test_per_family_figures_are_not_shown_when_nothing_is_avoided():

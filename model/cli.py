@@ -164,8 +164,9 @@ AllowPath = Annotated[
 Microdata = Annotated[
     bool,
     typer.Option(
-        help="also write helps.parquet, census.parquet and assessments.parquet: one row per help begun or ended, "
-        "young person in help on 31 Dec, and §8a assessment, as the statistics' single records (docs/ODD.md)"
+        help="also write helps, census, assessments and population.parquet: one row per help begun or ended, "
+        "young person in help on 31 Dec, and §8a assessment, as the statistics' single records, and the young "
+        "people of each age on 31 Dec (docs/ODD.md)"
     ),
 ]
 AllowLarge = Annotated[
@@ -269,7 +270,7 @@ def run(
             )
         print_summary(result)
         _checked(result.write_into, folder, microdata)
-    files = "timeseries.parquet, summary.csv, " + ("helps/census/assessments.parquet, " if microdata else "")
+    files = "timeseries.parquet, summary.csv, " + ("helps/census/assessments/population.parquet, " if microdata else "")
     out.print(
         f"\nwrote {escape(str(folder))}/ ({files}manifest.json) in {result.wall_time_s:.1f} s",
         soft_wrap=True,  # a path is never broken
@@ -329,7 +330,7 @@ def compare(
         _checked(comparison.write_into, folder, microdata)
     out.print(
         f"\nwrote {escape(str(folder))}/ (comparison.csv, comparison.xlsx, comparison.de.xlsx, timeseries.parquet, "
-        f"summary.csv, {'helps/census/assessments.parquet, ' if microdata else ''}"
+        f"summary.csv, {'helps/census/assessments/population.parquet, ' if microdata else ''}"
         f"manifest.json) in {comparison.reference.wall_time_s:.1f} s",
         soft_wrap=True,
     )

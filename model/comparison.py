@@ -247,7 +247,7 @@ class Comparison:
 
     def write_into(self, out: Path, microdata: bool = False) -> Path:
         """Write the files into the (new, empty) folder `out`, each whole or not at all, the manifest last;
-        with `microdata` also the scenarios' helps, census and assessments (a column `scenario` first)."""
+        with `microdata` also the scenarios' helps, census, assessments and population (a column `scenario` first)."""
         series = pd.concat({r.scenario.name: r.timeseries() for r in self.results}, names=["scenario"])
         series = series.reset_index(level=0).reset_index(drop=True)
         write_atomically(out / "timeseries.parquet", lambda path: series.to_parquet(path, index=False))

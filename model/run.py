@@ -148,7 +148,7 @@ class SimulationResult:
         return table.stack().rename("value").unstack("statistic").reset_index().rename(columns={"level_1": "figure"})
 
     def microdata(self) -> dict[str, pd.DataFrame]:
-        """helps, census and assessments (`model.microdata`) of every replicate, concatenated: the same runs
+        """helps, census, assessments and population (`model.microdata`) of every replicate, concatenated: the same runs
         again with the event log on (a run depends only on the scenario and its seed, so they are the runs
         whose figures this result holds; tests/test_microdata.py checks it)."""
         parts = [replicate_microdata(self.scenario, seed, r) for r, seed in enumerate(self.seeds)]
@@ -163,7 +163,7 @@ class SimulationResult:
 
     def write_into(self, out: Path, microdata: bool = False) -> Path:
         """Write the files into the (new, empty) folder `out`, each whole or not at all, the manifest last;
-        with `microdata` also helps.parquet, census.parquet and assessments.parquet (`microdata()`)."""
+        with `microdata` also helps, census, assessments and population.parquet (`microdata()`)."""
         write_atomically(out / "timeseries.parquet", lambda path: self.timeseries().to_parquet(path, index=False))
         write_atomically(out / "summary.csv", lambda path: self.summary().to_csv(path, index=False))
         if microdata:

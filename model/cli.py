@@ -397,7 +397,6 @@ def print_comparison(comparison: Comparison) -> None:
     import pandas as pd
 
     from model.comparison import BASE_RATE, DISCOUNT_RATES, invests, npv_key
-    from model.labels import words
     from model.outcomes import OUTCOMES, PER_FAMILY, SOCIETAL, SOCIETAL_LABEL, note_of
     from model.scenario import CATEGORIES
 
@@ -411,8 +410,10 @@ def print_comparison(comparison: Comparison) -> None:
         if row["n"] == 0:
             return missing
         number = (lambda x: f"{x:.0f}") if figure == "break_even_year" else _short
-        if pd.isna(row["p05"]):  # a figure of the scenario's means (per family): no interval
+        if pd.isna(row["p05"]) and pd.isna(row["p95"]):  # a figure of the scenario's means (per family)
             return number(row["mean"] * scale)
+        if pd.isna(row["p05"]):  # a ratio whose low end is a net cost (the note says so)
+            return f"{number(row['mean'] * scale)}\n[dim]net cost .. {number(row['p95'] * scale)}[/dim]"
         mean, low, high = (
             number(row[c] * scale) for c in ("p50" if figure == "break_even_year" else "mean", "p05", "p95")
         )
@@ -439,9 +440,11 @@ def print_comparison(comparison: Comparison) -> None:
     ]
     print_split(f"Change against {comparison.names[0]}, sum over the horizon (district)", "figure", others, horizon)
 
-    label = words("en")["figures"]
-    gains = [(label[f], each(lambda s, f=f: cell(s, "horizon", f))) for f in OUTCOMES]
-    gains += [(f"{label[f]}, k EUR", each(lambda s, f=f: cell(s, "horizon", f, 1e-3))) for f in PER_FAMILY]
+    gains = [(f.replace("_", " "), each(lambda s, f=f: cell(s, "horizon", f))) for f in OUTCOMES]
+    gains += [
+        (f"{f.removesuffix('_eur').replace('_', ' ')}, k EUR", each(lambda s, f=f: cell(s, "horizon", f, 1e-3)))
+        for f in PER_FAMILY
+    ]
     print_split(f"What children gain against {comparison.names[0]}, sum over the horizon", "figure", others, gains)
 
     econ = [
@@ -466,22 +469,26 @@ def print_comparison(comparison: Comparison) -> None:
             ),
         ),
         ("  replicates that break even", each(lambda s: share(s, "break_even_share"))),
-        (f"{SOCIETAL_LABEL}:", each(lambda s: "")),
-        (
-            "  follow-up costs avoided, M EUR",
-            each(lambda s: cell(s, "horizon", f"follow_up_savings_pv_eur{SOCIETAL}", 1e-6)),
-        ),
-        ("  net present value 3.5%, M EUR", each(lambda s: cell(s, "horizon", npv_key(BASE_RATE) + SOCIETAL, 1e-6))),
-        ("  benefit-cost ratio", each(lambda s: cell(s, "horizon", f"benefit_cost_ratio{SOCIETAL}"))),
-        ("  chance savings > spending", each(lambda s: share(s, f"savings_exceed_spending{SOCIETAL}"))),
     ]
     print_split(
-        f"Does it pay? Youth-welfare budget unless named; present values at the start year, {BASE_RATE:.1%} real "
-        "unless named",
+        f"Does it pay? Youth-welfare budget; present values at the start year, {BASE_RATE:.1%} real unless named",
         "figure",
         others,
         econ,
     )
+    societal = [
+        (
+            "follow-up costs avoided, M EUR",
+            each(lambda s: cell(s, "horizon", f"follow_up_savings_pv_eur{SOCIETAL}", 1e-6)),
+        ),
+        (
+            f"net present value {BASE_RATE:.1%}, M EUR",
+            each(lambda s: cell(s, "horizon", npv_key(BASE_RATE) + SOCIETAL, 1e-6)),
+        ),
+        ("benefit-cost ratio", each(lambda s: cell(s, "horizon", f"benefit_cost_ratio{SOCIETAL}"))),
+        ("chance savings > spending", each(lambda s: share(s, f"savings_exceed_spending{SOCIETAL}"))),
+    ]
+    print_split(f"Does it pay? The {SOCIETAL_LABEL}, present values at the start year", "figure", others, societal)
 
     years = sorted({int(y) for y in table.index.get_level_values("year") if y != "horizon"})
     shown = sorted({years[0], years[1 % len(years)], years[len(years) // 4], years[len(years) // 2], years[-1]})

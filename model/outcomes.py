@@ -222,6 +222,11 @@ def with_notes(table: pd.DataFrame, replicates: int, horizon_years: int, last_ye
             if savings < 0:
                 table.loc[ratio, statistics] = np.nan
                 table.loc[ratio, "note"] = "none: a net cost (the savings are negative); see the net present value"
+            else:  # where some replicates' savings are negative, their end of the interval is a net cost, no ratio
+                for end in ("p05", "p50"):
+                    table.loc[ratio & (table[end] < 0), end] = np.nan
+                if table.loc[ratio, "p05"].isna().any():
+                    table.loc[ratio, "note"] = "the interval's low end is a net cost (negative savings), not a ratio"
             share = indexed.loc[(scenario, "horizon", chance), "mean"]
             error = chance_standard_error(share, replicates)
             if error > CHANCE_SE_LIMIT:

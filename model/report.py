@@ -359,7 +359,9 @@ class Page:
         scale = -k.scale if k.signed and not saving else k.scale  # a net cost is shown as a cost, with its interval
         low, high = ("p05", "p95") if scale > 0 else ("p95", "p05")  # the interval from low to high as shown
         interval = Markup(self.t["interval"]).format(
-            low=self.span(scenario, "horizon", k.figure, low, scale, k.digits),
+            low=self.span(scenario, "horizon", k.figure, low, scale, k.digits)
+            if not pd.isna(row[low])
+            else Markup.escape(self.t["cost_word"]),  # a ratio whose low end is a net cost
             high=self.span(scenario, "horizon", k.figure, high, scale, k.digits),
         )
         main = self.span(scenario, "horizon", k.figure, k.statistic, scale, k.digits)

@@ -21,6 +21,7 @@ from model.outcomes import (
     endangered_months_per_case,
     per_family,
     societal_economics,
+    with_notes,
 )
 from model.report import texts
 from tests.conftest import BASELINE, ROOT, shrink, write_tiny
@@ -159,8 +160,25 @@ def test_compare_shows_the_price_part_what_children_gain_and_the_societal_perspe
     args = ["compare", *map(str, files), "--replicates", "2", "--workers", "1", "--results", str(tmp_path / "out")]
     done = CliRunner().invoke(app, args)
     assert done.exit_code == 0, done.output
+    shown = " ".join(done.stdout.split())  # a table's title may wrap
     for text in ("of which price", "What children gain", "societal perspective (adds follow-up costs outside youth"):
-        assert text in done.stdout
+        assert text in shown
     (folder,) = (tmp_path / "out").iterdir()
     csv = pd.read_csv(folder / "comparison.csv", dtype={"year": str})
     assert "note" in csv and {"cost_change_price_eur", "npv_eur_at_3_5pct_societal"} <= set(csv["figure"])
+
+
+def test_a_ratio_whose_low_end_is_a_net_cost_shows_no_negative_ratio():
+    """Some replicates with negative savings: the ratio's mean stays, its low end is no ratio but a note."""
+    rows = [("s", "horizon", "extra_spending_pv_eur", 1e6, np.nan, np.nan, np.nan)]
+    rows += [("s", "horizon", "savings_pv_eur", 3e5, 1e5, -2e5, 9e5)]
+    rows += [("s", "horizon", "follow_up_savings_pv_eur_societal", 0.0, 0.0, 0.0, 0.0)]
+    for suffix in ("", SOCIETAL):
+        rows += [("s", "horizon", "benefit_cost_ratio" + suffix, 0.3, 0.1, -0.2, 0.9)]
+        rows += [("s", "horizon", "savings_exceed_spending" + suffix, 0.0, 0.0, 0.0, 0.0)]
+    rows += [("s", "horizon", "break_even_share", 0.0, np.nan, np.nan, np.nan)]
+    rows += [("s", "horizon", "break_even_year", np.nan, np.nan, np.nan, np.nan)]
+    table = pd.DataFrame(rows, columns=["scenario", "year", "figure", "mean", "se", "p05", "p95"]).assign(p50=0.25)
+    out = with_notes(table, 50, 20, 2044).set_index("figure")
+    assert out.loc["benefit_cost_ratio", "mean"] == 0.3 and np.isnan(out.loc["benefit_cost_ratio", "p05"])
+    assert out.loc["benefit_cost_ratio", "note"].startswith("the interval's low end is a net cost")

@@ -310,6 +310,14 @@ def compare(
     allow_large: AllowLarge = False,
     allow_path: AllowPath = None,
     microdata: Microdata = False,
+    uncertainty: Annotated[
+        bool | None,
+        typer.Option(
+            "--uncertainty/--no-uncertainty",
+            help="draw the numbers that carry a range once per replicate, the same draw for every scenario, so that "
+            "intervals and chances include the uncertainty of effects and costs (default: on with --briefing)",
+        ),
+    ] = None,
 ) -> None:
     """Compare scenarios against the first with common random numbers: placements, cost, payoff."""
     from model.comparison import check_comparable, folder_name
@@ -325,12 +333,20 @@ def compare(
     name = folder_name([s.name for s in loaded])
     with _interruptible(_written_whole(progress, "a comparison")), _new_folder(results, name) as folder:
         with progress:
-            comparison = run_comparison(loaded, replicates, seed, workers, on_done=lambda _: progress.advance(task))
+            comparison = run_comparison(
+                loaded,
+                replicates,
+                seed,
+                workers,
+                on_done=lambda _: progress.advance(task),
+                uncertainty=briefing if uncertainty is None else uncertainty,
+            )
         print_comparison(comparison)
         _checked(comparison.write_into, folder, microdata)
     out.print(
         f"\nwrote {escape(str(folder))}/ (comparison.csv, comparison.xlsx, comparison.de.xlsx, timeseries.parquet, "
-        f"summary.csv, {'helps/census/assessments/population.parquet, ' if microdata else ''}"
+        f"summary.csv, {'parameter_draws.csv, ' if comparison.reference.uncertainty else ''}"
+        f"{'helps/census/assessments/population.parquet, ' if microdata else ''}"
         f"manifest.json) in {comparison.reference.wall_time_s:.1f} s",
         soft_wrap=True,
     )
@@ -509,8 +525,25 @@ def print_comparison(comparison: Comparison) -> None:
         "outside youth welfare (health, education, labour market, justice; germany.toml "
         "follow_up_costs_outside_youth_welfare); the note column of comparison.csv says why a figure is not shown."
     )
+    out.print(f"Uncertainty covered: {uncertainty_note(comparison)}", soft_wrap=True)
     for line in few_replicates_warnings(comparison):
         err.print(f"[yellow]warning:[/yellow] {line}", soft_wrap=True)  # one line each, for grep
+
+
+def uncertainty_note(comparison: Comparison) -> str:
+    """Which uncertainty the intervals and chances cover, and how many numbers were drawn."""
+    from model.uncertainty import uncertain_numbers
+
+    if not comparison.reference.uncertainty:
+        return (
+            f"{comparison.uncertainty} (every effect size and unit cost fixed; --uncertainty also draws the "
+            "numbers that carry a range)"
+        )
+    drawn = {path for r in comparison.results for path, _ in uncertain_numbers(r.scenario)}
+    return (
+        f"{comparison.uncertainty} ({len(drawn)} numbers with a range drawn once per replicate, the same draw for "
+        "every scenario; parameter_draws.csv)"
+    )
 
 
 def few_replicates_warnings(comparison: Comparison) -> list[str]:

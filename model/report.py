@@ -46,6 +46,7 @@ from model.outcomes import OUTCOMES, PER_FAMILY, SOCIETAL, break_even_warning, n
 from model.output import writable_folder, write_atomically, write_text
 from model.run import simulate_many
 from model.scenario import CATEGORIES, Scenario, ScenarioError, unit_of
+from model.uncertainty import mode, uncertain_numbers
 
 DATA = Path(__file__).parent / "data"
 LANGUAGES = ("de", "en")
@@ -800,8 +801,19 @@ def render(page: Page, drivers: Drivers) -> str:
         assumptions_lead=page.fill("assumptions_lead"),
         differences=differences,
         sources=sources,
-        methods=[text.format(replicates=r.replicates, first_year=r.first_year) for text in t["methods"]],
+        methods=[
+            *(text.format(replicates=r.replicates, first_year=r.first_year) for text in t["methods"]),
+            uncertainty_text(r, t),
+        ],
     )
+
+
+def uncertainty_text(results: ComparisonResults, t: dict[str, Any]) -> str:
+    """What the ranges and chances cover: replicate noise only, or parameter uncertainty too (manifest.json)."""
+    if results.manifest.get("uncertainty") != mode(True):
+        return t["uncertainty_noise"]
+    numbers = {path for s in results.scenarios for path, _ in uncertain_numbers(s)}
+    return t["uncertainty_parameters"].format(count=len(numbers))
 
 
 def write_briefing(

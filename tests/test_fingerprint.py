@@ -11,7 +11,7 @@ import importlib.util
 
 from tests.conftest import ROOT
 
-PINNED = "43306f334e78394e1dc79e14d960c727dcbd42b34a936e3e87f83aa3c29db120"
+PINNED = "e55fb3ebe09656e35b687b53f87585d57f52fe34e386c491f2c825e8d23ac770"
 
 
 def test_results_are_those_pinned():

@@ -29,6 +29,7 @@ from plotly.colors import hex_to_rgb
 from plotly.offline import get_plotlyjs
 from pydantic import ValidationError
 
+from model.attribution import PRICES, group_label, read_attribution
 from model.charts import OKABE_ITO
 from model.comparison import (
     BASE_RATE,
@@ -41,10 +42,12 @@ from model.comparison import (
     npv_key,
 )
 from model.experiment import Uncertainty, load_experiment
-from model.labels import label_or_key
+from model.labels import label_or_key, words
+from model.outcomes import OUTCOMES, PER_FAMILY, SOCIETAL, break_even_warning, note_of
 from model.output import writable_folder, write_atomically, write_text
 from model.run import simulate_many
 from model.scenario import CATEGORIES, Scenario, ScenarioError, unit_of
+from model.uncertainty import mode, uncertain_numbers
 
 DATA = Path(__file__).parent / "data"
 LANGUAGES = ("de", "en")
@@ -215,6 +218,9 @@ KEY_FIGURES = (
     KeyFigure("kf_break_even", "break_even_year", digits=0, statistic="p50", investment_only=True),
     KeyFigure("kf_bcr", "benefit_cost_ratio", digits=2, investment_only=True),
     KeyFigure("kf_chance", "savings_exceed_spending", scale=100.0, digits=0, investment_only=True),
+    KeyFigure("kf_price", "cost_change_price_eur", scale=-1e-6, digits=2),  # a price effect, not a programme effect
+    KeyFigure("kf_npv_societal", NPV + SOCIETAL, scale=1e-6, digits=2, signed=True),
+    KeyFigure("kf_bcr_societal", "benefit_cost_ratio" + SOCIETAL, digits=2, investment_only=True),
 )
 
 
@@ -321,13 +327,21 @@ class Page:
         if self.results.row(scenario, "horizon", "break_even_year")["n"] == 0:
             return Markup.escape(self.fill("never"))
         year = self.span(scenario, "horizon", "break_even_year", "p50", digits=0)
-        return Markup(self.t["break_even_year"]).format(year=year, share=share, last_year=self.results.last_year)
+        text = Markup(self.t["break_even_year"]).format(year=year, share=share, last_year=self.results.last_year)
+        r = self.results
+        if break_even_warning(r.indexed, scenario, int(r.manifest["horizon_years"]), r.last_year):
+            text += self.fill("break_even_wide")
+        return text
 
     # --- at a glance ---
 
     def key_figure(self, scenario: str, k: KeyFigure) -> dict[str, Markup]:
         """{'main': ..., 'detail': ...} as HTML for one scenario."""
         row = self.results.row(scenario, "horizon", k.figure)
+        if k.figure.startswith("benefit_cost_ratio") and note_of(self.results.indexed, scenario, k.figure).startswith(
+            "none"
+        ):  # late help costs more: a net cost, shown by the NPV, never as a negative ratio
+            return {"main": Markup.escape(self.t["bcr_negative"]), "detail": Markup()}
         if (k.investment_only and not self.invests(scenario)) or (
             k.figure != "break_even_year" and pd.isna(row[k.statistic])
         ):
@@ -343,22 +357,44 @@ class Page:
             share = self.span(scenario, "horizon", "break_even_share", scale=100.0, digits=0)
             main = self.span(scenario, "horizon", "break_even_year", "p50", digits=0)
             return {"main": main, "detail": Markup(self.fill("break_even_detail")).format(share=share)}
-        if k.figure == "benefit_cost_ratio" and row["mean"] < 0:  # late help costs more: no ratio to show
-            return {"main": Markup.escape(self.t["bcr_negative"]), "detail": Markup()}
+        saving = row[k.statistic] >= 0
+        scale = -k.scale if k.signed and not saving else k.scale  # a net cost is shown as a cost, with its interval
+        low, high = ("p05", "p95") if scale > 0 else ("p95", "p05")  # the interval from low to high as shown
         interval = Markup(self.t["interval"]).format(
-            low=self.span(scenario, "horizon", k.figure, "p05", k.scale, k.digits),
-            high=self.span(scenario, "horizon", k.figure, "p95", k.scale, k.digits),
+            low=self.span(scenario, "horizon", k.figure, low, scale, k.digits)
+            if not pd.isna(row[low])
+            else Markup.escape(self.t["cost_word"]),  # a ratio whose low end is a net cost
+            high=self.span(scenario, "horizon", k.figure, high, scale, k.digits),
         )
-        main = self.span(scenario, "horizon", k.figure, k.statistic, k.scale, k.digits)
+        main = self.span(scenario, "horizon", k.figure, k.statistic, scale, k.digits)
         if k.signed:
-            saving = row[k.statistic] >= 0
-            scale = k.scale if saving else -k.scale
-            main = (
-                self.span(scenario, "horizon", k.figure, k.statistic, scale, k.digits)
-                + Markup(" ")
-                + (self.t["saving_word"] if saving else self.t["cost_word"])
-            )
+            main += Markup(" ") + (self.t["saving_word"] if saving else self.t["cost_word"])
         return {"main": main, "detail": interval}
+
+    def children(self) -> list[dict[str, Any]]:
+        """What children gain: each outcome's change over the horizon with its 90 % interval, then the
+        per-family figures (a ratio of means, or why it is not shown), one cell per alternative."""
+        label = words(self.lang)["figures"]
+        rows = []
+        for figure in OUTCOMES:
+            cells = []
+            for scenario in self.results.alternatives:
+                digits = 0 if figure == "child_months_high_risk_without_help" else 1
+                interval = Markup(self.t["interval"]).format(
+                    low=self.span(scenario, "horizon", figure, "p05", digits=digits),
+                    high=self.span(scenario, "horizon", figure, "p95", digits=digits),
+                )
+                cells.append({"main": self.span(scenario, "horizon", figure, digits=digits), "detail": interval})
+            rows.append({"label": label[figure], "cells": cells})
+        for figure in PER_FAMILY:
+            cells = []
+            for scenario in self.results.alternatives:
+                if pd.isna(self.value(scenario, "horizon", figure)):
+                    cells.append({"main": Markup.escape(self.t["not_shown"]), "detail": Markup()})
+                else:
+                    cells.append({"main": self.span(scenario, "horizon", figure, scale=1e-3, digits=1), "detail": ""})
+            rows.append({"label": self.t["per_family_unit"].format(label=label[figure]), "cells": cells})
+        return rows
 
     def glance(self) -> list[dict[str, Any]]:
         return [
@@ -552,6 +588,57 @@ def cumulative_chart(page: Page) -> go.Figure:
     return _look(fig, page, 520)
 
 
+def attribution_panels(page: Page) -> list[Panel]:
+    """Per alternative, each lever group's Shapley value of the net present value (attribution.csv of `compare
+    --attribution`; no panels without it), prices apart from programme levers, and the largest part in words."""
+    table = read_attribution(page.results.folder)
+    if table is None:
+        return []
+    t, number = page.t, page.number
+    colours = {PRICES: OKABE_ITO[1], "total": REFERENCE_COLOUR}
+    panels = []
+    for name in page.results.alternatives:
+        rows = table[(table["scenario"] == name) & (table["outcome"] == NPV)].set_index("group")
+        groups = [g for g in rows.index if g != "total"]
+        if not groups:
+            continue
+        labels = [group_label(g, page.lang) for g in groups] + [t["attribution_total"]]
+        shown = rows.loc[[*groups, "total"], ["mean", "p05", "p95"]] * 1e-6
+        fig = go.Figure(
+            go.Bar(
+                y=labels,
+                x=shown["mean"],
+                orientation="h",
+                marker_color=[colours.get(g, OKABE_ITO[0]) for g in [*groups, "total"]],
+                error_x={"type": "data", "symmetric": False, "array": shown["p95"] - shown["mean"]}
+                | {"arrayminus": shown["mean"] - shown["p05"], "color": "#555555"},
+                hovertemplate="%{y}: %{x:.2f}<extra></extra>",
+            )
+        )
+        fig.update_xaxes(title_text=t["attribution_axis"], zeroline=True, zerolinecolor="#555555")
+        fig.update_yaxes(autorange="reversed", automargin=True)
+        total = shown.loc["total", "mean"]
+        caption = page.title_of(name)
+        sign = 1.0 if total >= 0 else -1.0  # a net cost is said as a cost, in positive numbers
+        same_side = [g for g in groups if shown.loc[g, "mean"] * sign > 0]
+        if same_side:
+            largest = max(same_side, key=lambda g: abs(shown.loc[g, "mean"]))
+            digits = 1 if abs(total) >= 1 else 3  # a small district's result in thousands of EUR, not "0.0"
+            sentence = t["attribution_saving" if total >= 0 else "attribution_cost"].format(
+                total=number(sign * total, digits),
+                part=number(sign * shown.loc[largest, "mean"], digits),
+                group=group_label(largest, page.lang),
+            )
+            caption += f": {sentence}"
+        panels.append(Panel(caption, _look(fig, page, 110 + 45 * len(labels), legend=False)))
+    return panels
+
+
+def attribution_legend(page: Page) -> list[dict[str, str]]:
+    kinds = ((OKABE_ITO[0], "attribution_lever"), (OKABE_ITO[1], "attribution_price"))
+    return [{"colour": colour, "name": page.t[key], "marker": ""} for colour, key in kinds]
+
+
 # --- what drives the result ----------------------------------------------------------------------------------
 
 
@@ -729,6 +816,7 @@ def render(page: Page, drivers: Drivers) -> str:
             ("placements", placements_chart(page)),
             ("cost", cost_chart(page)),
             ("drivers", drivers.panels),
+            ("attribution", attribution_panels(page)),
         )
     }
     environment = jinja2.Environment(
@@ -754,18 +842,33 @@ def render(page: Page, drivers: Drivers) -> str:
         rests_on=page.fill("rests_on", replicates=r.replicates, inhabitants=page.number(inhabitants, 0)),
         alternatives=[page.title_of(n) for n in r.alternatives],
         glance=page.glance(),
+        children=page.children(),
+        children_lead=page.fill("children_lead"),
         summary=[page.digest(name) for name in r.alternatives],
         summary_lead=page.fill("summary_lead"),
         placements_lead=page.fill("placements_lead"),
         cost_lead=page.fill("cost_lead"),
         cumulative_lead=page.fill("cumulative_lead"),
+        attribution_lead=page.fill("attribution_lead"),
+        attribution_legend=attribution_legend(page),
         drivers=drivers,
         uncertainties=[{"label": page.label_of(u.path), "range": _range_text(page, u)} for u in drivers.uncertainties],
         assumptions_lead=page.fill("assumptions_lead"),
         differences=differences,
         sources=sources,
-        methods=[text.format(replicates=r.replicates, first_year=r.first_year) for text in t["methods"]],
+        methods=[
+            *(text.format(replicates=r.replicates, first_year=r.first_year) for text in t["methods"]),
+            uncertainty_text(r, t),
+        ],
     )
+
+
+def uncertainty_text(results: ComparisonResults, t: dict[str, Any]) -> str:
+    """What the ranges and chances cover: replicate noise only, or parameter uncertainty too (manifest.json)."""
+    if results.manifest.get("uncertainty") != mode(True):
+        return t["uncertainty_noise"]
+    numbers = {path for s in results.scenarios for path, _ in uncertain_numbers(s)}
+    return t["uncertainty_parameters"].format(count=len(numbers))
 
 
 def write_briefing(

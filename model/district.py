@@ -23,7 +23,7 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
 from model.scenario import MAX_NAME_LENGTH, STATISTICS, ScenarioError, _problem_lines, read_toml
 
@@ -41,7 +41,7 @@ def german_number(text: str) -> float:
     if GERMAN_NUMBER.match(cleaned) and ("," in cleaned or "." not in cleaned):
         return float(cleaned.replace(".", "").replace(",", "."))
     raise ValueError(
-        f"{text!r} is not a number; write it as a number (1234.5), or as German text with a decimal comma "
+        "not a number; write it as a number (1234.5), or as German text with a decimal comma "
         "(1.234,5 = 1234.5; a dot only between groups of three digits)"
     )
 
@@ -63,12 +63,13 @@ class Figure(_Strict):
     year: int
     source: str = Field(min_length=3)
 
-    @model_validator(mode="after")
-    def _recent(self) -> Figure:
+    @field_validator("year")
+    @classmethod
+    def _recent(cls, year: int) -> int:
         last = date.today().year
-        if not FIRST_FIGURE_YEAR <= self.year <= last:
-            raise ValueError(f"year {self.year}: allowed {FIRST_FIGURE_YEAR}-{last} (the statistics in today's form)")
-        return self
+        if not FIRST_FIGURE_YEAR <= year <= last:
+            raise ValueError(f"allowed {FIRST_FIGURE_YEAR}-{last} (the statistics in today's form)")
+        return year
 
 
 def _distinct_years(figures: list[Figure]) -> list[Figure]:

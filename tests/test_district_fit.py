@@ -107,3 +107,15 @@ def test_a_fit_that_misses_writes_no_scenario(tmp_path: Path, monkeypatch: pytes
     again = calibrate(*args, "--out", tmp_path / "new", "--accept-misfit")
     assert again.exit_code == 2 and "exists; give --force" in again.stderr
     assert load_district(district).cases["heimerziehung_34"][0].value > 900
+
+
+def test_the_shipped_template_is_the_schema(tmp_path: Path) -> None:
+    """scenarios/districts/template.xlsx lists exactly the figures of the schema (`prevsim district-template`
+    regenerates it); a stale template would fail here."""
+    from model.district import figure_rows
+
+    shipped = pd.read_excel(ROOT / "scenarios" / "districts" / "template.xlsx", sheet_name=None, dtype=object)
+    assert list(shipped["figures"]["figure"]) == [key for key, _ in figure_rows()]
+    assert runner.invoke(app, ["district-template", str(tmp_path / "t.xlsx")]).exit_code == 0
+    again = runner.invoke(app, ["district-template", str(tmp_path / "t.xlsx")])
+    assert again.exit_code == 2 and "exists" in again.stderr

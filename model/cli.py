@@ -309,16 +309,27 @@ def compare(
     allow_large: AllowLarge = False,
     allow_path: AllowPath = None,
     microdata: Microdata = False,
+    programme: Annotated[
+        list[Path] | None,
+        typer.Option(
+            metavar="FILE",
+            help="a programme (a scenario that extends another) applied to the reference: its changes to its own "
+            "parent on top of the reference's district (docs/districts.md); repeatable",
+        ),
+    ] = None,
 ) -> None:
     """Compare scenarios against the first with common random numbers: placements, cost, payoff."""
     from model.comparison import check_comparable, folder_name
     from model.comparison import compare as run_comparison
     from model.run import check_memory
+    from model.scenario import programme_on
 
     loaded = [_load(path, allow_path) for path in scenarios]
-    _checked(check_comparable, loaded, [str(path) for path in scenarios])
+    loaded += [_checked(programme_on, scenarios[0], path, allow_path or []) for path in programme or []]
+    files = [str(path) for path in scenarios] + [f"{path} on {scenarios[0]}" for path in programme or []]
+    _checked(check_comparable, loaded, files)
     if not allow_large:
-        _checked(check_memory, loaded, [str(path) for path in scenarios], workers)
+        _checked(check_memory, loaded, files, workers)
     progress = _progress()
     task = progress.add_task("runs (scenario x replicate)", total=len(loaded) * replicates)
     name = folder_name([s.name for s in loaded])

@@ -471,16 +471,25 @@ def _read_chain(
     parents = [parents] if isinstance(parents, str) else parents
     if not isinstance(parents, list) or not parents or not all(isinstance(name, str) for name in parents):
         raise ScenarioError([f"{path}: extends: {data['extends']!r}: must be a file name or a list of file names"])
+    files = [inside_allowed(path, "extends", name, allowed) for name in parents]
+    merged, merged_origin = _merge_parents(files, (*seen, path), allowed)
+    return _merge(merged, data), {**merged_origin, **origin}
+
+
+def _merge_parents(
+    files: list[Path], seen: tuple[Path, ...], allowed: Sequence[Path]
+) -> tuple[dict[str, Any], dict[tuple, Path]]:
+    """The chains of `files` merged in order (later ones override earlier ones), and which file set each key."""
     merged: dict[str, Any] = {}
     merged_origin: dict[tuple, Path] = {}
-    for name in parents:  # later parents override earlier ones, the file itself overrides all
-        parent, parent_origin = _read_chain(inside_allowed(path, "extends", name, allowed), (*seen, path), allowed)
+    for file in files:
+        parent, parent_origin = _read_chain(file, seen, allowed)
         known = set(merged_origin.values())
-        for leaf, file in parent_origin.items():
-            if file not in known:  # a shared ancestor (baseline) must not undo what an earlier parent changed
+        for leaf, origin in parent_origin.items():
+            if origin not in known:  # a shared ancestor (baseline) must not undo what an earlier parent changed
                 _set_leaf(merged, leaf, _get_leaf(parent, leaf))
-                merged_origin[leaf] = file
-    return _merge(merged, data), {**merged_origin, **origin}
+                merged_origin[leaf] = origin
+    return merged, merged_origin
 
 
 def _get_leaf(data: dict[str, Any], leaf: tuple) -> Any:
@@ -578,6 +587,22 @@ def load_scenario(path: str | Path, allowed: Sequence[Path] = ()) -> Scenario:
         return Scenario.model_validate(data)
     except ValidationError as err:
         raise ScenarioError(_problem_lines(err, lambda loc: _origin_of(loc, origin, top))) from None
+
+
+def programme_on(district: str | Path, programme: str | Path, allowed: Sequence[Path] = ()) -> Scenario:
+    """The programme's changes to its own parent applied to `district`, as a file with `extends = [district,
+    programme]` would be: the keys the programme's chain sets beyond the files of the district's chain (their
+    shared baseline) win; name, description and title are the programme's. Nothing is written."""
+    files = [Path(district).resolve(), Path(programme).resolve()]
+    data, origin = _merge_parents(files, (), allowed)
+    data.pop("extends", None)
+    data["title"] = {
+        lang: text for lang, text in data.get("title", {}).items() if origin.get(("title", lang)) == files[1]
+    }
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as err:
+        raise ScenarioError(_problem_lines(err, lambda loc: _origin_of(loc, origin, files[1]))) from None
 
 
 def as_scenario(scenario: Scenario | str | Path) -> Scenario:

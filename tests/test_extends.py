@@ -38,3 +38,34 @@ def test_a_title_names_its_own_file_only(tmp_path: Path) -> None:
     assert load_scenario(BASELINE).title["de"] == "Basisszenario (Status quo)"
     assert load_scenario(tmp_path / "untitled.toml").title == {}  # never the baseline's title
     assert load_scenario(tmp_path / "titled.toml").title == {"en": "More help"}
+
+
+def test_a_programme_applies_its_changes_to_any_district(tmp_path: Path, monkeypatch) -> None:
+    """`compare DISTRICT --programme P`: the district's numbers stay, the programme's changes to its own parent
+    come on top (not its parent's copy of the baseline); name and title are the programme's, the district's
+    name is the briefing's."""
+    from typer.testing import CliRunner
+
+    from model.cli import app
+    from model.scenario import programme_on
+
+    programme = BASELINE.parent / "osterode_prevention.toml"
+    for file in (BASELINE, programme):
+        shutil.copy(file, tmp_path / file.name)
+    (tmp_path / "district.toml").write_text(
+        'name = "kreis"\ndescription = "a district"\nextends = "baseline.toml"\n'
+        '[district]\nname = "Landkreis Test"\ninhabitants = { value = 20_000, source = "test" }\n'
+        '[policy]\ndiagnosed_placement_ratio = { value = 0.9, source = "test" }\n'
+        '[burden]\nshock_hazard_per_month = { value = 0.03, source = "test" }\n'
+    )
+    combined = programme_on(tmp_path / "district.toml", tmp_path / programme.name)
+    alone = load_scenario(programme)
+    assert combined.district.inhabitants.value == 20_000 and combined.district.name == "Landkreis Test"
+    assert combined.burden.shock_hazard_per_month.value == 0.03  # the district's, not the baseline's
+    assert combined.policy.diagnosed_placement_ratio == alone.policy.diagnosed_placement_ratio  # the programme's
+    assert combined.prevention == alone.prevention and combined.name == alone.name and combined.title == alone.title
+    monkeypatch.chdir(tmp_path)
+    args = ["compare", "district.toml", "--programme", programme.name, "--replicates", "1", "--workers", "1"]
+    done = CliRunner().invoke(app, args)
+    assert done.exit_code == 0, done.output
+    assert "osterode_prevention" in done.output

@@ -32,7 +32,7 @@ import pandas as pd
 from model.district import DistrictFile, LocalFigure, latest, local_figures
 from model.parameters import DAYS_PER_MONTH
 from model.run import simulate_many
-from model.scenario import Scenario, ScenarioError, inside_allowed, load_scenario
+from model.scenario import STATISTICS, Scenario, ScenarioError, inside_allowed, load_scenario
 
 DEFAULT_FREE = (  # mechanisms a district's figures inform; the others keep the national fit
     "burden.shock_hazard_per_month",
@@ -54,13 +54,43 @@ BAND = (0.05, 0.95)
 
 
 def parameter_value(scenario: Scenario, path: str) -> float:
-    """The number at a key path ("detection.report_hazard_per_month_by_level[2]") of a scenario."""
+    """The number at a key path ("detection.report_hazard_per_month_by_level[2]") of a scenario; a vector named
+    without an index ("helps.spfh_31.weight_by_age_band") is fitted as a factor on all its elements: 1."""
     name, _, index = path.partition("[")
     params = dict(scenario.parameters())
     if name not in params:
         raise ScenarioError([f"{scenario.name}: {path}: no such number (a key path as `prevsim params` lists it)"])
     value = params[name].value
-    return float(value[int(index.rstrip("]"))] if index else value)
+    if isinstance(value, list):
+        return float(value[int(index.rstrip("]"))]) if index else 1.0
+    return float(value)
+
+
+def default_free(district: DistrictFile, base: Scenario) -> list[str]:
+    """DEFAULT_FREE, the help mix where the district gives figures by help type (a factor on the choice weights of
+    each help granted by the office: `weight_by_age_band`), and the arrivals of unaccompanied minors where it
+    gives all Inobhutnahmen (they vary by year and district more than any mechanism)."""
+    statistics = {*district.cases, *district.begun, *district.stock_31_dec}
+    mix = [
+        f"helps.{s}.weight_by_age_band"
+        for s in STATISTICS
+        if s in statistics and s in base.helps and base.helps[s].access in ("help_plan", "placement")
+    ]
+    arrivals = ["unaccompanied_minors.crisis_intakes_per_10k_under_21_per_year"] if district.inobhutnahmen.total else []
+    return [*DEFAULT_FREE, *(mix if len(mix) > 1 else []), *arrivals]  # one help's weight alone is not identified
+
+
+def with_parameters(scenario: Scenario, values: dict[str, float]) -> Scenario:
+    """The scenario with fitted values; a vector named without an index is multiplied by its factor."""
+    params = dict(scenario.parameters())
+    flat: dict[str, float] = {}
+    for path, value in values.items():
+        vector = params.get(path)
+        if vector is not None and isinstance(vector.value, list):
+            flat |= {f"{path}[{i}]": element * value for i, element in enumerate(vector.value)}
+        else:
+            flat[path] = value
+    return scenario.with_values(flat)
 
 
 def base_file(district_path: Path, district: DistrictFile) -> Path:
@@ -256,7 +286,7 @@ def fit_district(
     missing = sorted({f.model_figure for f in figures} - set(_figure_names(fitting)))
     if missing:
         raise ScenarioError([f"{file}: {name}: {base.name} counts no help in this category" for name in missing])
-    free = list(free or DEFAULT_FREE)
+    free = list(free or default_free(district, base))
     start = {path: parameter_value(fitting, path) for path in free}
     bad = [p for p, v in start.items() if v <= 0]
     if bad:
@@ -278,7 +308,7 @@ def fit_district(
     while time.perf_counter() - started < budget_s and (max_trials is None or len(records) < max_trials):
         batch = [study.ask(distributions) for _ in range(min(workers, (max_trials or 10**9) - len(records)))]
         values = [dict(t.params) for t in batch]
-        scenarios = [fitting.with_values(v) for v in values]
+        scenarios = [with_parameters(fitting, v) for v in values]
         results = simulate_many(scenarios, replicates, seed, workers, shared_past=False)
         for trial, params, result in zip(batch, values, results, strict=True):
             comparison = compare_figures(model_figures(result), figures)
@@ -291,7 +321,7 @@ def fit_district(
         if on_trial:
             on_trial(len(records), best[0], time.perf_counter() - started)
     final = simulate_many(
-        [fitting_scenario(base, inputs, years, PROJECTION_YEARS).with_values(best[1])], replicates, seed, workers
+        [with_parameters(fitting_scenario(base, inputs, years, PROJECTION_YEARS), best[1])], replicates, seed, workers
     )[0]
     projection = model_figures(final)
     return Fit(
@@ -344,22 +374,18 @@ def scenario_text(fit: Fit, out_folder: Path) -> str:
     today = date.today().isoformat()
     calibrated = f"calibrated to {fit.file}, {today}"
     values: dict[str, tuple[str, str]] = {key: (_number(v), source) for key, (v, source) in fit.inputs.items()}
-    fitting = fitting_scenario(fit.base, fit.inputs, [min(f.year for f in local_figures(fit.district))])
-    vectors: dict[str, list[float]] = {}
-    for path, value in fit.best.items():
-        name, _, index = path.partition("[")
-        if index:
-            vector = vectors.setdefault(name, list(dict(fitting.parameters())[name].value))
-            vector[int(index.rstrip("]"))] = value
-        else:
-            values[path] = (_number(value), calibrated)
-    for name, vector in vectors.items():
+    fitted = dict(with_parameters(fit.base, fit.best).parameters())
+    for name in dict.fromkeys(path.partition("[")[0] for path in fit.best):
+        if not isinstance(fitted[name].value, list):
+            values[name] = (_number(fitted[name].value), calibrated)
+            continue
         elements = sorted(int(p.partition("[")[2].rstrip("]")) for p in fit.best if p.startswith(name + "["))
-        others = f"; the other elements: {fit.base.name}"
-        values[name] = (
-            "[" + ", ".join(_number(v) for v in vector) + "]",
-            f"{calibrated} (elements {elements}){others}",
+        how = (
+            f"elements {elements}; the others: {fit.base.name}"
+            if elements
+            else f"x {fit.best[name]:.4g} on {fit.base.name}"
         )
+        values[name] = ("[" + ", ".join(_number(v) for v in fitted[name].value) + "]", f"{calibrated} ({how})")
     shown = _toml_string(fit.district.district_name)
     relative = os.path.relpath(fit.base_path.resolve(), out_folder.resolve())
     lines = [

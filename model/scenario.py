@@ -594,6 +594,8 @@ def programme_on(district: str | Path, programme: str | Path, allowed: Sequence[
     programme]` would be: the keys the programme's chain sets beyond the files of the district's chain (their
     shared baseline) win; name, description and title are the programme's. Nothing is written."""
     files = [Path(district).resolve(), Path(programme).resolve()]
+    if "extends" not in read_toml(files[1]):  # a whole scenario would replace the district, not change it
+        raise ScenarioError([f"{files[1]}: extends: missing: a programme names the scenario it changes"])
     data, origin = _merge_parents(files, (), allowed)
     data.pop("extends", None)
     data["title"] = {

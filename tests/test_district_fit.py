@@ -119,3 +119,21 @@ def test_the_shipped_template_is_the_schema(tmp_path: Path) -> None:
     assert runner.invoke(app, ["district-template", str(tmp_path / "t.xlsx")]).exit_code == 0
     again = runner.invoke(app, ["district-template", str(tmp_path / "t.xlsx")])
     assert again.exit_code == 2 and "exists" in again.stderr
+
+
+def test_figures_by_help_type_free_the_help_mix(tmp_path: Path) -> None:
+    """Cases of several help types free a factor on each one's choice weights; Inobhutnahmen free the arrivals of
+    unaccompanied minors; a factor scales a whole vector."""
+    from model.district_fit import DEFAULT_FREE, default_free, with_parameters
+
+    base = load_scenario(BASELINE)
+    district = load_district(ROOT / "scenarios" / "districts" / "freudenstadt.toml")
+    free = default_free(district, base)
+    assert free[: len(DEFAULT_FREE)] == list(DEFAULT_FREE)
+    assert "helps.spfh_31.weight_by_age_band" in free and "helps.heimerziehung_34.weight_by_age_band" in free
+    assert "unaccompanied_minors.crisis_intakes_per_10k_under_21_per_year" in free
+    scaled = with_parameters(base, {"helps.spfh_31.weight_by_age_band": 2.0, SHOCK: 0.03})
+    assert scaled.helps["spfh_31"].weight_by_age_band.value == [
+        2 * w for w in base.helps["spfh_31"].weight_by_age_band.value
+    ]
+    assert scaled.burden.shock_hazard_per_month.value == 0.03

@@ -5,7 +5,9 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from model import load_scenario
+import pytest
+
+from model import ScenarioError, load_scenario
 
 BASELINE = Path(__file__).resolve().parent.parent / "scenarios" / "baseline.toml"
 
@@ -64,6 +66,8 @@ def test_a_programme_applies_its_changes_to_any_district(tmp_path: Path, monkeyp
     assert combined.burden.shock_hazard_per_month.value == 0.03  # the district's, not the baseline's
     assert combined.policy.diagnosed_placement_ratio == alone.policy.diagnosed_placement_ratio  # the programme's
     assert combined.prevention == alone.prevention and combined.name == alone.name and combined.title == alone.title
+    with pytest.raises(ScenarioError, match="extends: missing: a programme names the scenario it changes"):
+        programme_on(tmp_path / "district.toml", tmp_path / "baseline.toml")
     monkeypatch.chdir(tmp_path)
     args = ["compare", "district.toml", "--programme", programme.name, "--replicates", "1", "--workers", "1"]
     done = CliRunner().invoke(app, args)

@@ -413,12 +413,17 @@ def scenario_text(fit: Fit, out_folder: Path) -> str:
 
 def ensemble_frame(fit: Fit) -> pd.DataFrame:
     """The ensemble as written (`<district>.ensemble.csv`): one row per parameter set that fits, the best first;
-    columns: trial, loss, weight (exp(best loss - loss), normalised), then one column per fitted key path."""
+    columns: trial, loss, weight (exp(best loss - loss), normalised), then one column per fitted key path, each
+    to be applied to the written scenario with `with_parameters` (a vector's factor relative to its best)."""
     ensemble = fit.ensemble
     weight = np.exp(ensemble["loss"].min() - ensemble["loss"])
     columns = ["trial", "loss", *fit.best]
     table = ensemble[columns].copy()
     table.insert(2, "weight", weight / weight.sum())
+    vectors = {name for name, p in fit.base.parameters() if isinstance(p.value, list)}
+    for path in fit.best:
+        if path in vectors:  # a factor on the whole vector: relative to the written scenario, which has the best
+            table[path] = table[path] / fit.best[path]
     return table
 
 

@@ -301,7 +301,9 @@ def fit_district(
         p: optuna.distributions.FloatDistribution(low, high, log=True) for p, (low, high) in ranges.items()
     }
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=seed))
+    study = optuna.create_study(
+        sampler=optuna.samplers.TPESampler(seed=seed, multivariate=True)
+    )  # joint: mechanisms trade off
     study.enqueue_trial(start)  # the national fit is the first trial
     records: list[dict] = []
     best: tuple[float, dict[str, float]] = (math.inf, start)

@@ -29,6 +29,7 @@ from model.output import EXIT_ENVIRONMENT, OutputError, writable_folder, write_a
 if TYPE_CHECKING:
     from rich.progress import Progress
 
+    from model.attribution import Attribution
     from model.comparison import Comparison
     from model.run import SimulationResult
     from model.scenario import Scenario
@@ -164,8 +165,9 @@ AllowPath = Annotated[
 Microdata = Annotated[
     bool,
     typer.Option(
-        help="also write helps.parquet, census.parquet and assessments.parquet: one row per help begun or ended, "
-        "young person in help on 31 Dec, and §8a assessment, as the statistics' single records (docs/ODD.md)"
+        help="also write helps, census, assessments and population.parquet: one row per help begun or ended, "
+        "young person in help on 31 Dec, and §8a assessment, as the statistics' single records, and the young "
+        "people of each age on 31 Dec (docs/ODD.md)"
     ),
 ]
 AllowLarge = Annotated[
@@ -269,7 +271,7 @@ def run(
             )
         print_summary(result)
         _checked(result.write_into, folder, microdata)
-    files = "timeseries.parquet, summary.csv, " + ("helps/census/assessments.parquet, " if microdata else "")
+    files = "timeseries.parquet, summary.csv, " + ("helps/census/assessments/population.parquet, " if microdata else "")
     out.print(
         f"\nwrote {escape(str(folder))}/ ({files}manifest.json) in {result.wall_time_s:.1f} s",
         soft_wrap=True,  # a path is never broken
@@ -309,6 +311,21 @@ def compare(
     allow_large: AllowLarge = False,
     allow_path: AllowPath = None,
     microdata: Microdata = False,
+    uncertainty: Annotated[
+        bool | None,
+        typer.Option(
+            "--uncertainty/--no-uncertainty",
+            help="draw the numbers that carry a range once per replicate, the same draw for every scenario, so that "
+            "intervals and chances include the uncertainty of effects and costs (default: on with --briefing)",
+        ),
+    ] = None,
+    attribution: Annotated[
+        bool,
+        typer.Option(
+            help="also attribute each alternative's result to its lever groups (Shapley values, exact per replicate; "
+            "2^k - 2 extra runs per replicate for k groups): attribution.csv"
+        ),
+    ] = False,
     programme: Annotated[
         list[Path] | None,
         typer.Option(
@@ -332,15 +349,38 @@ def compare(
         _checked(check_memory, loaded, files, workers)
     progress = _progress()
     task = progress.add_task("runs (scenario x replicate)", total=len(loaded) * replicates)
+    if attribution:
+        from model.attribution import attribute, extra_runs, write_attribution
+
+        subsets = progress.add_task(
+            "attribution runs (lever subset x replicate)", total=extra_runs(loaded) * replicates
+        )
     name = folder_name([s.name for s in loaded])
     with _interruptible(_written_whole(progress, "a comparison")), _new_folder(results, name) as folder:
         with progress:
-            comparison = run_comparison(loaded, replicates, seed, workers, on_done=lambda _: progress.advance(task))
+            comparison = run_comparison(
+                loaded,
+                replicates,
+                seed,
+                workers,
+                on_done=lambda _: progress.advance(task),
+                uncertainty=briefing if uncertainty is None else uncertainty,
+            )
+            if attribution:
+                started = time.perf_counter()
+                attributions = _checked(attribute, comparison, workers, lambda _: progress.advance(subsets))
+                attribution_s = time.perf_counter() - started
         print_comparison(comparison)
+        if attribution:
+            print_attribution(attributions)
+            out.print(f"attribution: {extra_runs(loaded) * replicates} further runs in {attribution_s:.1f} s")
+            _checked(write_attribution, folder, attributions)
         _checked(comparison.write_into, folder, microdata)
     out.print(
-        f"\nwrote {escape(str(folder))}/ (comparison.csv, comparison.xlsx, comparison.de.xlsx, timeseries.parquet, "
-        f"summary.csv, {'helps/census/assessments.parquet, ' if microdata else ''}"
+        f"\nwrote {escape(str(folder))}/ ({'attribution.csv, ' if attribution else ''}comparison.csv, comparison.xlsx, "
+        "comparison.de.xlsx, timeseries.parquet, "
+        f"summary.csv, {'parameter_draws.csv, ' if comparison.reference.uncertainty else ''}"
+        f"{'helps/census/assessments/population.parquet, ' if microdata else ''}"
         f"manifest.json) in {comparison.reference.wall_time_s:.1f} s",
         soft_wrap=True,
     )
@@ -478,8 +518,25 @@ def print_comparison(comparison: Comparison) -> None:
         "which cumulative savings exceed cumulative extra spending (undiscounted; n/a for a scenario that spends "
         "no more on early help). Benefit-cost ratio and chance: n/a without extra spending."
     )
+    out.print(f"Uncertainty covered: {uncertainty_note(comparison)}", soft_wrap=True)
     for line in few_replicates_warnings(comparison):
         err.print(f"[yellow]warning:[/yellow] {line}", soft_wrap=True)  # one line each, for grep
+
+
+def uncertainty_note(comparison: Comparison) -> str:
+    """Which uncertainty the intervals and chances cover, and how many numbers were drawn."""
+    from model.uncertainty import uncertain_numbers
+
+    if not comparison.reference.uncertainty:
+        return (
+            f"{comparison.uncertainty} (every effect size and unit cost fixed; --uncertainty also draws the "
+            "numbers that carry a range)"
+        )
+    drawn = {path for r in comparison.results for path, _ in uncertain_numbers(r.scenario)}
+    return (
+        f"{comparison.uncertainty} ({len(drawn)} numbers with a range drawn once per replicate, the same draw for "
+        "every scenario; parameter_draws.csv)"
+    )
 
 
 def few_replicates_warnings(comparison: Comparison) -> list[str]:
@@ -501,6 +558,37 @@ def few_replicates_warnings(comparison: Comparison) -> list[str]:
                 f"--replicates {replicates_for_chance(chance, n)} or more"
             )
     return lines
+
+
+def print_attribution(attributions: list[Attribution]) -> None:
+    """Per alternative: each lever group's Shapley value of each attributed outcome, mean and 90 % interval."""
+    from model.attribution import OUTCOMES, PRICES
+
+    headings = {"npv_eur_at_3_5pct": "NPV 3.5 %, M EUR", "cost_eur_total": "total cost, M EUR"}
+    scales = {"npv_eur_at_3_5pct": 1e-6, "cost_eur_total": 1e-6}
+    for a in attributions:
+        table = a.table().set_index(["outcome", "group"])
+        rows = []
+        for group in [*(g.name for g in a.groups), "total"]:
+            cells = []
+            for outcome in OUTCOMES:
+                row, scale = table.loc[(outcome, group)], scales.get(outcome, 1.0)
+                low, high = (_short(row[c] * scale) for c in ("p05", "p95"))
+                cells.append(f"{_short(row['mean'] * scale)}\n[dim]{low} .. {high}[/dim]")
+            label = f"{group} (a price, not a programme effect)" if group == PRICES else group
+            rows.append((f"[bold]{label}[/bold]" if group == "total" else label, cells))
+        columns = [headings.get(o, o.replace("_", " ")) for o in OUTCOMES]
+        print_split(
+            f"Where the result of {a.scenario} comes from (Shapley values of its lever groups)",
+            "lever group",
+            columns,
+            rows,
+        )
+    out.print(
+        "Each cell: mean over replicates of the group's Shapley value (its average contribution over every order "
+        "of switching the groups on, same replicate seeds), below it the 90 % interval. The groups add up to the "
+        "total in every replicate. Placements: helps with access = placement, begun over the horizon."
+    )
 
 
 def print_split(title: str, first: str, names: list[str], rows: list[tuple[str, list[str]]]) -> None:
@@ -577,6 +665,74 @@ def experiment(
     out.print(
         f"\n{total - done} design-point replicates ({model_runs} model runs) in {wall_time_s:.1f} s "
         f"({model_runs / wall_time_s:.2f} model runs/s); wrote {escape(str(folder))}/"
+    )
+
+
+@command
+def discover(
+    folder: Annotated[Path, typer.Argument(help="results folder written by prevsim experiment")],
+    outcome: Annotated[str | None, typer.Option(help="the outcome, e.g. npv_eur_at_3_5pct")] = None,
+    below: Annotated[float | None, typer.Option(metavar="X", help="points of interest: outcome below X")] = None,
+    above: Annotated[float | None, typer.Option(metavar="X", help="points of interest: outcome above X")] = None,
+    density: Annotated[float, typer.Option(min=0.0, max=1.0, help="least share of points of interest in a box")] = 0.8,
+    boxes: Annotated[int, typer.Option(min=1, help="boxes to find at most, one after the other")] = 3,
+    mass_min: Annotated[float, typer.Option(min=0.0, max=1.0, help="smallest box, as a share of the points")] = 0.05,
+    peel_alpha: Annotated[float, typer.Option(min=0.0, max=0.5, help="share of a box peeled off per step")] = 0.05,
+    all_restrictions: Annotated[
+        bool, typer.Option(help="keep restrictions whose quasi-p values are all 0.05 or more (default: dropped)")
+    ] = False,
+) -> None:
+    """Scenario discovery: the conditions (boxes of parameter ranges) under which an outcome is below or above a
+    threshold, by PRIM (EMA Workbench) on an experiment's runs; writes a discovery folder inside it."""
+    import pandas as pd
+
+    from model import discover as sd
+
+    e = _checked(sd.read_points, folder)
+    name, threshold, is_below = _checked(sd.check_request, e.points, e.outcomes, outcome, below, above)
+    settings = {"density": density, "max_boxes": boxes, "peel_alpha": peel_alpha, "mass_min": mass_min}
+    found = sd.discover(
+        e.points,
+        e.parameters,
+        name,
+        threshold,
+        is_below,
+        e.ranges,
+        e.relative,
+        **settings,
+        all_restrictions=all_restrictions,
+    )
+    settings |= {"all_restrictions": all_restrictions}
+    written = _checked(sd.write_discovery, folder, found, settings)
+    out.print(
+        f"{found.of_interest} of {found.points} design points have {escape(found.condition)} (mean over replicates)"
+    )
+    for number, rows in found.boxes.groupby("box") if len(found.boxes) else []:
+        first = rows.iloc[0]
+        table = Table(
+            title=f"Box {number}: coverage {first['coverage']:.0%}, density {first['density']:.0%}, "
+            f"{first['points_in_box']} design points ({first['mass']:.0%})",
+            title_justify="left",
+        )
+        for column in ("parameter", "in the box", "range drawn", "quasi-p (lower, upper)"):
+            table.add_column(column, overflow="fold")
+        for _, row in rows.iterrows():
+            quasi_p = " ".join("-" if pd.isna(q) else f"{q:.2g}" for q in (row["quasi_p_lower"], row["quasi_p_upper"]))
+            table.add_row(
+                row["parameter"] + (" (factor)" if row["relative"] else ""),
+                f"{row['lower']:.4g} to {row['upper']:.4g}",
+                f"{row['range_low']:.4g} to {row['range_high']:.4g}",
+                quasi_p,
+            )
+        out.print(table)
+    for note in found.notes:
+        out.print(f"[yellow]note:[/yellow] {escape(note)}")
+    out.print(
+        "coverage: share of all points of interest inside the box; density: share of the box's points that are of "
+        "interest; quasi-p below 0.05: the restriction matters. Boxes describe the experiment's ranges only."
+    )
+    out.print(
+        f"wrote {escape(str(written))}/ (discovery.csv, peeling.csv, discovery.html, manifest.json)", soft_wrap=True
     )
 
 

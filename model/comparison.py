@@ -24,6 +24,7 @@ from model.output import write_atomically, write_text
 from model.parameters import YearParameters
 from model.run import SimulationResult, manifest_of, new_results_folder, simulate_many, write_microdata
 from model.scenario import CATEGORIES, Scenario, ScenarioError
+from model.uncertainty import draws_table, mode
 from model.workbook import write_workbooks
 
 DISCOUNT_RATES = (0.02, 0.035, 0.05)  # germany.toml benefit_cost_evidence.wsipp_discount_rates_real
@@ -78,11 +79,14 @@ def _prices_and_volumes(result: SimulationResult) -> tuple[pd.DataFrame, pd.Data
     year = wide.index.get_level_values("month") // 12 + result.start_year
     volumes = wide[items].groupby([wide.index.get_level_values("replicate"), year]).sum()
     volumes.index = volumes.index.set_names(["replicate", "year"])
-    unit_costs = {}
-    for y in volumes.index.unique("year"):
-        p = YearParameters.of(result.scenario, int(y))
-        unit_costs[y] = [*p.help_cost_per_month, *p.prevention_cost_per_month]
-    prices = pd.DataFrame([unit_costs[y] for y in volumes.index.get_level_values("year")], index=volumes.index)
+    own = result.uncertainty  # each replicate has its own prices (`scenario_of`); else all share one scenario
+    scenarios = {r: result.scenario_of(r) for r in volumes.index.unique("replicate")} if own else {}
+    unit_costs: dict[tuple[int, int], list[float]] = {}
+    for r, y in volumes.index:
+        if (r if own else 0, y) not in unit_costs:
+            p = YearParameters.of(scenarios[r] if own else result.scenario, int(y))
+            unit_costs[r if own else 0, y] = [*p.help_cost_per_month, *p.prevention_cost_per_month]
+    prices = pd.DataFrame([unit_costs[r if own else 0, y] for r, y in volumes.index], index=volumes.index)
     prices.columns = volumes.columns
     return prices, volumes
 
@@ -100,6 +104,11 @@ class Comparison:
     @property
     def names(self) -> list[str]:
         return [r.scenario.name for r in self.results]
+
+    @property
+    def uncertainty(self) -> str:
+        """What the intervals and chances cover (`model.uncertainty.mode`)."""
+        return mode(self.reference.uncertainty)
 
     def figures(self) -> dict[str, str]:
         """The figures compared, with their units."""
@@ -219,7 +228,9 @@ class Comparison:
         shares["unit"] = "share of replicates that break even within the horizon"
         table = pd.concat([frame, economics, shares], ignore_index=True)
         table.insert(1, "reference", self.reference.scenario.name)
-        return table[["scenario", "reference", "year", "figure", "unit", "mean", "se", "p05", "p50", "p95", "n"]]
+        table["uncertainty"] = self.uncertainty
+        columns = ["scenario", "reference", "year", "figure", "unit", "mean", "se", "p05", "p50", "p95", "n"]
+        return table[[*columns, "uncertainty"]]
 
     def write(self, results_dir: Path) -> Path:
         """timeseries.parquet and summary.csv (all scenarios), comparison.csv, manifest.json; never overwrite."""
@@ -227,7 +238,7 @@ class Comparison:
 
     def write_into(self, out: Path, microdata: bool = False) -> Path:
         """Write the files into the (new, empty) folder `out`, each whole or not at all, the manifest last;
-        with `microdata` also the scenarios' helps, census and assessments (a column `scenario` first)."""
+        with `microdata` also the scenarios' helps, census, assessments and population (a column `scenario` first)."""
         series = pd.concat({r.scenario.name: r.timeseries() for r in self.results}, names=["scenario"])
         series = series.reset_index(level=0).reset_index(drop=True)
         write_atomically(out / "timeseries.parquet", lambda path: series.to_parquet(path, index=False))
@@ -235,6 +246,9 @@ class Comparison:
         write_atomically(out / "summary.csv", lambda path: summary.reset_index(level=0).to_csv(path, index=False))
         table = self.table()
         write_atomically(out / "comparison.csv", lambda path: table.to_csv(path, index=False))
+        if self.reference.uncertainty:
+            draws = draws_table([r.scenario for r in self.results], self.reference.seeds)
+            write_atomically(out / "parameter_draws.csv", lambda path: draws.to_csv(path, index=False))
         if microdata:
             parts = {r.scenario.name: r.microdata() for r in self.results}
             tables = {
@@ -264,6 +278,7 @@ class Comparison:
                 "early_categories": list(EARLY_CATEGORIES),
                 "late_categories": list(LATE_CATEGORIES),
                 "wall_time_s": round(reference.wall_time_s, 3),
+                "uncertainty": self.uncertainty,
             },
         )
         write_workbooks(table, manifest, out)
@@ -278,11 +293,13 @@ def compare(
     workers: int | None = None,
     on_done: Callable[[int], None] | None = None,
     shared_past: bool = True,
+    uncertainty: bool = False,
 ) -> Comparison:
     """Run every scenario with the same replicate seeds; the first is the reference of the paired differences.
-    With `shared_past` the scenarios' common past is simulated once per replicate (the same numbers)."""
+    With `shared_past` the scenarios' common past is simulated once per replicate (the same numbers); with
+    `uncertainty` every replicate draws the uncertain numbers once for all scenarios (`model.uncertainty`)."""
     check_comparable(scenarios)
-    return Comparison(simulate_many(scenarios, replicates, seed, workers, on_done, shared_past))
+    return Comparison(simulate_many(scenarios, replicates, seed, workers, on_done, shared_past, uncertainty))
 
 
 def _describe(values: pd.Series, by: list[str]) -> pd.DataFrame:

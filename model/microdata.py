@@ -9,7 +9,9 @@ three tables the statistics publish from:
   years, the family's circumstances at that moment, an earlier HzE, the route into the help, and for ended
   helps the months it ran and whether it ended as planned;
 - census: one row per young person in a help on 31 December;
-- assessments: one row per §8a assessment with its outcome.
+- assessments: one row per §8a assessment with its outcome;
+- population: the young people of each age on 31 December, the denominator of rates per 10,000 of the same
+  age (`model.validation`).
 
 Their counts equal the model's own tallies (tests/test_microdata.py).
 """
@@ -70,6 +72,7 @@ class Microdata:
     replicate: int = 0
     _events: list[pd.DataFrame] = field(default_factory=list)
     _censuses: list[pd.DataFrame] = field(default_factory=list)
+    _populations: list[pd.DataFrame] = field(default_factory=list)
 
     def collect(self, month: int, rows: dict[str, np.ndarray]) -> None:
         if len(rows["kind"]):
@@ -84,6 +87,19 @@ class Microdata:
         )
         frame.insert(0, "month", month)
         self._censuses.append(frame)
+
+    def population(self, month: int, young_people_by_age: np.ndarray) -> None:
+        """The young people of each age in completed years (index 0, 1, ...) at the end of `month` (31 December)."""
+        self._populations.append(
+            pd.DataFrame(
+                {
+                    "replicate": self.replicate,
+                    "year": self.start_year + month // 12,
+                    "age_years": np.arange(len(young_people_by_age), dtype=np.int16),
+                    "young_people": young_people_by_age.astype(np.float64),
+                }
+            )
+        )
 
     def _common(self, frame: pd.DataFrame, with_help: bool = True) -> pd.DataFrame:
         out = pd.DataFrame(
@@ -104,7 +120,7 @@ class Microdata:
         return out
 
     def tables(self) -> dict[str, pd.DataFrame]:
-        """helps, census and assessments, as described in the module's docstring."""
+        """helps, census, assessments and population, as described in the module's docstring."""
         events = pd.concat(self._events, ignore_index=True) if self._events else pd.DataFrame(columns=EVENT_COLUMNS)
         helps = events[events["kind"] != ASSESSED]
         table = self._common(helps)
@@ -129,6 +145,9 @@ class Microdata:
             "helps": table.reset_index(drop=True),
             "census": census.reset_index(drop=True),
             "assessments": assessments.reset_index(drop=True),
+            "population": pd.concat(self._populations, ignore_index=True)
+            if self._populations
+            else pd.DataFrame(columns=["replicate", "year", "age_years", "young_people"]),
         }
 
 

@@ -29,6 +29,7 @@ from plotly.colors import hex_to_rgb
 from plotly.offline import get_plotlyjs
 from pydantic import ValidationError
 
+from model.attribution import PRICES, group_label, read_attribution
 from model.charts import OKABE_ITO
 from model.comparison import (
     BASE_RATE,
@@ -45,6 +46,7 @@ from model.labels import label_or_key
 from model.output import writable_folder, write_atomically, write_text
 from model.run import simulate_many
 from model.scenario import CATEGORIES, Scenario, ScenarioError, unit_of
+from model.uncertainty import mode, uncertain_numbers
 
 DATA = Path(__file__).parent / "data"
 LANGUAGES = ("de", "en")
@@ -552,6 +554,57 @@ def cumulative_chart(page: Page) -> go.Figure:
     return _look(fig, page, 520)
 
 
+def attribution_panels(page: Page) -> list[Panel]:
+    """Per alternative, each lever group's Shapley value of the net present value (attribution.csv of `compare
+    --attribution`; no panels without it), prices apart from programme levers, and the largest part in words."""
+    table = read_attribution(page.results.folder)
+    if table is None:
+        return []
+    t, number = page.t, page.number
+    colours = {PRICES: OKABE_ITO[1], "total": REFERENCE_COLOUR}
+    panels = []
+    for name in page.results.alternatives:
+        rows = table[(table["scenario"] == name) & (table["outcome"] == NPV)].set_index("group")
+        groups = [g for g in rows.index if g != "total"]
+        if not groups:
+            continue
+        labels = [group_label(g, page.lang) for g in groups] + [t["attribution_total"]]
+        shown = rows.loc[[*groups, "total"], ["mean", "p05", "p95"]] * 1e-6
+        fig = go.Figure(
+            go.Bar(
+                y=labels,
+                x=shown["mean"],
+                orientation="h",
+                marker_color=[colours.get(g, OKABE_ITO[0]) for g in [*groups, "total"]],
+                error_x={"type": "data", "symmetric": False, "array": shown["p95"] - shown["mean"]}
+                | {"arrayminus": shown["mean"] - shown["p05"], "color": "#555555"},
+                hovertemplate="%{y}: %{x:.2f}<extra></extra>",
+            )
+        )
+        fig.update_xaxes(title_text=t["attribution_axis"], zeroline=True, zerolinecolor="#555555")
+        fig.update_yaxes(autorange="reversed", automargin=True)
+        total = shown.loc["total", "mean"]
+        caption = page.title_of(name)
+        sign = 1.0 if total >= 0 else -1.0  # a net cost is said as a cost, in positive numbers
+        same_side = [g for g in groups if shown.loc[g, "mean"] * sign > 0]
+        if same_side:
+            largest = max(same_side, key=lambda g: abs(shown.loc[g, "mean"]))
+            digits = 1 if abs(total) >= 1 else 3  # a small district's result in thousands of EUR, not "0.0"
+            sentence = t["attribution_saving" if total >= 0 else "attribution_cost"].format(
+                total=number(sign * total, digits),
+                part=number(sign * shown.loc[largest, "mean"], digits),
+                group=group_label(largest, page.lang),
+            )
+            caption += f": {sentence}"
+        panels.append(Panel(caption, _look(fig, page, 110 + 45 * len(labels), legend=False)))
+    return panels
+
+
+def attribution_legend(page: Page) -> list[dict[str, str]]:
+    kinds = ((OKABE_ITO[0], "attribution_lever"), (OKABE_ITO[1], "attribution_price"))
+    return [{"colour": colour, "name": page.t[key], "marker": ""} for colour, key in kinds]
+
+
 # --- what drives the result ----------------------------------------------------------------------------------
 
 
@@ -729,6 +782,7 @@ def render(page: Page, drivers: Drivers) -> str:
             ("placements", placements_chart(page)),
             ("cost", cost_chart(page)),
             ("drivers", drivers.panels),
+            ("attribution", attribution_panels(page)),
         )
     }
     environment = jinja2.Environment(
@@ -759,13 +813,26 @@ def render(page: Page, drivers: Drivers) -> str:
         placements_lead=page.fill("placements_lead"),
         cost_lead=page.fill("cost_lead"),
         cumulative_lead=page.fill("cumulative_lead"),
+        attribution_lead=page.fill("attribution_lead"),
+        attribution_legend=attribution_legend(page),
         drivers=drivers,
         uncertainties=[{"label": page.label_of(u.path), "range": _range_text(page, u)} for u in drivers.uncertainties],
         assumptions_lead=page.fill("assumptions_lead"),
         differences=differences,
         sources=sources,
-        methods=[text.format(replicates=r.replicates, first_year=r.first_year) for text in t["methods"]],
+        methods=[
+            *(text.format(replicates=r.replicates, first_year=r.first_year) for text in t["methods"]),
+            uncertainty_text(r, t),
+        ],
     )
+
+
+def uncertainty_text(results: ComparisonResults, t: dict[str, Any]) -> str:
+    """What the ranges and chances cover: replicate noise only, or parameter uncertainty too (manifest.json)."""
+    if results.manifest.get("uncertainty") != mode(True):
+        return t["uncertainty_noise"]
+    numbers = {path for s in results.scenarios for path, _ in uncertain_numbers(s)}
+    return t["uncertainty_parameters"].format(count=len(numbers))
 
 
 def write_briefing(

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from importlib import metadata
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from model.past import run_shared
 from model.recorder import Recorder
 from model.scenario import Scenario, ScenarioError
 from model.simulation import DistrictModel
+from model.uncertainty import drawn, mode, run_drawn
 from model.workers import map_unordered
 
 SUMMARY_QUANTILES = (0.05, 0.95)
@@ -95,6 +97,7 @@ class SimulationResult:
     seeds: list[int]
     values: np.ndarray  # replicate x month x metric, in the order of Recorder.metrics
     wall_time_s: float
+    uncertainty: bool = False  # each replicate ran with its own draw of the uncertain numbers (`model.uncertainty`)
     catalogue: Catalogue = field(init=False)
     metrics: list[str] = field(init=False)
     _yearly: pd.DataFrame | None = field(default=None, init=False, repr=False, compare=False)
@@ -106,6 +109,10 @@ class SimulationResult:
     @property
     def start_year(self) -> int:
         return self.scenario.simulation.start_year
+
+    def scenario_of(self, replicate: int) -> Scenario:
+        """The scenario as replicate `replicate` ran it: with parameter uncertainty, its numbers as drawn."""
+        return drawn(self.scenario, self.seeds[replicate]) if self.uncertainty else self.scenario
 
     def wide(self) -> pd.DataFrame:
         """One row per (replicate, month), one column per metric."""
@@ -148,10 +155,10 @@ class SimulationResult:
         return table.stack().rename("value").unstack("statistic").reset_index().rename(columns={"level_1": "figure"})
 
     def microdata(self) -> dict[str, pd.DataFrame]:
-        """helps, census and assessments (`model.microdata`) of every replicate, concatenated: the same runs
+        """helps, census, assessments and population (`model.microdata`) of every replicate, concatenated: the same runs
         again with the event log on (a run depends only on the scenario and its seed, so they are the runs
         whose figures this result holds; tests/test_microdata.py checks it)."""
-        parts = [replicate_microdata(self.scenario, seed, r) for r, seed in enumerate(self.seeds)]
+        parts = [replicate_microdata(self.scenario_of(r), seed, r) for r, seed in enumerate(self.seeds)]
         return {name: pd.concat([p[name] for p in parts], ignore_index=True) for name in parts[0]}
 
     def calibration(self) -> pd.DataFrame:
@@ -163,7 +170,7 @@ class SimulationResult:
 
     def write_into(self, out: Path, microdata: bool = False) -> Path:
         """Write the files into the (new, empty) folder `out`, each whole or not at all, the manifest last;
-        with `microdata` also helps.parquet, census.parquet and assessments.parquet (`microdata()`)."""
+        with `microdata` also helps, census, assessments and population.parquet (`microdata()`)."""
         write_atomically(out / "timeseries.parquet", lambda path: self.timeseries().to_parquet(path, index=False))
         write_atomically(out / "summary.csv", lambda path: self.summary().to_csv(path, index=False))
         if microdata:
@@ -182,6 +189,7 @@ class SimulationResult:
             "start_year": self.start_year,
             "horizon_years": self.scenario.simulation.horizon_years,
             "wall_time_s": round(self.wall_time_s, 3),
+            "uncertainty": mode(self.uncertainty),
         }
 
 
@@ -255,15 +263,19 @@ def simulate_many(
     workers: int | None = None,
     on_done: Callable[[int], None] | None = None,
     shared_past: bool = True,
+    uncertainty: bool = False,
 ) -> list[SimulationResult]:
     """Run every scenario with the same replicate seeds (common random numbers), all runs in one pool.
 
     A work unit is one replicate of every scenario; with `shared_past` their common past is simulated once
-    (`model.past`: the same numbers as full runs)."""
+    (`model.past`: the same numbers as full runs); with `uncertainty` each replicate first draws the
+    scenarios' uncertain numbers (`model.uncertainty`: the same draw for every scenario)."""
     if replicates < 1:
         raise ValueError("replicates must be at least 1")
     seeds = replicate_seeds(seed, replicates)
     run = run_shared if shared_past else run_separately
+    if uncertainty:
+        run = partial(run_drawn, run)
     workers = min(workers or default_workers(), replicates)
     started = time.perf_counter()
     runs: dict[int, list[np.ndarray]] = {}
@@ -289,7 +301,9 @@ def simulate_many(
                 finished(r, values)
     wall_time_s = time.perf_counter() - started
     return [
-        SimulationResult(scenario, seed, seeds, np.stack([runs[r][s] for r in range(replicates)]), wall_time_s)
+        SimulationResult(
+            scenario, seed, seeds, np.stack([runs[r][s] for r in range(replicates)]), wall_time_s, uncertainty
+        )
         for s, scenario in enumerate(scenarios)
     ]
 

@@ -60,10 +60,72 @@ FIRST_YEAR, LAST_YEAR = 1990 - 60, 2100 + 60  # the years a simulation can reach
 Year = Annotated[int, Field(ge=FIRST_YEAR, le=LAST_YEAR)]  # of a `by_year` change; one beyond a shortened run is fine
 
 
+class Range(_Strict):
+    """How uncertain a number is: its distribution between low and high, with the source of the range.
+
+    `of = "value"` (default): the range of `value`; a draw moves `value` and every `by_year` entry by the same
+    factor (a price level or an effect that holds throughout). `of = "change"`: the range of the last `by_year`
+    entry (a programme's effect at full scale); `value`, the status quo before the change, stays, and each
+    step of a ramp keeps its share of the change."""
+
+    distribution: Literal["uniform", "triangular"]
+    low: float
+    high: float
+    peak: float | None = None  # triangular: the most likely value
+    of: Literal["value", "change"] = "value"
+    source: str = Field(min_length=3)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Range:
+        if not self.low < self.high:
+            raise ValueError(f"low ({self.low:g}) must be below high ({self.high:g})")
+        if (self.distribution == "triangular") != (self.peak is not None):
+            raise ValueError(
+                f"peak ({self.peak}) is given for a triangular distribution and only for it"
+                if self.peak is not None
+                else "a triangular distribution needs peak (its most likely value)"
+            )
+        if self.peak is not None and not self.low <= self.peak <= self.high:
+            raise ValueError(f"peak ({self.peak:g}) must lie within low..high ({self.low:g}..{self.high:g})")
+        return self
+
+
 class _Param(_Strict):
     value: float
     source: str = Field(min_length=3)
     by_year: dict[Year, float] = {}
+    uncertainty: Range | None = None
+
+    @model_validator(mode="after")
+    def _within_range(self) -> _Param:
+        u = self.uncertainty
+        if u is None:
+            return self
+        if u.of == "change" and (not self.by_year or self.at(LAST_YEAR) == self.value):
+            raise ValueError("uncertainty.of = 'change' needs by_year entries that change the value")
+        if u.of == "value" and self.by_year and self.value == 0:
+            raise ValueError("uncertainty of a value 0 with by_year changes: no factor moves them; use of = 'change'")
+        ranged, name = (self.at(LAST_YEAR), "the last by_year value") if u.of == "change" else (self.value, "value")
+        if not u.low <= ranged <= u.high:
+            raise ValueError(f"{name} ({ranged:g}) must lie within uncertainty low..high ({u.low:g}..{u.high:g})")
+        for bound in (u.low, u.high):  # the extreme draws must stay numbers the field allows
+            try:
+                type(self).model_validate({"value": self.value, "source": self.source, "by_year": self.drawn(bound)})
+            except ValidationError as err:
+                raise ValueError(
+                    f"uncertainty: with a draw of {bound:g} a by_year value leaves what the number allows "
+                    f"({type(self).__doc__}): {err.errors()[0]['input']}"
+                ) from None
+        return self
+
+    def drawn(self, number: float) -> dict[int, float]:
+        """The `by_year` entries when the uncertain number is drawn as `number` (see `Range.of`)."""
+        if self.uncertainty is None or self.uncertainty.of == "value":
+            factor = number / self.value if self.value else 1.0
+            return {year: v * factor for year, v in self.by_year.items()}
+        full = self.at(LAST_YEAR)
+        steps = {year: (v - self.value) / (full - self.value) for year, v in self.by_year.items()}  # shares of it
+        return {year: number if s == 1 else self.value + s * (number - self.value) for year, s in steps.items()}
 
     def at(self, year: int) -> float:
         """The value in force in `year`: the latest `by_year` entry at or before it, else `value`."""
@@ -76,7 +138,13 @@ class _Param(_Strict):
 
 def _param(name: str, description: str, **bounds: float) -> type[_Param]:
     number = Annotated[float, Field(allow_inf_nan=False, **bounds)]
-    model = create_model(name, __base__=_Param, value=(number, ...), by_year=(dict[Year, number], {}))
+    ends = {"low": (number, ...), "high": (number, ...), "peak": (number | None, None)}
+    bounded = create_model(f"{name}Range", __base__=Range, **ends)  # type: ignore[call-overload]
+    bounded.__doc__ = Range.__doc__
+    globals()[bounded.__name__] = bounded  # a module attribute, so that scenarios pickle (worker processes)
+    model = create_model(
+        name, __base__=_Param, value=(number, ...), by_year=(dict[Year, number], {}), uncertainty=(bounded | None, None)
+    )
     model.__doc__ = description
     return model
 
@@ -359,6 +427,8 @@ class Scenario(_Strict):
             else:
                 node["value"] = number
                 node["by_year"] = {}
+            if "uncertainty" in node:  # a number set here is no longer the uncertain one its range describes
+                node["uncertainty"] = None
         try:
             return Scenario.model_validate(data)
         except ValidationError as err:

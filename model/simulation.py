@@ -22,7 +22,7 @@ import numpy as np
 from model import kernels
 from model.families import NO_HELP, Families
 from model.microdata import EventLog, Microdata
-from model.parameters import ADULT_MONTHS, Catalogue, Rules, YearParameters
+from model.parameters import ADULT_MONTHS, MAX_AGE_MONTHS, Catalogue, Rules, YearParameters
 from model.recorder import RecordCollector, Recorder, Tally
 from model.scenario import RISK_FACTORS, Scenario, as_scenario
 from model.streams import Streams
@@ -243,9 +243,20 @@ class DistrictModel(mesa.Model):
                     f.sgb2_poverty[in_help],
                     f.single_parent[in_help],
                 )
+                self.microdata.population(self.month, self.young_people_by_age())
         room = 8 * (len(f) + 32)
         if len(events.kind) < room:
             self.tally.use_events(EventLog.with_room(2 * room))
+
+    def young_people_by_age(self) -> np.ndarray:
+        """Young people aged 0-20 in the district, by age in completed years: the children counted (one slot
+        each, unaccompanied minors included); young adults, who stay in the model only while in a help, as the
+        district's under-21s beyond its minors, spread evenly over the three years of age."""
+        f, p = self.families, self.params
+        adult_years = (MAX_AGE_MONTHS - ADULT_MONTHS) // 12
+        counted = np.bincount(f.age_months[f.age_months < ADULT_MONTHS] // 12, minlength=ADULT_MONTHS // 12)
+        minors = p.births_per_month * ADULT_MONTHS  # the stationary population of minors (`YearParameters.of`)
+        return np.concatenate([counted, np.full(adult_years, (p.under_21 - minors) / adult_years)])
 
     # 1. demography ----------------------------------------------------------------------------
 

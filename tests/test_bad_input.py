@@ -93,6 +93,51 @@ CASES = {  # id: (file text, fragments of the one problem line: key path, value,
         EXT + "[burden]\nreversion_per_month = { value = 0.1 }\n",
         ("burden.reversion_per_month.source:", "missing required key"),
     ),
+    "uncertainty-low-above-high": (
+        EXT + '[burden]\nreversion_per_month = { value = 0.03, source = "test", uncertainty = '
+        '{ distribution = "uniform", low = 0.05, high = 0.01, source = "test" } }\n',
+        ("burden.reversion_per_month.uncertainty:", "low (0.05) must be below high (0.01)"),
+    ),
+    "uncertainty-value-outside-range": (
+        EXT + '[burden]\nreversion_per_month = { value = 0.03, source = "test", uncertainty = '
+        '{ distribution = "uniform", low = 0.05, high = 0.1, source = "test" } }\n',
+        ("burden.reversion_per_month:", "value (0.03) must lie within uncertainty low..high (0.05..0.1)"),
+    ),
+    "uncertainty-triangular-without-peak": (
+        EXT + '[burden]\nreversion_per_month = { value = 0.03, source = "test", uncertainty = '
+        '{ distribution = "triangular", low = 0.01, high = 0.1, source = "test" } }\n',
+        ("burden.reversion_per_month.uncertainty:", "triangular distribution needs peak"),
+    ),
+    "uncertainty-peak-outside-range": (
+        EXT + '[burden]\nreversion_per_month = { value = 0.03, source = "test", uncertainty = '
+        '{ distribution = "triangular", low = 0.01, high = 0.1, peak = 0.2, source = "test" } }\n',
+        ("burden.reversion_per_month.uncertainty:", "peak (0.2) must lie within low..high (0.01..0.1)"),
+    ),
+    "uncertainty-unknown-distribution": (
+        EXT + '[burden]\nreversion_per_month = { value = 0.03, source = "test", uncertainty = '
+        '{ distribution = "normal", low = 0.01, high = 0.1, source = "test" } }\n',
+        ("burden.reversion_per_month.uncertainty.distribution:", "'normal'", "'uniform' or 'triangular'"),
+    ),
+    "uncertainty-low-outside-the-numbers-bounds": (
+        EXT + '[burden]\nreversion_per_month = { value = 0.03, source = "test", uncertainty = '
+        '{ distribution = "uniform", low = -0.1, high = 0.1, source = "test" } }\n',
+        ("burden.reversion_per_month.uncertainty.low:", "-0.1", "greater than or equal to 0"),
+    ),
+    "uncertainty-without-source": (
+        EXT + '[burden]\nreversion_per_month = { value = 0.03, source = "test", uncertainty = '
+        '{ distribution = "uniform", low = 0.01, high = 0.1 } }\n',
+        ("burden.reversion_per_month.uncertainty.source:", "missing required key"),
+    ),
+    "uncertainty-of-change-without-change": (
+        EXT + '[burden]\nreversion_per_month = { value = 0.03, source = "test", uncertainty = '
+        '{ distribution = "uniform", low = 0.01, high = 0.1, of = "change", source = "test" } }\n',
+        ("burden.reversion_per_month:", "of = 'change' needs by_year entries that change the value"),
+    ),
+    "uncertainty-draw-moves-a-later-value-out-of-bounds": (
+        EXT + '[burden]\nreversion_per_month = { value = 0.5, by_year = { 2030 = 0.9 }, source = "test", '
+        'uncertainty = { distribution = "uniform", low = 0.4, high = 0.8, source = "test" } }\n',
+        ("burden.reversion_per_month:", "with a draw of 0.8 a by_year value leaves", "a probability in [0, 1]"),
+    ),
     "by-year-bad-year": (
         FH + 'budget_eur_per_year = { value = 5, by_year = { next = 7 }, source = "test" }\n',
         ("prevention.familienhebamme.budget_eur_per_year.by_year.next: 'next':", "valid integer"),

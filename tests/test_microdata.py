@@ -89,8 +89,24 @@ def test_cli_run_and_compare_write_the_microdata(tmp_path):
         done = CliRunner().invoke(app, [command, *paths, *options, "--results", str(results)])
         assert done.exit_code == 0 and done.exception is None, done.output
         folder = next(results.iterdir())
-        assert {"helps.parquet", "census.parquet", "assessments.parquet", "manifest.json"} <= set(os.listdir(folder))
+        assert {"helps.parquet", "census.parquet", "assessments.parquet", "population.parquet", "manifest.json"} <= set(
+            os.listdir(folder)
+        )
         helps = pd.read_parquet(folder / "helps.parquet")
         assert set(helps["replicate"]) == {0, 1} and (helps["event"] == "begun").sum() > 0
         if command == "compare":
             assert set(helps["scenario"]) == {"tiny", "more"}
+
+
+def test_population_counts_the_children_and_spreads_the_young_adults(model: DistrictModel):
+    population = model.microdata.tables()["population"]
+    last = population[population["year"] == population["year"].max()].set_index("age_years")["young_people"]
+    assert list(last.index) == list(range(21))
+    children = model.families.age_months[model.families.age_months < 18 * 12] // 12  # the state on the last 31 Dec
+    np.testing.assert_array_equal(last.loc[:17].to_numpy(), np.bincount(children, minlength=18))
+    p = model.params
+    young_adults = (p.under_21 - p.births_per_month * 18 * 12) / 3
+    np.testing.assert_allclose(last.loc[18:].to_numpy(), young_adults)
+    census = model.microdata.tables()["census"]
+    in_help = census[census["year"] == population["year"].max()].groupby("age_years").size()
+    assert (in_help.reindex(range(21), fill_value=0) <= last).all()

@@ -339,10 +339,17 @@ def compare(
     from model.comparison import check_comparable, folder_name
     from model.comparison import compare as run_comparison
     from model.run import check_memory
-    from model.scenario import programme_on
+    from model.scenario import programme_on, programme_overrides
 
     loaded = [_load(path, allow_path) for path in scenarios]
     loaded += [_checked(programme_on, scenarios[0], path, allow_path or []) for path in programme or []]
+    for path in programme or []:  # where the programme moves a number the district sets: say how
+        for key in programme_overrides(scenarios[0], path, allow_path or []):
+            err.print(
+                f"[yellow]warning:[/yellow] {path}: {key}: {scenarios[0]} sets it too: the programme's change is "
+                "applied as a ratio to the district's number (docs/districts.md)",
+                soft_wrap=True,
+            )
     files = [str(path) for path in scenarios] + [f"{path} on {scenarios[0]}" for path in programme or []]
     _checked(check_comparable, loaded, files)
     if not allow_large:

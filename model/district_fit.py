@@ -392,8 +392,12 @@ def scenario_text(fit: Fit, out_folder: Path) -> str:
     relative = os.path.relpath(fit.base_path.resolve(), out_folder.resolve())
     lines = [
         f"# Written by `prevsim calibrate {fit.file}` on {today}: the district's figures on top of {fit.base.name}.",
-        f"# {len(fit.trials)} trials of {fit.replicates} replicates, seed {fit.seed}, {fit.seconds:.0f} s. Ensemble",
-        "# of parameter sets that fit stands next to this file (.ensemble.csv); docs/districts.md explains it.",
+        f"# {len(fit.trials)} trials of {fit.replicates} replicates, seed {fit.seed}, {fit.seconds:.0f} s. Parameter",
+        f"# sets that fit: {fit.district.name}.ensemble.csv; the fit report: .fit.html (docs/districts.md).",
+        *(
+            f"# Written with --accept-misfit: {r.figure} {r.deviation:+.0%} (model {r.model:.4g}, local {r.local:.4g})"
+            for r in fit.comparison.misses().itertuples()
+        ),
         f"name = {_toml_string(fit.district.name)}",
         f"description = {_toml_string(fit.district.description)}",
         f"title = {{ de = {shown}, en = {shown} }}",

@@ -44,8 +44,8 @@ def test_a_title_names_its_own_file_only(tmp_path: Path) -> None:
 
 def test_a_programme_applies_its_changes_to_any_district(tmp_path: Path, monkeypatch) -> None:
     """`compare DISTRICT --programme P`: the district's numbers stay, the programme's changes to its own parent
-    come on top (not its parent's copy of the baseline); name and title are the programme's, the district's
-    name is the briefing's."""
+    come on top (not its parent's copy of the baseline), as a ratio where the district sets the number too; name
+    and title are the programme's, the district's name is the briefing's."""
     from typer.testing import CliRunner
 
     from model.cli import app
@@ -64,7 +64,14 @@ def test_a_programme_applies_its_changes_to_any_district(tmp_path: Path, monkeyp
     alone = load_scenario(programme)
     assert combined.district.inhabitants.value == 20_000 and combined.district.name == "Landkreis Test"
     assert combined.burden.shock_hazard_per_month.value == 0.03  # the district's, not the baseline's
-    assert combined.policy.diagnosed_placement_ratio == alone.policy.diagnosed_placement_ratio  # the programme's
+    ratio = 0.9 / load_scenario(BASELINE).policy.diagnosed_placement_ratio.value  # the district sets it too
+    assert combined.policy.diagnosed_placement_ratio.value == pytest.approx(
+        alone.policy.diagnosed_placement_ratio.value * ratio
+    )
+    changes = alone.policy.diagnosed_placement_ratio.by_year
+    assert combined.policy.diagnosed_placement_ratio.by_year == pytest.approx(
+        {y: v * ratio for y, v in changes.items()}
+    )
     assert combined.prevention == alone.prevention and combined.name == alone.name and combined.title == alone.title
     with pytest.raises(ScenarioError, match="extends: missing: a programme names the scenario it changes"):
         programme_on(tmp_path / "district.toml", tmp_path / "baseline.toml")
@@ -73,3 +80,4 @@ def test_a_programme_applies_its_changes_to_any_district(tmp_path: Path, monkeyp
     done = CliRunner().invoke(app, args)
     assert done.exit_code == 0, done.output
     assert "osterode_prevention" in done.output
+    assert "policy.diagnosed_placement_ratio: district.toml sets it too" in done.stderr

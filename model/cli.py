@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
     from model.attribution import Attribution
     from model.comparison import Comparison
+    from model.district_fit import Fit
     from model.run import SimulationResult
     from model.scenario import Scenario
 
@@ -996,7 +997,7 @@ def calibrate(
     )
 
 
-def print_fit(fit) -> None:
+def print_fit(fit: Fit) -> None:
     """The fit on the console: each figure and year against the model, then the fitted parameters."""
     rows = fit.comparison.rows
     table = Table(title=f"{fit.district.district_name}: district figures vs the fitted model", title_justify="left")

@@ -1,10 +1,10 @@
 """Calibrating a district: its own figures (`model.district`) in, a scenario that extends the national fit out.
 
 District inputs are taken as they are (inhabitants, shares of young residents, caseworkers, daily rates and
-monthly costs, the latest year given). Mechanism parameters (`DEFAULT_FREE`, a subset of the national fit in
-experiments/calibrate.py) are fitted with Optuna's TPE sampler over log-parameters, starting at the values of
-the scenario the district file extends and penalised for their log-distance from them (a prior). Every trial
-runs the same replicate seeds (common random numbers), so differences between trials are the parameters'.
+monthly costs, the latest year given). Mechanism parameters (`default_free`: a subset of the national fit in
+experiments/calibrate.py, the help mix, the arrivals of unaccompanied minors) are fitted with Optuna's
+multivariate TPE sampler over log-parameters, starting at the values of the scenario the district file extends
+and penalised for their log-distance from them (a prior). Every trial runs the same replicate seeds (common random numbers), so differences between trials are the parameters'.
 
 The objective is a Gaussian negative log-likelihood on the log scale plus the prior:
 
@@ -31,7 +31,7 @@ import pandas as pd
 
 from model.district import DistrictFile, LocalFigure, latest, local_figures
 from model.parameters import DAYS_PER_MONTH
-from model.run import simulate_many
+from model.run import SimulationResult, simulate_many
 from model.scenario import STATISTICS, Scenario, ScenarioError, inside_allowed, load_scenario
 
 DEFAULT_FREE = (  # mechanisms a district's figures inform; the others keep the national fit
@@ -102,7 +102,7 @@ def district_inputs(district: DistrictFile, base: Scenario, file: str) -> dict[s
     """Numbers taken from the district file as they are: key path -> (value, source)."""
     pop = district.population
     inhabitants, under_21 = latest(pop.inhabitants), latest(pop.under_21)
-    said = f"{file}: population"
+    said = f"district file {file}: population"  # the district's own figure, cited there
     inputs = {
         "district.inhabitants": (inhabitants.value, f"{said}.inhabitants {inhabitants.year}: {inhabitants.source}"),
         "district.under_21_share": (
@@ -132,7 +132,7 @@ def district_inputs(district: DistrictFile, base: Scenario, file: str) -> dict[s
     if staff:
         inputs["youth_office.caseworkers_fte"] = (
             staff.value,
-            f"{file}: staff.caseworkers_fte {staff.year}: {staff.source}",
+            f"district file {file}: staff.caseworkers_fte {staff.year}: {staff.source}",
         )
     problems = []
     for section, per_day in (("daily_rates_eur", True), ("monthly_costs_eur", False)):
@@ -142,7 +142,7 @@ def district_inputs(district: DistrictFile, base: Scenario, file: str) -> dict[s
                 problems.append(f"{file}: {section}.{statistic}: {base.name} has no help of this name")
                 continue
             figure = latest(series)
-            source = f"{file}: {section}.{statistic} {figure.year}: {figure.source}"
+            source = f"district file {file}: {section}.{statistic} {figure.year}: {figure.source}"
             if help_.cost_per_day_eur is not None:
                 value = figure.value if per_day else figure.value / DAYS_PER_MONTH
                 inputs[f"helps.{statistic}.cost_per_day_eur"] = (
@@ -171,7 +171,7 @@ def fitting_scenario(
     return scenario.model_copy(update={"simulation": simulation})
 
 
-def model_figures(result) -> pd.DataFrame:
+def model_figures(result: SimulationResult) -> pd.DataFrame:
     """The run's yearly figures (`SimulationResult.yearly`) plus helps begun per 10,000 under 21 (the statistics'
     begun figures are counts; as rates they compare across district sizes)."""
     yearly = result.yearly()

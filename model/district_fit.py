@@ -4,7 +4,8 @@ District inputs are taken as they are (inhabitants, shares of young residents, c
 monthly costs, the latest year given). Mechanism parameters (`default_free`: a subset of the national fit in
 experiments/calibrate.py, the help mix, the arrivals of unaccompanied minors) are fitted with Optuna's
 multivariate TPE sampler over log-parameters, starting at the values of the scenario the district file extends
-and penalised for their log-distance from them (a prior). Every trial runs the same replicate seeds (common random numbers), so differences between trials are the parameters'.
+and penalised for their log-distance from them (a prior). Every trial runs the same replicate seeds (common
+random numbers), so differences between trials are the parameters'.
 
 The objective is a Gaussian negative log-likelihood on the log scale plus the prior:
 

@@ -450,10 +450,12 @@ def report(
 
 
 def print_comparison(comparison: Comparison) -> None:
-    """Paired differences over the horizon, the economics, and the net saving by year."""
+    """Paired differences over the horizon (with the price/volume split of the cost), what children gain, the
+    economics of both perspectives, and the net saving by year."""
     import pandas as pd
 
     from model.comparison import BASE_RATE, DISCOUNT_RATES, invests, npv_key
+    from model.outcomes import OUTCOMES, PER_FAMILY, SOCIETAL, SOCIETAL_LABEL, note_of
     from model.scenario import CATEGORIES
 
     table = comparison.table().set_index(["scenario", "year", "figure"])
@@ -461,9 +463,15 @@ def print_comparison(comparison: Comparison) -> None:
 
     def cell(scenario: str, year: str, figure: str, scale: float = 1.0, missing: str = "n/a") -> str:
         row = table.loc[(scenario, year, figure)]
+        if pd.isna(row["mean"]) and (note := note_of(table, scenario, figure)):
+            return note.split(":")[0]  # "none" (a net cost), "n/a", "not shown": the note in comparison.csv says why
         if row["n"] == 0:
             return missing
         number = (lambda x: f"{x:.0f}") if figure == "break_even_year" else _short
+        if pd.isna(row["p05"]) and pd.isna(row["p95"]):  # a figure of the scenario's means (per family)
+            return number(row["mean"] * scale)
+        if pd.isna(row["p05"]):  # a ratio whose low end is a net cost (the note says so)
+            return f"{number(row['mean'] * scale)}\n[dim]net cost .. {number(row['p95'] * scale)}[/dim]"
         mean, low, high = (
             number(row[c] * scale) for c in ("p50" if figure == "break_even_year" else "mean", "p05", "p95")
         )
@@ -484,7 +492,18 @@ def print_comparison(comparison: Comparison) -> None:
         (f"cost {c}, M EUR", each(lambda s, c=c: cell(s, "horizon", f"cost_eur_{c}", 1e-6)))
         for c in [*CATEGORIES, "total"]
     ]
+    horizon += [
+        (f"  of which {part}, M EUR", each(lambda s, part=part: cell(s, "horizon", f"cost_change_{part}_eur", 1e-6)))
+        for part in ("price", "volume", "interaction")
+    ]
     print_split(f"Change against {comparison.names[0]}, sum over the horizon (district)", "figure", others, horizon)
+
+    gains = [(f.replace("_", " "), each(lambda s, f=f: cell(s, "horizon", f))) for f in OUTCOMES]
+    gains += [
+        (f"{f.removesuffix('_eur').replace('_', ' ')}, k EUR", each(lambda s, f=f: cell(s, "horizon", f, 1e-3)))
+        for f in PER_FAMILY
+    ]
+    print_split(f"What children gain against {comparison.names[0]}, sum over the horizon", "figure", others, gains)
 
     econ = [
         ("extra early spending, M EUR", each(lambda s: cell(s, "horizon", "extra_spending_pv_eur", 1e-6))),
@@ -510,8 +529,24 @@ def print_comparison(comparison: Comparison) -> None:
         ("  replicates that break even", each(lambda s: share(s, "break_even_share"))),
     ]
     print_split(
-        f"Does it pay? Present values at the start year, {BASE_RATE:.1%} real unless named", "figure", others, econ
+        f"Does it pay? Youth-welfare budget; present values at the start year, {BASE_RATE:.1%} real unless named",
+        "figure",
+        others,
+        econ,
     )
+    societal = [
+        (
+            "follow-up costs avoided, M EUR",
+            each(lambda s: cell(s, "horizon", f"follow_up_savings_pv_eur{SOCIETAL}", 1e-6)),
+        ),
+        (
+            f"net present value {BASE_RATE:.1%}, M EUR",
+            each(lambda s: cell(s, "horizon", npv_key(BASE_RATE) + SOCIETAL, 1e-6)),
+        ),
+        ("benefit-cost ratio", each(lambda s: cell(s, "horizon", f"benefit_cost_ratio{SOCIETAL}"))),
+        ("chance savings > spending", each(lambda s: share(s, f"savings_exceed_spending{SOCIETAL}"))),
+    ]
+    print_split(f"Does it pay? The {SOCIETAL_LABEL}, present values at the start year", "figure", others, societal)
 
     years = sorted({int(y) for y in table.index.get_level_values("year") if y != "horizon"})
     shown = sorted({years[0], years[1 % len(years)], years[len(years) // 4], years[len(years) // 2], years[-1]})
@@ -521,10 +556,16 @@ def print_comparison(comparison: Comparison) -> None:
     )
     out.print(
         "Each cell: mean of the paired differences over replicates, below it the 90 % interval (5-95 %). "
-        "Negative changes are fewer placements or lower cost. Early spending: prevention, ambulant and "
-        "semi-residential help; late help: residential care and crisis intake. Break-even: the first year in "
-        "which cumulative savings exceed cumulative extra spending (undiscounted; n/a for a scenario that spends "
-        "no more on early help). Benefit-cost ratio and chance: n/a without extra spending."
+        "Negative changes are fewer placements or lower cost. Price: unit costs changed x the reference's months of "
+        "help (a price effect, not a programme effect); volume: months of help changed x the reference's unit costs. "
+        "Early spending: prevention, ambulant and semi-residential help; late help: residential care and crisis "
+        "intake. Break-even: the first year in which cumulative savings exceed cumulative extra spending "
+        "(undiscounted; n/a for a scenario that spends no more on early help). Benefit-cost ratio and chance: n/a "
+        "without extra spending; none where the savings are negative (a net cost: see the net present value). "
+        "Per family: a ratio of the means over the horizon (a negative net cost: it saves money as well), not shown "
+        "where nothing is avoided beyond the replicates' noise. The societal perspective adds follow-up costs "
+        "outside youth welfare (health, education, labour market, justice; germany.toml "
+        "follow_up_costs_outside_youth_welfare); the note column of comparison.csv says why a figure is not shown."
     )
     out.print(f"Uncertainty covered: {uncertainty_note(comparison)}", soft_wrap=True)
     for line in few_replicates_warnings(comparison):
@@ -548,8 +589,10 @@ def uncertainty_note(comparison: Comparison) -> str:
 
 
 def few_replicates_warnings(comparison: Comparison) -> list[str]:
-    """One line per alternative whose "chance savings > spending" is too uncertain for its replicates."""
+    """One line per alternative whose "chance savings > spending" is too uncertain for its replicates, or whose
+    break-even year's interval is wider than the horizon."""
     from model.comparison import CHANCE_SE_LIMIT, chance_standard_error, invests, replicates_for_chance
+    from model.outcomes import note_of
 
     table = comparison.table().set_index(["scenario", "year", "figure"])
     n = len(comparison.reference.seeds)
@@ -565,6 +608,8 @@ def few_replicates_warnings(comparison: Comparison) -> list[str]:
                 f"about {error * 100:.0f} points, more than {CHANCE_SE_LIMIT * 100:.0f}); for that figure use "
                 f"--replicates {replicates_for_chance(chance, n)} or more"
             )
+        if (note := note_of(table, name, "break_even_year")).startswith("warning: "):
+            lines.append(f"{name}: {note.removeprefix('warning: ')}")
     return lines
 
 

@@ -112,6 +112,7 @@ class Recorder:
             + [f"families.level_{k}" for k in range(5)]
             + [f"state.{s}" for s in STATES]
             + ["families.residents", "families.unaccompanied", "births", "exits", "under_21"]
+            + ["families.high_risk_without_help"]  # level 3-4, neither a help nor a prevention service
         )
         self.values = np.zeros((months, len(self.metrics)))
         self.layout = RecordLayout(

@@ -20,16 +20,11 @@ import pandas as pd
 from scipy.optimize import minimize
 
 from model import ScenarioError, load_scenario, simulate
+from model.district_fit import DEFAULT_FREE
 
 BASELINE = Path(__file__).resolve().parent.parent / "scenarios" / "baseline.toml"
-FITTED = (
-    "burden.shock_hazard_per_month",
-    "detection.report_hazard_per_month_by_level[2]",
-    "detection.report_hazard_per_month_by_level[3]",
-    "detection.self_referral_hazard_per_month_by_level[1]",
-    "detection.self_referral_hazard_per_month_by_level[2]",
-    "policy.placement_probability_level_4",
-    "policy.placement_probability_after_failed_help",
+FITTED = (  # the mechanisms a district fit frees (model.district_fit), and the help durations
+    *DEFAULT_FREE,
     "helps.spfh_31.mean_duration_months",
     "helps.vollzeitpflege_33.mean_duration_months",
     "helps.heimerziehung_34.mean_duration_months",

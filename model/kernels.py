@@ -263,8 +263,11 @@ class Route(NamedTuple):
 def log_event(
     events, kind: int, fam, i: int, code: int, route: int = -1, months: int = 0, as_planned=False, in_service=False
 ) -> None:
-    """A row of microdata (`microdata.EventLog`) about family i, if the log has room (it has none unless the
-    model was asked for microdata): `code` is the help, or an assessment's outcome."""
+    """A row of microdata (`microdata.EventLog`) about family i, if the log has room: `code` is the help, or an
+    assessment's outcome. Without microdata `events` is None: numba drops the branch below for that type, so
+    the phases compiled for it do no logging at all."""
+    if events is None:
+        return
     row = events.rows[0]
     if row >= len(events.kind):
         return

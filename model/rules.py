@@ -10,7 +10,8 @@ which stream, is the loop's business (common random numbers), not the rule's.
 
 The functions are compiled with numba and inlined where the engine calls them. Conditions are combined
 with `&` and `|` rather than `and`/`or`, so that the loops that call them stay free of branches and run
-on vector instructions; they are called with booleans, for which both mean the same.
+on vector instructions; they are called with booleans, for which both mean the same. A loop that branches
+anyway asks a rule only of the families it concerns (help planning reads the level of waiting families only).
 """
 
 from __future__ import annotations

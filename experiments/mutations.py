@@ -1,6 +1,6 @@
 """Mutation check of the rules: does a test fail when any single piece of any rule changes?
 
-    python experiments/mutations.py [--jobs 2] [--only NAME]
+    python experiments/mutations.py [--jobs 2] [--only N] [--rule NAME ...]
 
 Every mutant is model/rules.py with one change: a factor dropped from a product, + and - or * and /
 swapped, a comparison flipped or its boundary moved (< to <=), & and | swapped, a `not` removed, a
@@ -57,23 +57,26 @@ class Mutant:
     source: str
 
 
-def _rule_nodes(tree: ast.Module) -> Iterator[ast.AST]:
-    """The nodes a mutant may change: the bodies of the rule functions and the module's constants."""
+def _rule_nodes(tree: ast.Module) -> Iterator[tuple[str, ast.AST]]:
+    """The nodes a mutant may change, with the rule they belong to: the bodies of the rule functions and the
+    module's constants ("constants")."""
     for statement in tree.body:
         if isinstance(statement, ast.FunctionDef) and statement.name != "ndtri":
-            yield from (node for part in statement.body for node in ast.walk(part))
+            yield from ((statement.name, node) for part in statement.body for node in ast.walk(part))
         elif isinstance(statement, ast.Assign) and isinstance(statement.value, ast.BinOp | ast.Constant):
-            yield from ast.walk(statement.value)
+            yield from (("constants", node) for node in ast.walk(statement.value))
 
 
-def mutants(source: str) -> Iterator[Mutant]:
-    """Every single mutation of the rules module."""
+def mutants(source: str, rules: set[str] | None = None) -> Iterator[Mutant]:
+    """Every single mutation of the rules module (of the named rules only, if given)."""
     tree = ast.parse(source)
-    for index, node in enumerate(_rule_nodes(tree)):
+    for index, (rule, node) in enumerate(_rule_nodes(tree)):
+        if rules and rule not in rules:
+            continue
         line = getattr(node, "lineno", 0)
         for what, change in _changes(node):
             mutated = copy.deepcopy(tree)
-            target = list(_rule_nodes(mutated))[index]
+            target = list(_rule_nodes(mutated))[index][1]
             change(target)
             yield Mutant(line, what, ast.unparse(mutated))
 
@@ -134,8 +137,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--jobs", type=int, default=2, help="mutants tested at once")
     parser.add_argument("--only", type=int, default=None, help="test only the first N mutants")
+    parser.add_argument("--rule", action="append", help="test only mutants of this rule function (repeatable)")
     args = parser.parse_args()
-    all_mutants = list(mutants(RULES.read_text(encoding="utf-8")))[: args.only]
+    all_mutants = list(mutants(RULES.read_text(encoding="utf-8"), set(args.rule or ())))[: args.only]
     print(f"{len(all_mutants)} mutants of {RULES.relative_to(ROOT)}; tests: {' '.join(TESTS)}", flush=True)
     with tempfile.TemporaryDirectory(prefix="prevsim-mutation-check-") as folder:
         original = Path(folder) / "repo"  # the repository as it is now, whatever is edited meanwhile

@@ -541,16 +541,26 @@ def _read_chain(
     parents = [parents] if isinstance(parents, str) else parents
     if not isinstance(parents, list) or not parents or not all(isinstance(name, str) for name in parents):
         raise ScenarioError([f"{path}: extends: {data['extends']!r}: must be a file name or a list of file names"])
+    paths = [inside_allowed(path, "extends", name, allowed) for name in parents]
+    merged, merged_origin = _read_parents(paths, (*seen, path), allowed)
+    return _merge(merged, data), {**merged_origin, **origin}
+
+
+def _read_parents(
+    paths: Sequence[Path], seen: tuple[Path, ...] = (), allowed: Sequence[Path] = ()
+) -> tuple[dict[str, Any], dict[tuple, Path]]:
+    """The merged raw data of several parents: later parents override earlier ones, except where a later one
+    only repeats a shared ancestor (baseline), which must not undo what an earlier parent changed."""
     merged: dict[str, Any] = {}
     merged_origin: dict[tuple, Path] = {}
-    for name in parents:  # later parents override earlier ones, the file itself overrides all
-        parent, parent_origin = _read_chain(inside_allowed(path, "extends", name, allowed), (*seen, path), allowed)
+    for parent_path in paths:
+        parent, parent_origin = _read_chain(parent_path, seen, allowed)
         known = set(merged_origin.values())
         for leaf, file in parent_origin.items():
-            if file not in known:  # a shared ancestor (baseline) must not undo what an earlier parent changed
+            if file not in known:
                 _set_leaf(merged, leaf, _get_leaf(parent, leaf))
                 merged_origin[leaf] = file
-    return _merge(merged, data), {**merged_origin, **origin}
+    return merged, merged_origin
 
 
 def _get_leaf(data: dict[str, Any], leaf: tuple) -> Any:
@@ -647,6 +657,21 @@ def load_scenario(path: str | Path, allowed: Sequence[Path] = ()) -> Scenario:
     try:
         return Scenario.model_validate(data)
     except ValidationError as err:
+        raise ScenarioError(_problem_lines(err, lambda loc: _origin_of(loc, origin, top))) from None
+
+
+def with_parents(parents: Sequence[Path], named_by: Path) -> Scenario:
+    """The scenario of a file `extends = parents` that adds only the name, description and title of `named_by`:
+    a programme written for one district applied to another (`prevsim app`)."""
+    data, origin = _read_parents([Path(p).resolve() for p in parents])
+    own = read_toml(Path(named_by))
+    data.pop("extends", None)
+    data.pop("title", None)
+    data |= {key: own[key] for key in ("name", "description", "title") if key in own}
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as err:
+        top = Path(named_by).resolve()
         raise ScenarioError(_problem_lines(err, lambda loc: _origin_of(loc, origin, top))) from None
 
 

@@ -20,17 +20,12 @@ import pandas as pd
 from scipy.optimize import minimize
 
 from model import ScenarioError, load_scenario, simulate
+from model.district_fit import DEFAULT_FREE
 
 BASELINE = Path(__file__).resolve().parent.parent / "scenarios" / "baseline.toml"
-FITTED = (
-    "burden.shock_hazard_per_month",
+FITTED = (  # the mechanisms a district fit frees (model.district_fit), and the age profile and help durations
+    *DEFAULT_FREE,
     "burden.age_hazard_ratio_by_band[2]",
-    "detection.report_hazard_per_month_by_level[2]",
-    "detection.report_hazard_per_month_by_level[3]",
-    "detection.self_referral_hazard_per_month_by_level[1]",
-    "detection.self_referral_hazard_per_month_by_level[2]",
-    "policy.placement_probability_level_4",
-    "policy.placement_probability_after_failed_help",
     "helps.spfh_31.mean_duration_months",
     "helps.vollzeitpflege_33.mean_duration_months",
     "helps.heimerziehung_34.mean_duration_months",

@@ -24,13 +24,14 @@ from rich.measure import Measurement
 from rich.table import Table
 from typer.core import TyperArgument, TyperCommand, TyperGroup
 
-from model.output import EXIT_ENVIRONMENT, OutputError, writable_folder
+from model.output import EXIT_ENVIRONMENT, OutputError, writable_folder, write_atomically, write_text
 
 if TYPE_CHECKING:
     from rich.progress import Progress
 
     from model.attribution import Attribution
     from model.comparison import Comparison
+    from model.district_fit import Fit
     from model.run import SimulationResult
     from model.scenario import Scenario
 
@@ -326,16 +327,34 @@ def compare(
             "2^k - 2 extra runs per replicate for k groups): attribution.csv"
         ),
     ] = False,
+    programme: Annotated[
+        list[Path] | None,
+        typer.Option(
+            metavar="FILE",
+            help="a programme (a scenario that extends another) applied to the reference: its changes to its own "
+            "parent on top of the reference's district (docs/districts.md); repeatable",
+        ),
+    ] = None,
 ) -> None:
     """Compare scenarios against the first with common random numbers: placements, cost, payoff."""
     from model.comparison import check_comparable, folder_name
     from model.comparison import compare as run_comparison
     from model.run import check_memory
+    from model.scenario import programme_on, programme_overrides
 
     loaded = [_load(path, allow_path) for path in scenarios]
-    _checked(check_comparable, loaded, [str(path) for path in scenarios])
+    loaded += [_checked(programme_on, scenarios[0], path, allow_path or []) for path in programme or []]
+    for path in programme or []:  # where the programme moves a number the district sets: say how
+        for key in programme_overrides(scenarios[0], path, allow_path or []):
+            err.print(
+                f"[yellow]warning:[/yellow] {path}: {key}: {scenarios[0]} sets it too: the programme's change is "
+                "applied as a ratio to the district's number (docs/districts.md)",
+                soft_wrap=True,
+            )
+    files = [str(path) for path in scenarios] + [f"{path} on {scenarios[0]}" for path in programme or []]
+    _checked(check_comparable, loaded, files)
     if not allow_large:
-        _checked(check_memory, loaded, [str(path) for path in scenarios], workers)
+        _checked(check_memory, loaded, files, workers)
     progress = _progress()
     task = progress.add_task("runs (scenario x replicate)", total=len(loaded) * replicates)
     if attribution:
@@ -431,10 +450,12 @@ def report(
 
 
 def print_comparison(comparison: Comparison) -> None:
-    """Paired differences over the horizon, the economics, and the net saving by year."""
+    """Paired differences over the horizon (with the price/volume split of the cost), what children gain, the
+    economics of both perspectives, and the net saving by year."""
     import pandas as pd
 
     from model.comparison import BASE_RATE, DISCOUNT_RATES, invests, npv_key
+    from model.outcomes import OUTCOMES, PER_FAMILY, SOCIETAL, SOCIETAL_LABEL, note_of
     from model.scenario import CATEGORIES
 
     table = comparison.table().set_index(["scenario", "year", "figure"])
@@ -442,9 +463,15 @@ def print_comparison(comparison: Comparison) -> None:
 
     def cell(scenario: str, year: str, figure: str, scale: float = 1.0, missing: str = "n/a") -> str:
         row = table.loc[(scenario, year, figure)]
+        if pd.isna(row["mean"]) and (note := note_of(table, scenario, figure)):
+            return note.split(":")[0]  # "none" (a net cost), "n/a", "not shown": the note in comparison.csv says why
         if row["n"] == 0:
             return missing
         number = (lambda x: f"{x:.0f}") if figure == "break_even_year" else _short
+        if pd.isna(row["p05"]) and pd.isna(row["p95"]):  # a figure of the scenario's means (per family)
+            return number(row["mean"] * scale)
+        if pd.isna(row["p05"]):  # a ratio whose low end is a net cost (the note says so)
+            return f"{number(row['mean'] * scale)}\n[dim]net cost .. {number(row['p95'] * scale)}[/dim]"
         mean, low, high = (
             number(row[c] * scale) for c in ("p50" if figure == "break_even_year" else "mean", "p05", "p95")
         )
@@ -465,7 +492,18 @@ def print_comparison(comparison: Comparison) -> None:
         (f"cost {c}, M EUR", each(lambda s, c=c: cell(s, "horizon", f"cost_eur_{c}", 1e-6)))
         for c in [*CATEGORIES, "total"]
     ]
+    horizon += [
+        (f"  of which {part}, M EUR", each(lambda s, part=part: cell(s, "horizon", f"cost_change_{part}_eur", 1e-6)))
+        for part in ("price", "volume", "interaction")
+    ]
     print_split(f"Change against {comparison.names[0]}, sum over the horizon (district)", "figure", others, horizon)
+
+    gains = [(f.replace("_", " "), each(lambda s, f=f: cell(s, "horizon", f))) for f in OUTCOMES]
+    gains += [
+        (f"{f.removesuffix('_eur').replace('_', ' ')}, k EUR", each(lambda s, f=f: cell(s, "horizon", f, 1e-3)))
+        for f in PER_FAMILY
+    ]
+    print_split(f"What children gain against {comparison.names[0]}, sum over the horizon", "figure", others, gains)
 
     econ = [
         ("extra early spending, M EUR", each(lambda s: cell(s, "horizon", "extra_spending_pv_eur", 1e-6))),
@@ -491,8 +529,24 @@ def print_comparison(comparison: Comparison) -> None:
         ("  replicates that break even", each(lambda s: share(s, "break_even_share"))),
     ]
     print_split(
-        f"Does it pay? Present values at the start year, {BASE_RATE:.1%} real unless named", "figure", others, econ
+        f"Does it pay? Youth-welfare budget; present values at the start year, {BASE_RATE:.1%} real unless named",
+        "figure",
+        others,
+        econ,
     )
+    societal = [
+        (
+            "follow-up costs avoided, M EUR",
+            each(lambda s: cell(s, "horizon", f"follow_up_savings_pv_eur{SOCIETAL}", 1e-6)),
+        ),
+        (
+            f"net present value {BASE_RATE:.1%}, M EUR",
+            each(lambda s: cell(s, "horizon", npv_key(BASE_RATE) + SOCIETAL, 1e-6)),
+        ),
+        ("benefit-cost ratio", each(lambda s: cell(s, "horizon", f"benefit_cost_ratio{SOCIETAL}"))),
+        ("chance savings > spending", each(lambda s: share(s, f"savings_exceed_spending{SOCIETAL}"))),
+    ]
+    print_split(f"Does it pay? The {SOCIETAL_LABEL}, present values at the start year", "figure", others, societal)
 
     years = sorted({int(y) for y in table.index.get_level_values("year") if y != "horizon"})
     shown = sorted({years[0], years[1 % len(years)], years[len(years) // 4], years[len(years) // 2], years[-1]})
@@ -502,10 +556,16 @@ def print_comparison(comparison: Comparison) -> None:
     )
     out.print(
         "Each cell: mean of the paired differences over replicates, below it the 90 % interval (5-95 %). "
-        "Negative changes are fewer placements or lower cost. Early spending: prevention, ambulant and "
-        "semi-residential help; late help: residential care and crisis intake. Break-even: the first year in "
-        "which cumulative savings exceed cumulative extra spending (undiscounted; n/a for a scenario that spends "
-        "no more on early help). Benefit-cost ratio and chance: n/a without extra spending."
+        "Negative changes are fewer placements or lower cost. Price: unit costs changed x the reference's months of "
+        "help (a price effect, not a programme effect); volume: months of help changed x the reference's unit costs. "
+        "Early spending: prevention, ambulant and semi-residential help; late help: residential care and crisis "
+        "intake. Break-even: the first year in which cumulative savings exceed cumulative extra spending "
+        "(undiscounted; n/a for a scenario that spends no more on early help). Benefit-cost ratio and chance: n/a "
+        "without extra spending; none where the savings are negative (a net cost: see the net present value). "
+        "Per family: a ratio of the means over the horizon (a negative net cost: it saves money as well), not shown "
+        "where nothing is avoided beyond the replicates' noise. The societal perspective adds follow-up costs "
+        "outside youth welfare (health, education, labour market, justice; germany.toml "
+        "follow_up_costs_outside_youth_welfare); the note column of comparison.csv says why a figure is not shown."
     )
     out.print(f"Uncertainty covered: {uncertainty_note(comparison)}", soft_wrap=True)
     for line in few_replicates_warnings(comparison):
@@ -529,8 +589,10 @@ def uncertainty_note(comparison: Comparison) -> str:
 
 
 def few_replicates_warnings(comparison: Comparison) -> list[str]:
-    """One line per alternative whose "chance savings > spending" is too uncertain for its replicates."""
+    """One line per alternative whose "chance savings > spending" is too uncertain for its replicates, or whose
+    break-even year's interval is wider than the horizon."""
     from model.comparison import CHANCE_SE_LIMIT, chance_standard_error, invests, replicates_for_chance
+    from model.outcomes import note_of
 
     table = comparison.table().set_index(["scenario", "year", "figure"])
     n = len(comparison.reference.seeds)
@@ -546,6 +608,8 @@ def few_replicates_warnings(comparison: Comparison) -> list[str]:
                 f"about {error * 100:.0f} points, more than {CHANCE_SE_LIMIT * 100:.0f}); for that figure use "
                 f"--replicates {replicates_for_chance(chance, n)} or more"
             )
+        if (note := note_of(table, name, "break_even_year")).startswith("warning: "):
+            lines.append(f"{name}: {note.removeprefix('warning: ')}")
     return lines
 
 
@@ -935,6 +999,134 @@ def _connect(address: str):
     except (OSError, TimeoutError) as err:
         typer.echo(f"--cluster: {address}: no scheduler answers: {err}", err=True)
         raise typer.Exit(EXIT_ENVIRONMENT) from None
+
+
+EXIT_MISFIT = 3  # calibrate: the fit misses a figure by more than 15 % and --accept-misfit was not given
+
+
+@command
+def calibrate(
+    district_file: Annotated[Path, typer.Argument(help="district file (.toml, or .xlsx from the template)")],
+    budget_minutes: Annotated[float, typer.Option(min=0.01, help="stop the search after this many minutes")] = 10.0,
+    replicates: Annotated[int, typer.Option(min=1, help="replicates per trial (the same seeds for all)")] = 4,
+    seed: Annotated[int, typer.Option(min=0, help="seed of the replicate seeds and of the sampler")] = 12345,
+    fit: Annotated[
+        list[str] | None,
+        typer.Option("--fit", metavar="KEY", help="a key path to fit, repeatable (default: docs/districts.md)"),
+    ] = None,
+    max_trials: Annotated[int | None, typer.Option(min=1, help="stop after this many trials")] = None,
+    workers: Annotated[int, typer.Option(min=1, help="trials run side by side, one process each")] = 1,
+    accept_misfit: Annotated[
+        bool, typer.Option(help="write the scenario even if a figure is missed by > 15 %")
+    ] = False,
+    force: Annotated[bool, typer.Option(help="replace the scenario, ensemble and report if they exist")] = False,
+    out_folder: Annotated[Path, typer.Option("--out", metavar="FOLDER", help="where the scenario is written")] = Path(
+        "scenarios"
+    ),
+) -> None:
+    """Fit a district scenario to a district's own figures: <name>.toml, .ensemble.csv and .fit.html."""
+    from model.district import load_district
+    from model.district_fit import base_file, ensemble_frame, fit_district, report_html, scenario_text
+
+    district = _checked(load_district, district_file)
+    base_path = _checked(base_file, district_file, district)
+    folder = _checked(writable_folder, out_folder)
+    targets = [folder / f"{district.name}{suffix}" for suffix in (".toml", ".ensemble.csv", ".fit.html")]
+    taken = [t for t in targets if t.exists()]
+    if taken and not force:
+        for target in taken:
+            typer.echo(f"{target}: exists; give --force to replace it, or another --out folder", err=True)
+        raise typer.Exit(EXIT_BAD_INPUT)
+    progress = _progress()
+    budget_s = budget_minutes * 60
+    task = progress.add_task("fit: trials", total=max_trials or budget_s)
+
+    def advanced(trials: int, best: float, seconds: float) -> None:
+        done = trials if max_trials else min(seconds, budget_s)
+        progress.update(task, completed=done, description=f"fit: {trials} trials, best loss {best:.3g}")
+
+    with _interruptible(lambda: "nothing written (a fit is written whole)"), progress:
+        result = _checked(
+            fit_district,
+            district,
+            str(district_file),
+            base_path,
+            fit,
+            replicates,
+            seed,
+            budget_s,
+            max_trials,
+            workers,
+            advanced,
+        )
+    print_fit(result)
+    misses = result.comparison.misses()
+    _checked(write_text, targets[2], report_html(result), True)
+    if len(misses) and not accept_misfit:
+        for row in misses.itertuples():
+            typer.echo(
+                f"{district_file}: {row.figure}: the model reaches {row.model:.4g}, the district has {row.local:.4g} "
+                f"({row.deviation:+.0%}; allowed +-15 %)",
+                err=True,
+            )
+        typer.echo(
+            f"not written: {targets[0]} (give --accept-misfit to write it anyway); report: {targets[2]}", err=True
+        )
+        raise typer.Exit(EXIT_MISFIT)
+    _checked(write_text, targets[0], scenario_text(result, folder), force)
+    _checked(write_atomically, targets[1], lambda path: ensemble_frame(result).to_csv(path, index=False), force)
+    out.print(
+        f"wrote {escape(str(targets[0]))}, {targets[1].name} ({len(result.ensemble)} parameter sets), "
+        f"{targets[2].name} in {result.seconds:.0f} s",
+        soft_wrap=True,
+    )
+
+
+def print_fit(fit: Fit) -> None:
+    """The fit on the console: each figure and year against the model, then the fitted parameters."""
+    rows = fit.comparison.rows
+    table = Table(title=f"{fit.district.district_name}: district figures vs the fitted model", title_justify="left")
+    for column in ("figure", "year", "district", "model (5-95 %)", "model / district"):
+        table.add_column(column, overflow="fold")
+    for r in rows.itertuples():
+        ratio = f"{r.ratio:.2f}" if abs(r.ratio - 1) <= 0.15 else f"[bold]{r.ratio:.2f}[/bold]"
+        table.add_row(
+            r.figure, str(r.year), _short(r.local), f"{_short(r.model)} ({_short(r.low)}-{_short(r.high)})", ratio
+        )
+    out.print(table)
+    means = Table(title="Mean over the years (a figure misses if it is off by more than 15 %)", title_justify="left")
+    for column in ("figure", "district", "model", "deviation"):
+        means.add_column(column, overflow="fold")
+    for r in fit.comparison.per_figure().itertuples():
+        deviation = f"{r.deviation:+.1%}" if abs(r.deviation) <= 0.15 else f"[bold]{r.deviation:+.1%} miss[/bold]"
+        means.add_row(r.figure, _short(r.local), _short(r.model), deviation)
+    out.print(means)
+    params = Table(title="Fitted parameters (start: the scenario extended)", title_justify="left")
+    for column in ("parameter", "start", "fitted", "ensemble range"):
+        params.add_column(column, overflow="fold")
+    for r in fit.uncertainty().itertuples():
+        params.add_row(r.parameter, f"{r.start:.4g}", f"{r.fitted:.4g}", f"{r.ensemble_min:.4g}-{r.ensemble_max:.4g}")
+    out.print(params)
+    out.print(
+        f"{len(fit.trials)} trials, {len(fit.ensemble)} in the ensemble. Rates per 10,000 under 21; the band is "
+        "replicate noise of the best parameters, the ensemble range the parameters' remaining uncertainty."
+    )
+
+
+@app.command(name="district-template", cls=_PlainCommand)
+def district_template(
+    output: Annotated[Path, typer.Argument(help="the .xlsx file to write")] = Path("scenarios/districts/template.xlsx"),
+    force: Annotated[bool, typer.Option(help="replace the file if it exists")] = False,
+) -> None:
+    """Write the spreadsheet template of a district file (from the same schema the TOML files are checked with)."""
+    from model.district import write_template
+
+    if output.exists() and not force:
+        typer.echo(f"{output}: exists; give --force to replace it", err=True)
+        raise typer.Exit(EXIT_BAD_INPUT)
+    _checked(writable_folder, output.parent)
+    _checked(write_template, output)
+    out.print(f"wrote {escape(str(output))}")
 
 
 def _experiment_folder(exp, results: Path, resume: bool) -> Path:

@@ -136,6 +136,15 @@ class Comparison:
             {r.scenario.name: r.yearly()[columns] - reference for r in self.results[1:]}, names=["scenario"]
         )
 
+    def outcome_differences(self) -> pd.DataFrame:
+        """Paired differences of the children's outcomes (outcomes.OUTCOMES) per (scenario, replicate, year)."""
+        from model.outcomes import yearly_outcomes  # that module builds on this one
+
+        reference = yearly_outcomes(self.reference)
+        return pd.concat(
+            {r.scenario.name: yearly_outcomes(r) - reference for r in self.results[1:]}, names=["scenario"]
+        )
+
     def cash_flows(self) -> pd.DataFrame:
         """Per (scenario, replicate, year): extra early spending, late savings, net saving (EUR)."""
         d = self.differences()
@@ -187,13 +196,18 @@ class Comparison:
             rows[key] = row
         out = pd.DataFrame.from_dict(rows, orient="index")
         out.index = pd.MultiIndex.from_tuples(out.index, names=["scenario", "replicate"])
-        return out
+        from model.outcomes import societal_economics
+
+        return out.join(societal_economics(self))
 
     def table(self) -> pd.DataFrame:
         """comparison.csv: per scenario vs the reference, per year and over the horizon, each figure's paired
-        difference (mean, its standard error, 5/50/95 % over replicates), then the economics."""
-        units = self.figures()
-        d = self.differences()
+        difference (mean, its standard error, 5/50/95 % over replicates), then the economics of both perspectives,
+        the per-family figures and a note where a figure is not shown or rests on too few replicates."""
+        from model import outcomes
+
+        units = self.figures() | outcomes.OUTCOMES
+        d = self.differences().join(self.outcome_differences())
         flows = self.cash_flows().join(self.cost_decomposition())
         both = d.join(flows)
         units |= {c: "EUR per year" for c in flows}
@@ -215,6 +229,7 @@ class Comparison:
         econ_units |= {"benefit_cost_ratio": "ratio (savings / extra spending, PV at 3.5 %)"}
         econ_units |= {"savings_exceed_spending": "share of replicates (PV at 3.5 %)"}
         econ_units |= {"break_even_year": "calendar year (replicates that break even)"}
+        econ_units |= outcomes.societal_units([c for c in econ if c.endswith(outcomes.SOCIETAL)])
         long = econ.stack(future_stack=True).rename("value")
         long.index = long.index.set_names("figure", level=-1)
         economics = _describe(long, ["scenario", "figure"])
@@ -227,9 +242,13 @@ class Comparison:
         )
         shares["unit"] = "share of replicates that break even within the horizon"
         table = pd.concat([frame, economics, shares], ignore_index=True)
+        n, horizon_years = len(self.reference.seeds), self.reference.scenario.simulation.horizon_years
+        per_family = outcomes.per_family(table.set_index(["scenario", "year", "figure"]), self.names[1:], n)
+        last_year = self.reference.start_year + horizon_years - 1
+        table = outcomes.with_notes(pd.concat([table, per_family], ignore_index=True), n, horizon_years, last_year)
         table.insert(1, "reference", self.reference.scenario.name)
         table["uncertainty"] = self.uncertainty
-        columns = ["scenario", "reference", "year", "figure", "unit", "mean", "se", "p05", "p50", "p95", "n"]
+        columns = ["scenario", "reference", "year", "figure", "unit", "mean", "se", "p05", "p50", "p95", "n", "note"]
         return table[[*columns, "uncertainty"]]
 
     def write(self, results_dir: Path) -> Path:

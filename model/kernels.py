@@ -110,19 +110,21 @@ def pairwise_sum(values: np.ndarray) -> float:
 @nb.njit(cache=True)
 def census(fam, n_helps: int, n_services: int):
     """Month-end counts: stock per help (all, unaccompanied), per prevention service, residents per risk
-    level, families in each state of `recorder.STATES` (in a help they are counted by help), unaccompanied."""
+    level, families in each state of `recorder.STATES` (in a help they are counted by help), unaccompanied, and
+    resident children at high risk (`rules.NEED_LEVEL` or above) with neither a help nor a prevention service."""
     help, prevention = fam.help, fam.prevention
     stock = np.zeros(n_helps, dtype=np.int64)
     stock_alone = np.zeros(n_helps, dtype=np.int64)
     prevention_stock = np.zeros(n_services, dtype=np.int64)
     levels = np.zeros(rule.TOP_LEVEL + 1, dtype=np.int64)
     states = np.zeros(3, dtype=np.int64)  # recorder.STATES: home, prevention only, waiting
-    alone = 0
+    alone = unhelped = 0
     for i in range(len(help)):
         if fam.unaccompanied[i]:
             alone += 1
         else:
             levels[fam.level[i]] += 1
+            unhelped += (fam.level[i] >= rule.NEED_LEVEL) & (help[i] == NO_HELP) & (prevention[i] == NO_HELP)
         if prevention[i] != NO_HELP:
             prevention_stock[prevention[i]] += 1
         if help[i] != NO_HELP:
@@ -132,7 +134,7 @@ def census(fam, n_helps: int, n_services: int):
             states[2] += 1
         else:
             states[1 if prevention[i] != NO_HELP else 0] += 1
-    return stock, stock_alone, prevention_stock, levels, states, alone
+    return stock, stock_alone, prevention_stock, levels, states, alone, unhelped
 
 
 @nb.njit(cache=True, inline="always")
@@ -146,11 +148,11 @@ def _put(row: np.ndarray, k: int, values: np.ndarray) -> int:
 def record(row: np.ndarray, fam, tally, help_cost, prevention_cost, layout, demography: tuple[int, int, float]) -> None:
     """The month's row of `recorder.Recorder.metrics`, in their order: the census (`census`), the tallies per
     help (then the cost) and per service (the stock, the tallies, the cost), cost by category (`layout`,
-    recorder.RecordLayout), in total and of HzE, §8a outcomes, levels, states, residents and the demography
-    (births, exits, under-21 population). Sums are NumPy's (`pairwise_sum`), cost by category adds in help
-    order as np.bincount does."""
+    recorder.RecordLayout), in total and of HzE, §8a outcomes, levels, states, residents, the demography
+    (births, exits, under-21 population) and the children at high risk without help. Sums are NumPy's
+    (`pairwise_sum`), cost by category adds in help order as np.bincount does."""
     n_helps, n_services = len(help_cost), len(prevention_cost)
-    stock, stock_alone, prevention_stock, levels, states, alone = census(fam, n_helps, n_services)
+    stock, stock_alone, prevention_stock, levels, states, alone, unhelped = census(fam, n_helps, n_services)
     k = 0
     per_help = (tally.begun, tally.begun_unaccompanied, tally.ended, tally.ended_months, tally.ended_resolved)
     for values in (stock, stock_alone, *per_help, tally.occupancy):
@@ -179,6 +181,7 @@ def record(row: np.ndarray, fam, tally, help_cost, prevention_cost, layout, demo
     row[k + 2] = births
     row[k + 3] = exits
     row[k + 4] = under_21
+    row[k + 5] = unhelped
 
 
 @nb.njit(cache=True)
@@ -260,8 +263,11 @@ class Route(NamedTuple):
 def log_event(
     events, kind: int, fam, i: int, code: int, route: int = -1, months: int = 0, as_planned=False, in_service=False
 ) -> None:
-    """A row of microdata (`microdata.EventLog`) about family i, if the log has room (it has none unless the
-    model was asked for microdata): `code` is the help, or an assessment's outcome."""
+    """A row of microdata (`microdata.EventLog`) about family i, if the log has room: `code` is the help, or an
+    assessment's outcome. Without microdata `events` is None: numba drops the branch below for that type, so
+    the phases compiled for it do no logging at all."""
+    if events is None:
+        return
     row = events.rows[0]
     if row >= len(events.kind):
         return

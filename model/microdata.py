@@ -34,7 +34,7 @@ NO_ROUTE = -1  # of an ended help and an assessment
 
 class EventLog(NamedTuple):
     """Rows written by the compiled phases (`kernels.log_event`); `rows[0]` of them are in use. Without
-    microdata the columns have no room (length 0) and nothing is written."""
+    microdata there is no log (`TallyArrays.events` is None)."""
 
     rows: np.ndarray  # int64[1]
     kind: np.ndarray  # BEGUN, ENDED, ASSESSED

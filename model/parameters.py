@@ -11,7 +11,17 @@ import numpy as np
 
 from model import rules as rule
 from model.rules import ADULT_MONTHS, MAX_AGE_MONTHS
-from model.scenario import AGE_BANDS_YEARS, CATEGORIES, RISK_FACTORS, HazardRatio, PreventionService, Scenario, _Param
+from model.scenario import (
+    AGE_BANDS_YEARS,
+    CATEGORIES,
+    RISK_FACTORS,
+    Eur,
+    EurOrZero,
+    HazardRatio,
+    PreventionService,
+    Scenario,
+    _Param,
+)
 
 __all__ = ["ADULT_MONTHS", "MAX_AGE_MONTHS"]  # re-exported: where the ages are defined is the rules module
 
@@ -229,8 +239,13 @@ class YearParameters:
 
 
 # The numbers of a prevention service, by the names of the scenario's schema: a rule reads them as
-# `prevention.<name>[service]` (rules.pick), whatever numbers the schema gives a service.
-SERVICE_NUMBERS = tuple(n for n, f in PreventionService.model_fields.items() if issubclass(f.annotation, _Param))
+# `prevention.<name>[service]` (rules.pick), whatever numbers the schema gives a service. Money (EUR) is the
+# accounts', not a rule's, and stays out: compiled code unboxes every number it is given on every call.
+SERVICE_NUMBERS = tuple(
+    n
+    for n, f in PreventionService.model_fields.items()
+    if issubclass(f.annotation, _Param) and not issubclass(f.annotation, (Eur, EurOrZero))
+)
 ServiceNumbers = namedtuple("ServiceNumbers", SERVICE_NUMBERS)
 
 

@@ -48,7 +48,7 @@ class TallyArrays(NamedTuple):
     prevention_begun: np.ndarray
     prevention_occupancy: np.ndarray
     assessments: np.ndarray
-    events: EventLog  # rows for the microdata (no room without them)
+    events: EventLog | None  # rows for the microdata; None without them (the phases then compile without logging)
 
 
 class RecordLayout(NamedTuple):
@@ -84,10 +84,11 @@ class Tally:
             setattr(self, name, self._counts[end - size : end])
         self.help_cost, self.prevention_cost = self._costs[:helps], self._costs[helps:]
         self.births = self.exits = 0
-        self.use_events(events if events is not None else EventLog.with_room(0))
+        self.use_events(events)
 
-    def use_events(self, events: EventLog) -> None:
-        """Write microdata into `events` from now on (`TallyArrays.events`)."""
+    def use_events(self, events: EventLog | None) -> None:
+        """Write microdata into `events` from now on (`TallyArrays.events`; None: no microdata). The type of
+        `events` is part of the phases' types (`kernels.phases_for`): compile them again after changing it."""
         self.events = events
         self.arrays = TallyArrays(**{name: getattr(self, name) for name in TallyArrays._fields})
 
@@ -112,6 +113,7 @@ class Recorder:
             + [f"families.level_{k}" for k in range(5)]
             + [f"state.{s}" for s in STATES]
             + ["families.residents", "families.unaccompanied", "births", "exits", "under_21"]
+            + ["families.high_risk_without_help"]  # level 3-4, neither a help nor a prevention service
         )
         self.values = np.zeros((months, len(self.metrics)))
         self.layout = RecordLayout(

@@ -42,7 +42,8 @@ from model.comparison import (
     npv_key,
 )
 from model.experiment import Uncertainty, load_experiment
-from model.labels import label_or_key
+from model.labels import label_or_key, words
+from model.outcomes import OUTCOMES, PER_FAMILY, SOCIETAL, break_even_warning, note_of
 from model.output import writable_folder, write_atomically, write_text
 from model.run import simulate_many
 from model.scenario import CATEGORIES, Scenario, ScenarioError, unit_of
@@ -217,6 +218,9 @@ KEY_FIGURES = (
     KeyFigure("kf_break_even", "break_even_year", digits=0, statistic="p50", investment_only=True),
     KeyFigure("kf_bcr", "benefit_cost_ratio", digits=2, investment_only=True),
     KeyFigure("kf_chance", "savings_exceed_spending", scale=100.0, digits=0, investment_only=True),
+    KeyFigure("kf_price", "cost_change_price_eur", scale=-1e-6, digits=2),  # a price effect, not a programme effect
+    KeyFigure("kf_npv_societal", NPV + SOCIETAL, scale=1e-6, digits=2, signed=True),
+    KeyFigure("kf_bcr_societal", "benefit_cost_ratio" + SOCIETAL, digits=2, investment_only=True),
 )
 
 
@@ -323,13 +327,21 @@ class Page:
         if self.results.row(scenario, "horizon", "break_even_year")["n"] == 0:
             return Markup.escape(self.fill("never"))
         year = self.span(scenario, "horizon", "break_even_year", "p50", digits=0)
-        return Markup(self.t["break_even_year"]).format(year=year, share=share, last_year=self.results.last_year)
+        text = Markup(self.t["break_even_year"]).format(year=year, share=share, last_year=self.results.last_year)
+        r = self.results
+        if break_even_warning(r.indexed, scenario, int(r.manifest["horizon_years"]), r.last_year):
+            text += self.fill("break_even_wide")
+        return text
 
     # --- at a glance ---
 
     def key_figure(self, scenario: str, k: KeyFigure) -> dict[str, Markup]:
         """{'main': ..., 'detail': ...} as HTML for one scenario."""
         row = self.results.row(scenario, "horizon", k.figure)
+        if k.figure.startswith("benefit_cost_ratio") and note_of(self.results.indexed, scenario, k.figure).startswith(
+            "none"
+        ):  # late help costs more: a net cost, shown by the NPV, never as a negative ratio
+            return {"main": Markup.escape(self.t["bcr_negative"]), "detail": Markup()}
         if (k.investment_only and not self.invests(scenario)) or (
             k.figure != "break_even_year" and pd.isna(row[k.statistic])
         ):
@@ -345,22 +357,44 @@ class Page:
             share = self.span(scenario, "horizon", "break_even_share", scale=100.0, digits=0)
             main = self.span(scenario, "horizon", "break_even_year", "p50", digits=0)
             return {"main": main, "detail": Markup(self.fill("break_even_detail")).format(share=share)}
-        if k.figure == "benefit_cost_ratio" and row["mean"] < 0:  # late help costs more: no ratio to show
-            return {"main": Markup.escape(self.t["bcr_negative"]), "detail": Markup()}
+        saving = row[k.statistic] >= 0
+        scale = -k.scale if k.signed and not saving else k.scale  # a net cost is shown as a cost, with its interval
+        low, high = ("p05", "p95") if scale > 0 else ("p95", "p05")  # the interval from low to high as shown
         interval = Markup(self.t["interval"]).format(
-            low=self.span(scenario, "horizon", k.figure, "p05", k.scale, k.digits),
-            high=self.span(scenario, "horizon", k.figure, "p95", k.scale, k.digits),
+            low=self.span(scenario, "horizon", k.figure, low, scale, k.digits)
+            if not pd.isna(row[low])
+            else Markup.escape(self.t["cost_word"]),  # a ratio whose low end is a net cost
+            high=self.span(scenario, "horizon", k.figure, high, scale, k.digits),
         )
-        main = self.span(scenario, "horizon", k.figure, k.statistic, k.scale, k.digits)
+        main = self.span(scenario, "horizon", k.figure, k.statistic, scale, k.digits)
         if k.signed:
-            saving = row[k.statistic] >= 0
-            scale = k.scale if saving else -k.scale
-            main = (
-                self.span(scenario, "horizon", k.figure, k.statistic, scale, k.digits)
-                + Markup(" ")
-                + (self.t["saving_word"] if saving else self.t["cost_word"])
-            )
+            main += Markup(" ") + (self.t["saving_word"] if saving else self.t["cost_word"])
         return {"main": main, "detail": interval}
+
+    def children(self) -> list[dict[str, Any]]:
+        """What children gain: each outcome's change over the horizon with its 90 % interval, then the
+        per-family figures (a ratio of means, or why it is not shown), one cell per alternative."""
+        label = words(self.lang)["figures"]
+        rows = []
+        for figure in OUTCOMES:
+            cells = []
+            for scenario in self.results.alternatives:
+                digits = 0 if figure == "child_months_high_risk_without_help" else 1
+                interval = Markup(self.t["interval"]).format(
+                    low=self.span(scenario, "horizon", figure, "p05", digits=digits),
+                    high=self.span(scenario, "horizon", figure, "p95", digits=digits),
+                )
+                cells.append({"main": self.span(scenario, "horizon", figure, digits=digits), "detail": interval})
+            rows.append({"label": label[figure], "cells": cells})
+        for figure in PER_FAMILY:
+            cells = []
+            for scenario in self.results.alternatives:
+                if pd.isna(self.value(scenario, "horizon", figure)):
+                    cells.append({"main": Markup.escape(self.t["not_shown"]), "detail": Markup()})
+                else:
+                    cells.append({"main": self.span(scenario, "horizon", figure, scale=1e-3, digits=1), "detail": ""})
+            rows.append({"label": self.t["per_family_unit"].format(label=label[figure]), "cells": cells})
+        return rows
 
     def glance(self) -> list[dict[str, Any]]:
         return [
@@ -808,6 +842,8 @@ def render(page: Page, drivers: Drivers) -> str:
         rests_on=page.fill("rests_on", replicates=r.replicates, inhabitants=page.number(inhabitants, 0)),
         alternatives=[page.title_of(n) for n in r.alternatives],
         glance=page.glance(),
+        children=page.children(),
+        children_lead=page.fill("children_lead"),
         summary=[page.digest(name) for name in r.alternatives],
         summary_lead=page.fill("summary_lead"),
         placements_lead=page.fill("placements_lead"),

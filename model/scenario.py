@@ -541,25 +541,24 @@ def _read_chain(
     parents = [parents] if isinstance(parents, str) else parents
     if not isinstance(parents, list) or not parents or not all(isinstance(name, str) for name in parents):
         raise ScenarioError([f"{path}: extends: {data['extends']!r}: must be a file name or a list of file names"])
-    paths = [inside_allowed(path, "extends", name, allowed) for name in parents]
-    merged, merged_origin = _read_parents(paths, (*seen, path), allowed)
+    files = [inside_allowed(path, "extends", name, allowed) for name in parents]
+    merged, merged_origin = _merge_parents(files, (*seen, path), allowed)
     return _merge(merged, data), {**merged_origin, **origin}
 
 
-def _read_parents(
-    paths: Sequence[Path], seen: tuple[Path, ...] = (), allowed: Sequence[Path] = ()
+def _merge_parents(
+    files: list[Path], seen: tuple[Path, ...], allowed: Sequence[Path]
 ) -> tuple[dict[str, Any], dict[tuple, Path]]:
-    """The merged raw data of several parents: later parents override earlier ones, except where a later one
-    only repeats a shared ancestor (baseline), which must not undo what an earlier parent changed."""
+    """The chains of `files` merged in order (later ones override earlier ones), and which file set each key."""
     merged: dict[str, Any] = {}
     merged_origin: dict[tuple, Path] = {}
-    for parent_path in paths:
-        parent, parent_origin = _read_chain(parent_path, seen, allowed)
+    for file in files:
+        parent, parent_origin = _read_chain(file, seen, allowed)
         known = set(merged_origin.values())
-        for leaf, file in parent_origin.items():
-            if file not in known:
+        for leaf, origin in parent_origin.items():
+            if origin not in known:  # a shared ancestor (baseline) must not undo what an earlier parent changed
                 _set_leaf(merged, leaf, _get_leaf(parent, leaf))
-                merged_origin[leaf] = file
+                merged_origin[leaf] = origin
     return merged, merged_origin
 
 
@@ -660,19 +659,65 @@ def load_scenario(path: str | Path, allowed: Sequence[Path] = ()) -> Scenario:
         raise ScenarioError(_problem_lines(err, lambda loc: _origin_of(loc, origin, top))) from None
 
 
-def with_parents(parents: Sequence[Path], named_by: Path) -> Scenario:
-    """The scenario of a file `extends = parents` that adds only the name, description and title of `named_by`:
-    a programme written for one district applied to another (`prevsim app`)."""
-    data, origin = _read_parents([Path(p).resolve() for p in parents])
-    own = read_toml(Path(named_by))
+def programme_on(district: str | Path, programme: str | Path, allowed: Sequence[Path] = ()) -> Scenario:
+    """The programme's changes to its own parent applied to `district`, as a file with `extends = [district,
+    programme]` would be: the keys the programme's chain sets beyond the files of the district's chain (their
+    shared baseline) win, except where the district sets the number too (`programme_overrides`): there the
+    programme's change is applied as a ratio to its parent's number (a 20 % lower placement probability stays
+    20 % lower on the district's own one). Name, description and title are the programme's. Nothing is written."""
+    files = [Path(district).resolve(), Path(programme).resolve()]
+    parents = read_toml(files[1]).get("extends")
+    if parents is None:  # a whole scenario would replace the district, not change it
+        raise ScenarioError([f"{files[1]}: extends: missing: a programme names the scenario it changes"])
+    parents = [parents] if isinstance(parents, str) else parents
+    before, _ = _merge_parents([inside_allowed(files[1], "extends", name, allowed) for name in parents], (), allowed)
+    district_data, _ = _read_chain(files[0], allowed=allowed)
+    data, origin = _merge_parents(files, (), allowed)
+    for key in programme_overrides(files[0], files[1], allowed):
+        leaf = tuple(key.split("."))
+        _set_leaf(data, leaf, _scaled(_get_leaf(data, leaf), _get_leaf(before, leaf), _get_leaf(district_data, leaf)))
     data.pop("extends", None)
-    data.pop("title", None)
-    data |= {key: own[key] for key in ("name", "description", "title") if key in own}
+    data["title"] = {
+        lang: text for lang, text in data.get("title", {}).items() if origin.get(("title", lang)) == files[1]
+    }
     try:
         return Scenario.model_validate(data)
     except ValidationError as err:
-        top = Path(named_by).resolve()
-        raise ScenarioError(_problem_lines(err, lambda loc: _origin_of(loc, origin, top))) from None
+        raise ScenarioError(_problem_lines(err, lambda loc: _origin_of(loc, origin, files[1]))) from None
+
+
+def _scaled(changed: Any, before: Any, own: Any) -> Any:
+    """A programme's number `changed` from `before`, moved onto the district's `own` one by the same ratio."""
+    if not all(_is_param(node) for node in (changed, before, own)):
+        return changed
+    if isinstance(own["value"], list):
+        ratio = [c / b if b else 1.0 for c, b in zip(changed["value"], before["value"], strict=True)]
+        value = [o * r for o, r in zip(own["value"], ratio, strict=True)]
+        return {
+            **changed,
+            "value": value,
+            "source": f"{changed['source']} (as a ratio to its parent, on {own['source']})",
+        }
+    if not before["value"]:
+        return changed  # no ratio from zero: the programme's number stands
+    ratio = own["value"] / before["value"]
+    by_year = {year: v * ratio for year, v in changed.get("by_year", {}).items()}
+    source = f"{changed['source']} (scaled by the district's {own['value']:g} / {before['value']:g})"
+    return {**changed, "value": changed["value"] * ratio, "by_year": by_year, "source": source, "uncertainty": None}
+
+
+def programme_overrides(district: str | Path, programme: str | Path, allowed: Sequence[Path] = ()) -> list[str]:
+    """The key paths that both the district's chain and the programme's chain set beyond their shared files:
+    there the programme's change goes onto the district's own number as a ratio (`programme_on`)."""
+    chains = [_read_chain(Path(file).resolve(), allowed=allowed)[1] for file in (district, programme)]
+    files = [set(origin.values()) for origin in chains]
+    own = [
+        {leaf for leaf, file in origin.items() if file not in other}
+        for origin, other in zip(chains, files[::-1], strict=True)
+    ]
+    return sorted(
+        ".".join(leaf) for leaf in own[0] & own[1] if leaf[0] not in ("name", "description", "title", "extends")
+    )
 
 
 def as_scenario(scenario: Scenario | str | Path) -> Scenario:

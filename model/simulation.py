@@ -140,6 +140,12 @@ class DistrictModel(mesa.Model):
             self._resume(past)
             return
         initial = round(self.params.births_per_month * ADULT_MONTHS)
+        self.microdata = None  # one row per help begun and ended, §8a assessment, and young person in help on 31 Dec
+        if microdata:
+            cat = self.catalogue
+            out_of_home = cat.in_role("out_of_home")
+            self.microdata = Microdata(cat.help_names, cat.help_counts_as_hze, out_of_home, sim.start_year)
+            self.tally.use_events(EventLog.with_room(16 * (initial + 32)))  # before compiling: a type of the phases
         self.families = f = Families(initial)
         self._compile_phases()
         f.age_months[:] = np.arange(initial) * ADULT_MONTHS // initial
@@ -147,12 +153,6 @@ class DistrictModel(mesa.Model):
         taken = self.places_taken
         self.phases.entries(self.keys, self.month, f.arrays, f.risk_factors, self.rules, self.tally.arrays, taken, born)
         self.next_id += initial
-        self.microdata = None  # one row per help begun and ended, §8a assessment, and young person in help on 31 Dec
-        if microdata:
-            cat = self.catalogue
-            out_of_home = cat.in_role("out_of_home")
-            self.microdata = Microdata(cat.help_names, cat.help_counts_as_hze, out_of_home, sim.start_year)
-            self.tally.use_events(EventLog.with_room(16 * (initial + 32)))
 
     def snapshot(self) -> Snapshot:
         """The state at the beginning of this month (between two steps), copied."""

@@ -23,7 +23,7 @@ from model.labels import label_or_key
 from model.past import Pasts, run_shared
 from model.report import ComparisonResults, read_comparison, write_briefing
 from model.run import SimulationResult, default_workers, new_results_folder, replicate_seeds
-from model.scenario import Scenario, ScenarioError, load_scenario, read_toml, unit_of, with_parents
+from model.scenario import Scenario, ScenarioError, load_scenario, programme_on, read_toml, unit_of
 from model.workers import WorkerPool
 
 FIRST_ESTIMATE_REPLICATES = 4  # under common random numbers the paired difference of 4 replicates is already stable
@@ -74,9 +74,8 @@ def choices(folder: Path) -> tuple[list[Choice], list[Choice]]:
 
 
 def on_district(programme: Path, district: Path) -> Scenario:
-    """The programme's changes applied to the district: what `extends = [district, programme]` means (a district
-    the programme was not written for keeps its own numbers wherever the programme does not change them)."""
-    return with_parents([district, programme], programme)
+    """The programme's changes applied to the district (`scenario.programme_on`)."""
+    return programme_on(district, programme)
 
 
 # --- levers ---------------------------------------------------------------------------------------------------

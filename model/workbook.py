@@ -17,6 +17,7 @@ from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
 from model.labels import words as _words
+from model.outcomes import OUTCOMES, SOCIETAL
 from model.output import write_atomically
 
 ECONOMICS = (
@@ -29,6 +30,12 @@ ECONOMICS = (
     "savings_exceed_spending",
     "break_even_year",
     "break_even_share",
+    "npv_eur_at_2pct_societal",
+    "npv_eur_at_3_5pct_societal",
+    "npv_eur_at_5pct_societal",
+    "follow_up_savings_pv_eur_societal",
+    "benefit_cost_ratio_societal",
+    "savings_exceed_spending_societal",
 )
 STATISTICS = ("mean", "p05", "p95")
 FORMATS = {
@@ -45,6 +52,11 @@ FORMATS = {
 def figure_label(figure: str, w: dict[str, Any]) -> tuple[str, str]:
     """(header text with its unit, unit kind) of a figure of comparison.csv."""
     f, services = w["figures"], w["services"]
+    if figure.endswith(SOCIETAL):  # the same figure in the societal perspective, named as such
+        text, kind = figure_label(figure.removesuffix(SOCIETAL), w)
+        return f"{text}, {f['societal']}", kind
+    if figure in OUTCOMES:
+        return f[figure], "count"
     if figure.startswith("begun_"):
         return f["begun"].format(help=services.get(figure[6:], figure[6:])), "count"
     if figure.startswith("cases_"):

@@ -847,3 +847,139 @@ def test_corpus_of_bad_inputs(folder, case):
         assert all(f in line for f in fragments), f"{fragments} not in: {line}"
         assert len(line) < 400, line
     assert snapshot(folder) == before, "a bad input wrote something"
+
+
+# --- district files (prevsim calibrate): one line per problem naming file, key or sheet and cell; nothing written
+
+DISTRICT = """name = "d"
+description = "a district"
+district_name = "Landkreis Test"
+extends = "../baseline.toml"
+[population]
+inhabitants = { value = 50000, year = 2023, source = "test" }
+under_21 = { value = 9900, year = 2023, source = "test" }
+[cases]
+heimerziehung_34 = [{ value = 60, year = 2022, source = "test" }, { value = 62, year = 2023, source = "test" }]
+[begun]
+heimerziehung_34 = [{ value = 20, year = 2022, source = "test" }, { value = 21, year = 2023, source = "test" }]
+"""
+DISTRICT_CASES = {  # id: (replaced, replacement, fragments of the one problem line)
+    "begun-above-cases": (
+        "value = 21, year = 2023",
+        "value = 70, year = 2023",
+        ("begun.heimerziehung_34[1]:", "70 in 2023 exceeds cases.heimerziehung_34 = 62"),
+    ),
+    "share-above-1": (
+        "value = 9900",
+        "value = 59900",
+        ("population.under_21[0]:", "exceeds population.inhabitants", "share above 1"),
+    ),
+    "year-out-of-range": (
+        "value = 60, year = 2022",
+        "value = 60, year = 1999",
+        ("cases.heimerziehung_34.0.year: 1999:", "allowed 2007-"),
+    ),
+    "ambiguous-text-number": (
+        "value = 60,",
+        'value = "1.234",',
+        ("cases.heimerziehung_34.0.value:", "'1.234': not a number", "decimal comma"),
+    ),
+    "unknown-statistic": (
+        "[begun]\nheimerziehung_34",
+        "[begun]\nheimerziehung_43",
+        ("begun.heimerziehung_43:", "heimerziehung_34"),
+    ),
+}
+
+
+def district_file(folder: Path, text: str) -> Path:
+    (folder / "districts").mkdir(exist_ok=True)
+    return write(folder / "districts", text, "d.toml")
+
+
+@pytest.mark.parametrize(("old", "new", "fragments"), DISTRICT_CASES.values(), ids=DISTRICT_CASES)
+def test_each_bad_district_figure_gives_one_line_and_writes_nothing(folder, old, new, fragments, monkeypatch):
+    monkeypatch.chdir(folder)
+    assert old in DISTRICT
+    path = district_file(folder, DISTRICT.replace(old, new))
+    lines = rejected("calibrate", path, "--out", folder / "out", "--max-trials", 1)
+    assert_lines(lines, path, fragments)
+    assert not (folder / "out").exists() or not any((folder / "out").iterdir())
+
+
+def test_a_german_decimal_comma_is_read_by_its_rule(folder):
+    from model.district import german_number, load_district
+
+    path = district_file(folder, DISTRICT.replace("value = 9900", 'value = "9.900,0"'))
+    assert load_district(path).population.under_21[0].value == 9900
+    assert german_number("1.234,5") == 1234.5 and german_number("1234") == 1234
+    for text in ("1.234", "12.5", "1,2,3", "12.34,5", "zwölf"):
+        with pytest.raises(ValueError, match="decimal comma"):
+            german_number(text)
+
+
+def workbook(folder: Path, change) -> Path:
+    """The template filled with the district above, then changed by `change(sheets)` (a dict of DataFrames)."""
+    import pandas as pd
+
+    from model.district import write_template
+
+    template = write_template(folder / "template.xlsx")
+    sheets = pd.read_excel(template, sheet_name=None, dtype=object)
+    about, figures = sheets["district"], sheets["figures"]
+    about["value"] = ["d", "a district", "Landkreis Test", "../baseline.toml"]
+    filled = {
+        "population.inhabitants": (2023, 50000),
+        "population.under_21": (2023, 9900),
+        "cases.spfh_31": (2023, 150),
+    }
+    for key, (year, value) in filled.items():
+        row = figures.index[figures["figure"] == key][0]
+        figures.loc[row, ["year", "value", "source"]] = [year, value, "test"]
+    change(sheets)
+    (folder / "districts").mkdir(exist_ok=True)
+    path = folder / "districts" / "d.xlsx"
+    with pd.ExcelWriter(path) as book:
+        for name, frame in sheets.items():
+            frame.to_excel(book, sheet_name=name, index=False)
+    return path
+
+
+def _set(key: str, column: str, value: object):
+    def change(sheets) -> None:
+        figures = sheets["figures"]
+        figures.loc[figures.index[figures["figure"] == key][0], column] = value
+
+    return change
+
+
+WORKBOOK_CASES = {  # id: (change, fragments of the one problem line)
+    "missing-sheet": (lambda sheets: sheets.pop("figures"), ("sheet 'figures' is missing",)),
+    "missing-column": (lambda sheets: sheets["figures"].pop("year"), ("sheet 'figures': column 'year' is missing",)),
+    "text-number-without-comma": (
+        _set("cases.spfh_31", "value", "1.50"),
+        ("sheet 'figures', cell C", "'1.50': not a number"),
+    ),
+    "year-out-of-range": (_set("cases.spfh_31", "year", 2099), ("sheet 'figures', cell B", "2099: allowed")),
+    "unknown-figure": (
+        _set("cases.spfh_31", "figure", "cases.spfh_13"),
+        ("sheet 'figures', cell A", "'cases.spfh_13': unknown figure"),
+    ),
+}
+
+
+@pytest.mark.parametrize(("change", "fragments"), WORKBOOK_CASES.values(), ids=WORKBOOK_CASES)
+def test_each_bad_workbook_gives_one_line_naming_the_cell(folder, change, fragments, monkeypatch):
+    monkeypatch.chdir(folder)
+    path = workbook(folder, change)
+    lines = rejected("calibrate", path, "--out", folder / "out", "--max-trials", 1)
+    assert_lines(lines, path, fragments)
+    assert not (folder / "out").exists() or not any((folder / "out").iterdir())
+
+
+def test_a_filled_workbook_reads_like_the_toml_file(folder):
+    from model.district import load_district
+
+    path = workbook(folder, _set("cases.spfh_31", "value", "150,0"))  # a German decimal comma in a text cell
+    district = load_district(path)
+    assert district.cases["spfh_31"][0].value == 150 and district.population.inhabitants[0].year == 2023

@@ -55,7 +55,7 @@ def test_version_and_plain_metavariables():
     version = CliRunner().invoke(app, ["--version"])
     assert version.exit_code == 0
     assert re.fullmatch(r"prevsim \d+\.\d+\.\d+\S*\n", version.output)
-    for command in ([], ["compare"], ["report"], ["run"], ["experiment"], ["bench"]):
+    for command in ([], ["compare"], ["report"], ["run"], ["experiment"], ["bench"], ["calibrate"]):
         shown = CliRunner().invoke(app, [*command, "--help"], env={"COLUMNS": "120"})
         assert shown.exit_code == 0, shown.output
         assert not re.findall(r"<(bool|int|list|path|str)[^>]*>|\{\w+\}", shown.output), shown.output

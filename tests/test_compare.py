@@ -72,7 +72,9 @@ def test_same_rules_give_zero_differences(folder, baseline):
     assert (comparison.differences() == 0).all().all()
     assert (comparison.cost_decomposition() == 0).all().all()
     table = comparison.table().set_index(["scenario", "year", "figure"])
-    assert table.loc[("same", "horizon", "break_even_share"), "mean"] == 0
+    for figure in ("break_even_share", "break_even_year", "savings_exceed_spending", "benefit_cost_ratio"):
+        assert pd.isna(table.loc[("same", "horizon", figure), "mean"])  # spends nothing extra: nothing to pay back
+        assert table.loc[("same", "horizon", figure), "note"].startswith("n/a")
 
 
 def test_common_random_numbers_narrow_the_difference(folder, baseline):

@@ -11,7 +11,7 @@ import importlib.util
 
 from tests.conftest import ROOT
 
-PINNED = "89f33c145f76748967270b692045274f02661b10f8adcf1286c36a2cfeeb84e0"
+PINNED = "2a40635c1a8dab73cee178e7f194a56084d55366bdd19c85b96bf7d5837b85ca"
 
 
 def test_results_are_those_pinned():

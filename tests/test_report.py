@@ -273,3 +273,12 @@ def test_cumulative_net_saving_ends_at_the_horizon_net_saving_of_comparison_csv(
     for scenario in results.alternatives:
         expected = results.row(scenario, "horizon", "net_saving_eur")["mean"]
         assert last[scenario] == pytest.approx(expected, rel=1e-9, abs=1e-6)
+
+
+@pytest.mark.parametrize("lang", list(BRIEFING_FILES))
+def test_the_briefing_shows_what_children_gain_the_price_part_and_the_societal_perspective(comparison_folder, lang):
+    page = html.unescape((comparison_folder / BRIEFING_FILES[lang]).read_text(encoding="utf-8"))
+    t = texts(lang)
+    assert t["children_title"] in page and t["kf_npv_societal"] in page and t["kf_bcr_societal"] in page
+    figures = {f for _, _, f, *_ in _SPAN.findall(page)}
+    assert {"cost_change_price_eur", "child_months_high_risk_without_help", "npv_eur_at_3_5pct_societal"} <= figures

@@ -14,7 +14,17 @@ from model.calibration import reference
 from model.scenario import unit_of
 
 SCENARIOS = sorted((Path(__file__).resolve().parent.parent / "scenarios").glob("*.toml"))
-KINDS = ("germany.toml", "calibrated", "assumption", "definition", "status quo", "seed ", "FLS ", "unused")
+KINDS = (
+    "germany.toml",
+    "calibrated",
+    "assumption",
+    "definition",
+    "status quo",
+    "seed ",
+    "FLS ",
+    "unused",
+    "district file",
+)
 REFERENCE_KEY = re.compile(r"germany\.toml ([a-z_0-9]+)(?:\.([a-z_0-9]+))?")
 
 

@@ -668,6 +668,46 @@ def print_split(title: str, first: str, names: list[str], rows: list[tuple[str, 
         out.print(table_of(columns, f" ({n + 1}/{len(groups)})" if len(groups) > 1 else ""))
 
 
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+@app.command(name="app", cls=_PlainCommand)
+def workbench(
+    port: Annotated[int, typer.Option(min=1, max=65535, help="port to serve on")] = 8765,
+    host: Annotated[
+        str, typer.Option(help="address to bind; other than loopback, anyone on the network may use it")
+    ] = ("127.0.0.1"),
+    scenarios: Annotated[Path, typer.Option(metavar="FOLDER", help="folder of the scenario files to pick from")] = Path(
+        "scenarios"
+    ),
+    results: ResultsFolder = Path("results"),
+    workers: Annotated[int | None, typer.Option(min=1, help="worker processes (default: all cores)")] = None,
+) -> None:
+    """Start the planner's workbench in the browser (Solara): move levers, see placements, cost and break-even."""
+    from model.workbench import OFFLINE_SETTINGS
+
+    os.environ.update(OFFLINE_SETTINGS)  # before Solara is imported: it reads its settings then
+    from model import app as workbench_app
+
+    if not scenarios.is_dir():
+        err.print(f"--scenarios: {escape(str(scenarios))}: not a folder of scenario files")
+        raise typer.Exit(EXIT_BAD_INPUT)
+    if host not in LOOPBACK_HOSTS:
+        err.print(
+            f"warning: --host {escape(host)}: the app is reachable from other machines and has no login; "
+            "anyone who reaches it can run simulations and write files"
+        )
+    os.environ[workbench_app.SCENARIOS_ENV] = str(scenarios.resolve())
+    os.environ[workbench_app.RESULTS_ENV] = str(results.resolve())
+    if workers:
+        os.environ[workbench_app.WORKERS_ENV] = str(workers)
+    out.print(f"prevsim app on http://{host}:{port} (Ctrl-C stops it)", soft_wrap=True)
+    try:
+        workbench_app.serve(host, port)
+    finally:
+        workbench_app.close_engine()
+
+
 @command
 def experiment(
     file: Annotated[Path, typer.Argument(help="experiment file (TOML)")],

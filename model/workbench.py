@@ -1,0 +1,293 @@
+"""What the planner's workbench (`prevsim app`, model/app.py) computes, apart from its pages: the scenario files
+to choose from, the levers of a plan, progressive comparisons in worker processes, and saving a plan.
+
+A comparison here is the one of `prevsim compare`: the same runs (`past.run_shared` per replicate seed, common
+random numbers), the same `Comparison` written into a folder and read back by the briefing's code, so every
+figure the app shows has the definition it has in comparison.csv and the briefing.
+"""
+
+from __future__ import annotations
+
+import datetime
+import shutil
+import tempfile
+from collections.abc import Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from model.comparison import Comparison, check_comparable
+from model.labels import label_or_key
+from model.past import Pasts, run_shared
+from model.report import ComparisonResults, read_comparison, write_briefing
+from model.run import SimulationResult, default_workers, new_results_folder, replicate_seeds
+from model.scenario import Scenario, ScenarioError, load_scenario, programme_on, read_toml, unit_of
+from model.workers import WorkerPool
+
+FIRST_ESTIMATE_REPLICATES = 4  # under common random numbers the paired difference of 4 replicates is already stable
+DISTRICTS_FOLDER = "districts"  # calibrated districts live in scenarios/districts/
+PLAN_NAME = "plan"  # the plan's name in a comparison until it is saved under its own
+ESTIMATES_KEPT = 4  # estimate folders kept: the one shown and those that may still be drawn
+BRIEFING_OAT_REPLICATES = 2  # the briefing's one-at-a-time runs from the app: few, it is a draft for a meeting
+
+
+# Solara's settings, set before Solara is first imported (`prevsim app`): no telemetry, its page assets from the
+# solara-assets package instead of a CDN (nothing leaves this machine), no reloading of changed source files
+OFFLINE_SETTINGS = {
+    "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False",
+    "SOLARA_MODE": "production",
+    "SOLARA_APP": "model.app",
+}
+
+
+# --- the scenario files ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A scenario file to pick: its path, name and title in each language."""
+
+    path: Path
+    name: str
+    title: dict[str, str]
+
+    def shown(self, lang: str) -> str:
+        return self.title.get(lang, self.name.replace("_", " "))
+
+
+def choices(folder: Path) -> tuple[list[Choice], list[Choice]]:
+    """(districts, programmes) in `folder`: a district is a file without `extends` or any file under districts/;
+    a programme is any other scenario file (it changes a district). Files that do not load are left out."""
+    districts, programmes = [], []
+    for path in sorted([*folder.glob("*.toml"), *(folder / DISTRICTS_FOLDER).glob("*.toml")]):
+        try:
+            raw = read_toml(path)
+            scenario = load_scenario(path)
+        except ScenarioError:
+            continue
+        choice = Choice(path, scenario.name, dict(scenario.title))
+        is_district = "extends" not in raw or path.parent.name == DISTRICTS_FOLDER
+        (districts if is_district else programmes).append(choice)
+    return districts, programmes
+
+
+def on_district(programme: Path, district: Path) -> Scenario:
+    """The programme's changes applied to the district (`scenario.programme_on`)."""
+    return programme_on(district, programme)
+
+
+# --- levers ---------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Lever:
+    """A number of the plan the app offers to change: key path, label, unit, value in force, source, bounds."""
+
+    key: str
+    label: str
+    unit: str
+    value: float
+    source: str
+    low: float
+    high: float
+    step: float
+    slider: bool  # a budget: moved with a slider
+
+
+def _bounds(key: str, value: float) -> tuple[float, float, float, bool]:
+    """Low, high, step, slider for a key: budgets up to four times the value (at least 400,000 EUR), shares and
+    probabilities 0..1, ratios 0..3, others 0..four times the value."""
+    if key.endswith("budget_eur_per_year"):
+        return 0.0, max(400_000.0, 4 * value), 1_000.0, True
+    unit = unit_of(key) or ""
+    if unit in ("probability", "share"):
+        return 0.0, 1.0, 0.01, False
+    if unit == "ratio":
+        return 0.01, 3.0, 0.01, False
+    return 0.0, max(1.0, 4 * value), 1.0, False
+
+
+def levers(scenario: Scenario, lang: str) -> list[Lever]:
+    """The main levers of a plan: budgets of the prevention services and of the helps bought by budget, places,
+    the § 34 daily rate, placement steering (policy) and the protective effects' half-lives; each with the value
+    in force in the horizon's last year (a ramp-up's full scale)."""
+    last = scenario.simulation.start_year + scenario.simulation.horizon_years - 1
+    wanted = []
+    for key, p in scenario.parameters():
+        parts = key.split(".")
+        if isinstance(p.value, list):
+            continue
+        main = (
+            (parts[0] == "prevention" and parts[-1] in ("budget_eur_per_year", "protection_half_life_months"))
+            or (parts[0] == "helps" and parts[-1] in ("budget_eur_per_year", "places"))
+            or key == "helps.heimerziehung_34.cost_per_day_eur"
+            or parts[0] == "policy"
+        )
+        if main:
+            value = p.at(last)
+            low, high, step, slider = _bounds(key, value)
+            wanted.append(
+                Lever(key, label_or_key(key, lang), unit_of(key) or "", value, p.source, low, high, step, slider)
+            )
+    order = ("prevention", "helps", "policy")
+    return sorted(wanted, key=lambda lever: (order.index(lever.key.split(".")[0]), not lever.slider))
+
+
+def plan(base: Scenario, changes: dict[str, float]) -> Scenario:
+    """The base with the changed numbers (each from the first year on; a ramp-up in the file is replaced), named
+    PLAN_NAME; a ScenarioError with one line per value the schema does not allow."""
+    named = base.model_copy(update={"name": PLAN_NAME, "title": {"de": "Ihr Plan", "en": "Your plan"}})
+    return named.with_values(changes) if changes else named
+
+
+# --- progressive comparisons ----------------------------------------------------------------------------------
+
+
+class Engine:
+    """Worker processes for the app's runs, and a folder of snapshots of shared pasts (one per district, seed and
+    fork month) that the workers share; `close` ends both."""
+
+    def __init__(self, workers: int | None = None) -> None:
+        self.workers = workers or default_workers()
+        self.pool = WorkerPool(self.workers)
+        self.folder = Path(tempfile.mkdtemp(prefix="prevsim-app-"))
+        self.pasts = self.folder / "pasts"
+        self.estimates: list[Path] = []  # folders of the latest estimates, oldest first
+
+    def close(self) -> None:
+        self.pool.stop()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+_PASTS: dict[Path, Pasts] = {}
+
+
+def _replicate(scenarios: list[Scenario], seed: int, folder: Path) -> list[np.ndarray]:
+    """One replicate of every scenario, in a worker: the common past from the engine's snapshot folder."""
+    pasts = _PASTS.setdefault(folder, Pasts(folder))
+    return run_shared(scenarios, seed, pasts)
+
+
+@dataclass
+class Estimate:
+    """A comparison of `done` of `replicates` replicates, as the briefing reads it."""
+
+    results: ComparisonResults
+    done: int
+    replicates: int
+
+    @property
+    def final(self) -> bool:
+        return self.done == self.replicates
+
+
+def progressive(
+    engine: Engine, scenarios: list[Scenario], replicates: int, seed: int = 1, first: int = FIRST_ESTIMATE_REPLICATES
+) -> Iterator[Estimate]:
+    """Estimates of the comparison of `scenarios` (the first the reference) as replicates finish: after `first`,
+    then each time the count doubles, and the full result. Closing the iterator cancels the queued runs."""
+    check_comparable(scenarios)
+    seeds = replicate_seeds(seed, replicates)
+    futures: dict[Future, int] = {
+        engine.pool.submit(_replicate, scenarios, s, engine.pasts): r for r, s in enumerate(seeds)
+    }
+    runs: dict[int, list[np.ndarray]] = {}
+    shown = 0
+    try:
+        pending = set(futures)
+        while pending:
+            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in finished:
+                runs[futures[future]] = future.result()
+            due = min(first, replicates) if shown == 0 else min(2 * shown, replicates)
+            if len(runs) >= due or not pending:
+                shown = len(runs)
+                yield Estimate(_results(engine, scenarios, seed, seeds, runs), shown, replicates)
+    finally:
+        for future in futures:
+            future.cancel()
+
+
+def _results(
+    engine: Engine, scenarios: list[Scenario], seed: int, seeds: list[int], runs: dict[int, list[np.ndarray]]
+) -> ComparisonResults:
+    """The comparison of the finished replicates, written as `prevsim compare` writes it and read back."""
+    done = sorted(runs)
+    results = [
+        SimulationResult(s, seed, [seeds[r] for r in done], np.stack([runs[r][i] for r in done]), 0.0)
+        for i, s in enumerate(scenarios)
+    ]
+    folder = new_results_folder(engine.folder / "estimates", "estimate")
+    Comparison(results).write_into(folder)
+    engine.estimates.append(folder)
+    while len(engine.estimates) > ESTIMATES_KEPT:  # the charts read an estimate's time series while shown
+        shutil.rmtree(engine.estimates.pop(0), ignore_errors=True)
+    return read_comparison(folder)
+
+
+# --- saving ---------------------------------------------------------------------------------------------------
+
+
+def _toml_string(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def scenario_toml(
+    name: str, extends: list[str], description: str, changes: dict[str, float], source: str, lang: str
+) -> str:
+    """A scenario file that extends the district and programme files and sets the changed numbers, each with
+    `source` (e.g. "set in prevsim app, 2026-12-02"; the planner may give a better one)."""
+    lines = [
+        "# Written by prevsim app: the plan's numbers that differ from the files it extends.",
+        "",
+        f"extends = [{', '.join(_toml_string(e) for e in extends)}]",
+        f"name = {_toml_string(name)}",
+        f"description = {_toml_string(description)}",
+        f"title = {{ {lang} = {_toml_string(name.replace('_', ' '))} }}",
+    ]
+    sections: dict[str, list[str]] = {}
+    for key, value in changes.items():
+        section, _, number = key.rpartition(".")
+        sections.setdefault(section, []).append(f"{number} = {{ value = {value!r}, source = {_toml_string(source)} }}")
+    for section, rows in sections.items():
+        lines += ["", f"[{section}]", *rows]
+    return "\n".join(lines) + "\n"
+
+
+def default_source(today: datetime.date | None = None) -> str:
+    return f"set in prevsim app, {(today or datetime.date.today()).isoformat()}"
+
+
+def save_scenario(folder: Path, file_name: str, text: str) -> Path:
+    """Write `text` as folder/file_name (.toml added) and load it as `prevsim validate` does; an existing file is
+    never overwritten, and a file that does not validate is removed again. ScenarioError on any problem."""
+    name = file_name.strip().removesuffix(".toml")
+    if not name or not all(c.isalnum() or c in "_-." for c in name):
+        raise ScenarioError([f"file name: {file_name!r}: use letters, digits, _ - . only"])
+    path = folder / f"{name}.toml"
+    try:
+        with path.open("x", encoding="utf-8") as out:
+            out.write(text)
+    except FileExistsError:
+        raise ScenarioError([f"{path}: exists; a file is never overwritten, give another name"]) from None
+    try:
+        load_scenario(path)
+    except ScenarioError:
+        path.unlink()
+        raise
+    return path
+
+
+def briefing_for(
+    scenario_files: list[Path], replicates: int, seed: int, lang: str, results: Path, workers: int = 1
+) -> Path:
+    """Compare the saved files as `prevsim compare --briefing` does (the first the reference) into a new folder
+    under `results` and write the briefing there (run it in a worker process: it takes minutes)."""
+    from model.comparison import compare
+
+    scenarios = [load_scenario(path) for path in scenario_files]
+    comparison = compare(scenarios, replicates, seed, workers)
+    folder = comparison.write_into(new_results_folder(results, f"app-{scenarios[-1].name}"))
+    return write_briefing(folder, lang, oat_replicates=BRIEFING_OAT_REPLICATES, workers=workers)

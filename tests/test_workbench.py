@@ -1,0 +1,48 @@
+"""The planner's workbench without its page (model/workbench.py): programmes on districts, levers, saving."""
+
+from pathlib import Path
+
+import pytest
+
+from model.scenario import ScenarioError, load_scenario
+from model.workbench import choices, default_source, levers, on_district, plan, save_scenario, scenario_toml
+
+SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
+
+
+def test_a_programme_on_its_own_district_is_the_programme():
+    programme = SCENARIOS / "osterode_prevention.toml"
+    applied = on_district(programme, SCENARIOS / "baseline.toml")
+    assert applied == load_scenario(programme)
+
+
+def test_districts_and_programmes_are_told_apart():
+    districts, programmes = choices(SCENARIOS)
+    assert "baseline" in [c.name for c in districts]
+    assert "osterode_prevention" in [c.name for c in programmes]
+
+
+def test_levers_show_the_daily_rate_and_budgets_with_units_and_sources():
+    found = {lever.key: lever for lever in levers(load_scenario(SCENARIOS / "baseline.toml"), "de")}
+    rate = found["helps.heimerziehung_34.cost_per_day_eur"]
+    assert rate.unit == "EUR per day" and "germany.toml" in rate.source
+    assert found["prevention.familienhebamme.budget_eur_per_year"].slider
+
+
+def test_a_value_the_schema_forbids_is_a_message():
+    with pytest.raises(ScenarioError) as err:
+        plan(load_scenario(SCENARIOS / "baseline.toml"), {"policy.placement_probability_level_4": 1.5})
+    assert "placement_probability_level_4" in "\n".join(err.value.problems)
+
+
+def test_a_saved_plan_validates_and_is_never_overwritten(tmp_path):
+    (tmp_path / "baseline.toml").write_bytes((SCENARIOS / "baseline.toml").read_bytes())
+    changes = {"prevention.familienhebamme.budget_eur_per_year": 90_000.0}
+    text = scenario_toml("my_plan", ["baseline.toml"], "test", changes, default_source(), "de")
+    path = save_scenario(tmp_path, "my_plan", text)
+    saved = load_scenario(path)
+    assert saved.prevention["familienhebamme"].budget_eur_per_year.value == 90_000
+    assert saved.prevention["familienhebamme"].budget_eur_per_year.source.startswith("set in prevsim app, ")
+    with pytest.raises(ScenarioError, match="never overwritten"):
+        save_scenario(tmp_path, "my_plan", text)
+    assert load_scenario(path) == saved

@@ -255,9 +255,10 @@ class Comparison:
         """timeseries.parquet and summary.csv (all scenarios), comparison.csv, manifest.json; never overwrite."""
         return self.write_into(new_results_folder(results_dir, folder_name(self.names)))
 
-    def write_into(self, out: Path, microdata: bool = False) -> Path:
+    def write_into(self, out: Path, microdata: bool = False, workbooks: bool = True) -> Path:
         """Write the files into the (new, empty) folder `out`, each whole or not at all, the manifest last;
-        with `microdata` also the scenarios' helps, census, assessments and population (a column `scenario` first)."""
+        with `microdata` also the scenarios' helps, census, assessments and population (a column `scenario` first);
+        without `workbooks` no Excel files (the app's estimates: the briefing does not read them)."""
         series = pd.concat({r.scenario.name: r.timeseries() for r in self.results}, names=["scenario"])
         series = series.reset_index(level=0).reset_index(drop=True)
         write_atomically(out / "timeseries.parquet", lambda path: series.to_parquet(path, index=False))
@@ -300,7 +301,8 @@ class Comparison:
                 "uncertainty": self.uncertainty,
             },
         )
-        write_workbooks(table, manifest, out)
+        if workbooks:
+            write_workbooks(table, manifest, out)
         write_text(out / "manifest.json", json.dumps(manifest, indent=2))  # last: the folder is complete
         return out
 

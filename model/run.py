@@ -110,6 +110,28 @@ class SimulationResult:
     def start_year(self) -> int:
         return self.scenario.simulation.start_year
 
+    @classmethod
+    def joined(cls, parts: list[SimulationResult]) -> SimulationResult:
+        """The replicates of results of one scenario and seed as one result (in the order given), keeping their
+        yearly figures if every part has computed them (a worker can count its replicate's years)."""
+        first = parts[0]
+        values = np.concatenate([p.values for p in parts])
+        seeds = [s for p in parts for s in p.seeds]
+        wall = sum(p.wall_time_s for p in parts)
+        joined = cls(first.scenario, first.seed, seeds, values, wall, first.uncertainty)
+        if all(p._yearly is not None for p in parts):
+            frames, offset = [], 0
+            for p in parts:
+                frame = p._yearly.copy()
+                replicates = frame.index.get_level_values("replicate") + offset
+                frame.index = pd.MultiIndex.from_arrays(
+                    [replicates, frame.index.get_level_values("year")], names=["replicate", "year"]
+                )
+                frames.append(frame)
+                offset += len(p.seeds)
+            joined._yearly = pd.concat(frames)
+        return joined
+
     def scenario_of(self, replicate: int) -> Scenario:
         """The scenario as replicate `replicate` ran it: with parameter uncertainty, its numbers as drawn."""
         return drawn(self.scenario, self.seeds[replicate]) if self.uncertainty else self.scenario

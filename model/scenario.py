@@ -401,11 +401,12 @@ class Scenario(_Strict):
         """The years in which some number of the scenario takes a new value (its `by_year` entries)."""
         return frozenset(_years_of_change(self))
 
-    def with_values(self, values: dict[str, float], relative: bool = False) -> Scenario:
+    def with_values(self, values: dict[str, float], relative: bool = False, from_year: int | None = None) -> Scenario:
         """A copy with numbers replaced, by key path: "burden.reversion_per_month", "detection.x_by_level[2]".
 
         relative=True multiplies instead: the value and its `by_year` changes keep their shape (a factor 1.2 on a
-        budget that ramps up raises every step of the ramp by 20 %)."""
+        budget that ramps up raises every step of the ramp by 20 %). from_year: a (single, absolute) number takes
+        effect in that year and the years before keep theirs (a plan changes the future, not the burn-in)."""
         data = self.model_dump(mode="python")
         for path, number in values.items():
             *parents, last = path.split(".")
@@ -428,6 +429,9 @@ class Scenario(_Strict):
             elif relative:
                 node["value"] *= number
                 node["by_year"] = {year: v * number for year, v in node.get("by_year", {}).items()}
+            elif from_year is not None:
+                node["by_year"] = {year: v for year, v in node.get("by_year", {}).items() if year < from_year}
+                node["by_year"][from_year] = number
             else:
                 node["value"] = number
                 node["by_year"] = {}

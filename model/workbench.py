@@ -11,21 +11,29 @@ from __future__ import annotations
 import datetime
 import shutil
 import tempfile
+import threading
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from model.comparison import Comparison, check_comparable
 from model.labels import label_or_key
-from model.past import Pasts, run_shared
+from model.past import Pasts, fork_month, run_shared
 from model.report import ComparisonResults, read_comparison, write_briefing
 from model.run import SimulationResult, default_workers, new_results_folder, replicate_seeds
 from model.scenario import Scenario, ScenarioError, load_scenario, programme_on, read_toml, unit_of
+from model.simulation import Snapshot
 from model.workers import WorkerPool
 
+# `prevsim app` passes its options to the page's server through these environment variables
+SCENARIOS_ENV = "PREVSIM_APP_SCENARIOS"  # the folder of scenario files
+RESULTS_ENV = "PREVSIM_APP_RESULTS"
+WORKERS_ENV = "PREVSIM_APP_WORKERS"
+REPLICATES_ENV = "PREVSIM_APP_REPLICATES"  # the runs a page starts with
+DEFAULT_REPLICATES = 20  # the briefing's draft size: a 90 % band from 20 paired runs is already usable in a meeting
+
+STOP_POLL_S = 0.1  # how soon a changed input stops the runs of the old one
 FIRST_ESTIMATE_REPLICATES = 4  # under common random numbers the paired difference of 4 replicates is already stable
 DISTRICTS_FOLDER = "districts"  # calibrated districts live in scenarios/districts/
 PLAN_NAME = "plan"  # the plan's name in a comparison until it is saved under its own
@@ -136,10 +144,12 @@ def levers(scenario: Scenario, lang: str) -> list[Lever]:
 
 
 def plan(base: Scenario, changes: dict[str, float]) -> Scenario:
-    """The base with the changed numbers (each from the first year on; a ramp-up in the file is replaced), named
-    PLAN_NAME; a ScenarioError with one line per value the schema does not allow."""
+    """The base with the changed numbers, each from the start year on (a ramp-up in the file is replaced; the
+    burn-in keeps the file's numbers, so the plan shares the district's past until the start year and a change
+    re-runs only the horizon), named PLAN_NAME; a ScenarioError with one line per value the schema does not
+    allow."""
     named = base.model_copy(update={"name": PLAN_NAME, "title": {"de": "Ihr Plan", "en": "Your plan"}})
-    return named.with_values(changes) if changes else named
+    return named.with_values(changes, from_year=base.simulation.start_year) if changes else named
 
 
 # --- progressive comparisons ----------------------------------------------------------------------------------
@@ -161,13 +171,46 @@ class Engine:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-_PASTS: dict[Path, Pasts] = {}
+_PASTS: dict[Path, Pasts] = {}  # in each worker: the snapshots of the engine's folder it has used
 
 
-def _replicate(scenarios: list[Scenario], seed: int, folder: Path) -> list[np.ndarray]:
-    """One replicate of every scenario, in a worker: the common past from the engine's snapshot folder."""
-    pasts = _PASTS.setdefault(folder, Pasts(folder))
-    return run_shared(scenarios, seed, pasts)
+def _pasts(folder: Path) -> Pasts:
+    return _PASTS.setdefault(folder, Pasts(folder))
+
+
+def _past(scenario: Scenario, seed: int, month: int, folder: Path) -> Snapshot:
+    """In a worker: the scenario's past until `month`, simulated (or found) and kept in the worker and folder."""
+    return _pasts(folder).get(scenario, seed, month)
+
+
+def start_of_horizon(engine: Engine, scenario: Scenario, seed: int) -> Snapshot:
+    """The scenario's state in January of its start year under `seed` (the past simulated in a worker, or found
+    among the engine's snapshots): where the live view's run begins."""
+    return engine.pool.submit(_past, scenario, seed, 0, engine.pasts).result()
+
+
+def warm_up(engine: Engine, reference: Scenario, base: Scenario, replicates: int = FIRST_ESTIMATE_REPLICATES) -> None:
+    """Start the workers on the pasts a page's first estimates continue from: the reference's until it parts
+    from `base`, and until the start year, where a changed lever parts (`plan`). Queued before any page's runs,
+    so the first estimate waits for them instead of simulating them again."""
+    fork = fork_month([reference, base])
+    burn_in = -12 * reference.simulation.burn_in_years
+    for seed in replicate_seeds(1, replicates):
+        for month in sorted({fork, min(fork, 0)} - {burn_in}):  # from the burn-in's start nothing is shared
+            engine.pool.submit(_past, reference, seed, month, engine.pasts)
+
+
+def _replicate(scenarios: list[Scenario], seed: int, replicate_seed: int, folder: Path) -> list[SimulationResult]:
+    """One replicate of every scenario with its yearly figures, in a worker (so that the main process only
+    summarises): the common past from the engine's snapshot folder."""
+    runs = run_shared(scenarios, replicate_seed, _pasts(folder))
+    results = [
+        SimulationResult(s, seed, [replicate_seed], values[None], 0.0)
+        for s, values in zip(scenarios, runs, strict=True)
+    ]
+    for result in results:
+        result.yearly()
+    return results
 
 
 @dataclass
@@ -184,43 +227,49 @@ class Estimate:
 
 
 def progressive(
-    engine: Engine, scenarios: list[Scenario], replicates: int, seed: int = 1, first: int = FIRST_ESTIMATE_REPLICATES
+    engine: Engine,
+    scenarios: list[Scenario],
+    replicates: int,
+    seed: int = 1,
+    first: int = FIRST_ESTIMATE_REPLICATES,
+    stop: threading.Event | None = None,
 ) -> Iterator[Estimate]:
     """Estimates of the comparison of `scenarios` (the first the reference) as replicates finish: after `first`,
-    then each time the count doubles, and the full result. Closing the iterator cancels the queued runs."""
+    then each time the count doubles, and the full result. Closing the iterator, or setting `stop` (looked at
+    every STOP_POLL_S while waiting), cancels the queued runs."""
     check_comparable(scenarios)
     seeds = replicate_seeds(seed, replicates)
     futures: dict[Future, int] = {
-        engine.pool.submit(_replicate, scenarios, s, engine.pasts): r for r, s in enumerate(seeds)
+        engine.pool.submit(_replicate, scenarios, seed, s, engine.pasts): r for r, s in enumerate(seeds)
     }
-    runs: dict[int, list[np.ndarray]] = {}
+    runs: dict[int, list[SimulationResult]] = {}
     shown = 0
     try:
         pending = set(futures)
         while pending:
-            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+            finished, pending = wait(pending, timeout=STOP_POLL_S, return_when=FIRST_COMPLETED)
+            if stop is not None and stop.is_set():
+                return
+            if not finished:
+                continue
             for future in finished:
                 runs[futures[future]] = future.result()
             due = min(first, replicates) if shown == 0 else min(2 * shown, replicates)
             if len(runs) >= due or not pending:
                 shown = len(runs)
-                yield Estimate(_results(engine, scenarios, seed, seeds, runs), shown, replicates)
+                yield Estimate(_results(engine, runs), shown, replicates)
     finally:
         for future in futures:
             future.cancel()
 
 
-def _results(
-    engine: Engine, scenarios: list[Scenario], seed: int, seeds: list[int], runs: dict[int, list[np.ndarray]]
-) -> ComparisonResults:
-    """The comparison of the finished replicates, written as `prevsim compare` writes it and read back."""
+def _results(engine: Engine, runs: dict[int, list[SimulationResult]]) -> ComparisonResults:
+    """The comparison of the finished replicates, written as `prevsim compare` writes it (without the Excel
+    files) and read back."""
     done = sorted(runs)
-    results = [
-        SimulationResult(s, seed, [seeds[r] for r in done], np.stack([runs[r][i] for r in done]), 0.0)
-        for i, s in enumerate(scenarios)
-    ]
+    results = [SimulationResult.joined([runs[r][i] for r in done]) for i in range(len(runs[done[0]]))]
     folder = new_results_folder(engine.folder / "estimates", "estimate")
-    Comparison(results).write_into(folder)
+    Comparison(results).write_into(folder, workbooks=False)
     engine.estimates.append(folder)
     while len(engine.estimates) > ESTIMATES_KEPT:  # the charts read an estimate's time series while shown
         shutil.rmtree(engine.estimates.pop(0), ignore_errors=True)
@@ -235,10 +284,12 @@ def _toml_string(text: str) -> str:
 
 
 def scenario_toml(
-    name: str, extends: list[str], description: str, changes: dict[str, float], source: str, lang: str
+    name: str, extends: list[str], description: str, planned: Scenario, keys: list[str], source: str, lang: str
 ) -> str:
-    """A scenario file that extends the district and programme files and sets the changed numbers, each with
-    `source` (e.g. "set in prevsim app, 2026-12-02"; the planner may give a better one)."""
+    """A scenario file that extends the district and programme files and sets the numbers `keys` of the plan
+    `planned` (value and changes by year, as `plan` made them), each with `source` (e.g. "set in prevsim app,
+    2026-12-02"; the planner may give a better one)."""
+    numbers = dict(planned.parameters())
     lines = [
         "# Written by prevsim app: the plan's numbers that differ from the files it extends.",
         "",
@@ -248,9 +299,13 @@ def scenario_toml(
         f"title = {{ {lang} = {_toml_string(name.replace('_', ' '))} }}",
     ]
     sections: dict[str, list[str]] = {}
-    for key, value in changes.items():
+    for key in keys:
         section, _, number = key.rpartition(".")
-        sections.setdefault(section, []).append(f"{number} = {{ value = {value!r}, source = {_toml_string(source)} }}")
+        p = numbers[key]
+        by_year = ", ".join(f"{year} = {v!r}" for year, v in sorted(p.by_year.items()))
+        sections.setdefault(section, []).append(
+            f"{number} = {{ value = {p.value!r}, by_year = {{ {by_year} }}, source = {_toml_string(source)} }}"
+        )
     for section, rows in sections.items():
         lines += ["", f"[{section}]", *rows]
     return "\n".join(lines) + "\n"

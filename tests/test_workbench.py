@@ -2,10 +2,24 @@
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
+from model.comparison import compare
+from model.past import fork_month
+from model.report import read_comparison
 from model.scenario import ScenarioError, load_scenario
-from model.workbench import choices, default_source, levers, on_district, plan, save_scenario, scenario_toml
+from model.workbench import (
+    Engine,
+    choices,
+    default_source,
+    levers,
+    on_district,
+    plan,
+    progressive,
+    save_scenario,
+    scenario_toml,
+)
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 
@@ -29,6 +43,16 @@ def test_levers_show_the_daily_rate_and_budgets_with_units_and_sources():
     assert found["prevention.familienhebamme.budget_eur_per_year"].slider
 
 
+def test_a_changed_lever_keeps_the_past_so_a_change_reruns_only_the_horizon():
+    district = SCENARIOS / "baseline.toml"
+    base = on_district(SCENARIOS / "osterode_prevention.toml", district)
+    changed = plan(base, {"prevention.familienhebamme.budget_eur_per_year": 300_000.0})
+    budget = changed.prevention["familienhebamme"].budget_eur_per_year
+    start = base.simulation.start_year
+    assert (budget.at(start - 1), budget.at(start), budget.at(start + 5)) == (60_000, 300_000, 300_000)
+    assert fork_month([load_scenario(district), changed]) == 0
+
+
 def test_a_value_the_schema_forbids_is_a_message():
     with pytest.raises(ScenarioError) as err:
         plan(load_scenario(SCENARIOS / "baseline.toml"), {"policy.placement_probability_level_4": 1.5})
@@ -37,12 +61,25 @@ def test_a_value_the_schema_forbids_is_a_message():
 
 def test_a_saved_plan_validates_and_is_never_overwritten(tmp_path):
     (tmp_path / "baseline.toml").write_bytes((SCENARIOS / "baseline.toml").read_bytes())
-    changes = {"prevention.familienhebamme.budget_eur_per_year": 90_000.0}
-    text = scenario_toml("my_plan", ["baseline.toml"], "test", changes, default_source(), "de")
+    key = "prevention.familienhebamme.budget_eur_per_year"
+    planned = plan(load_scenario(tmp_path / "baseline.toml"), {key: 90_000.0})
+    text = scenario_toml("my_plan", ["baseline.toml"], "test", planned, [key], default_source(), "de")
     path = save_scenario(tmp_path, "my_plan", text)
     saved = load_scenario(path)
-    assert saved.prevention["familienhebamme"].budget_eur_per_year.value == 90_000
+    assert dict(saved.parameters())[key].by_year == dict(planned.parameters())[key].by_year == {2025: 90_000}
     assert saved.prevention["familienhebamme"].budget_eur_per_year.source.startswith("set in prevsim app, ")
     with pytest.raises(ScenarioError, match="never overwritten"):
         save_scenario(tmp_path, "my_plan", text)
     assert load_scenario(path) == saved
+
+
+def test_the_full_estimate_is_the_comparison_prevsim_compare_writes(small, tmp_path):
+    scenarios = [small, plan(small, {"prevention.familienhebamme.budget_eur_per_year": 300_000.0})]
+    engine = Engine(1)
+    try:
+        estimates = list(progressive(engine, scenarios, replicates=3, first=2))
+    finally:
+        engine.close()
+    assert [e.done for e in estimates] == [2, 3]
+    expected = read_comparison(compare(scenarios, replicates=3, workers=1).write_into(tmp_path))
+    pd.testing.assert_frame_equal(estimates[-1].results.table, expected.table)

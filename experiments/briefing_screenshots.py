@@ -31,14 +31,11 @@ def main() -> None:
         raise SystemExit(browser.MISSING)
     for lang, name in BRIEFING_FILES.items():
         for suffix, (width, height, paper) in VIEWS.items():
-            driver = browser.chromium(width=width, height=height)
-            try:
+            with browser.session(width=width, height=height) as driver:
                 browser.show(driver, (args.folder.resolve() / name).as_uri(), paper)
                 target = args.out / f"briefing-{lang}{suffix}.png"
                 driver.save_screenshot(str(target))
                 print(f"wrote {target}")
-            finally:
-                driver.quit()
 
 
 if __name__ == "__main__":

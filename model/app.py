@@ -11,7 +11,9 @@ from __future__ import annotations
 import os
 import threading
 import time
+import warnings
 from contextlib import closing
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +22,17 @@ from markupsafe import Markup, escape
 
 from model.labels import words
 from model.report import Page as BriefingPage
-from model.report import cost_chart, cumulative_chart, placements_chart
+from model.report import Panel, cost_chart, cumulative_chart, placements_chart
+from model.run import replicate_seeds
 from model.scenario import Scenario, ScenarioError, load_scenario
+from model.simulation import DistrictModel, Snapshot
 from model.workbench import (
+    DEFAULT_REPLICATES,
+    REPLICATES_ENV,
+    RESULTS_ENV,
+    SCENARIOS_ENV,
+    WORKERS_ENV,
+    Choice,
     Engine,
     Estimate,
     Lever,
@@ -35,13 +45,20 @@ from model.workbench import (
     progressive,
     save_scenario,
     scenario_toml,
+    start_of_horizon,
+    warm_up,
 )
 
-SCENARIOS_ENV = "PREVSIM_APP_SCENARIOS"  # the folder of scenario files; set by `prevsim app`
-WORKERS_ENV = "PREVSIM_APP_WORKERS"
-RESULTS_ENV = "PREVSIM_APP_RESULTS"
+# Solara's check of the rules of hooks flags Mesa 3.3's ComponentsView (a hook after its early return for no
+# components, which the live view always has); the warning would greet every planner at start
+warnings.filterwarnings(
+    "ignore", message=r".*ComponentsView: `use_state` found despite early return", category=UserWarning
+)
+from mesa.visualization import SolaraViz, make_plot_component  # noqa: E402
+
 DEFAULT_PROGRAMME = "osterode_prevention"
 NONE = ""  # no programme: the plan is the district with the changed numbers
+LIVE_PATH = "live"  # the live view's address below the page's
 
 _ENGINE: Engine | None = None
 _ENGINE_LOCK = threading.Lock()
@@ -65,10 +82,16 @@ def close_engine() -> None:
 
 
 def serve(host: str, port: int) -> None:
-    """Serve the page until Ctrl-C (uvicorn with Solara's Starlette app)."""
+    """Start the workers on the pasts the first page needs, then serve the page until Ctrl-C (uvicorn with
+    Solara's Starlette app)."""
     import uvicorn
     from solara.server.starlette import app as starlette_app
 
+    district_choices, programme_choices = choices(scenarios_folder())
+    if district_choices:
+        district, programme = _defaults(district_choices, programme_choices)
+        base = on_district(programme.path, district.path) if programme else load_scenario(district.path)
+        warm_up(engine(), load_scenario(district.path), base)
     uvicorn.run(starlette_app, host=host, port=port, log_level="warning")
 
 
@@ -76,14 +99,20 @@ def scenarios_folder() -> Path:
     return Path(os.environ.get(SCENARIOS_ENV, "scenarios"))
 
 
+def _defaults(districts: list[Choice], programmes: list[Choice]) -> tuple[Choice, Choice | None]:
+    """The district and programme a new page shows: the first district, the default programme if present."""
+    return districts[0], next((c for c in programmes if c.name == DEFAULT_PROGRAMME), None)
+
+
 lang = solara.reactive("de")
 district_name = solara.reactive("")
 programme_name = solara.reactive(DEFAULT_PROGRAMME)
 other_names = solara.reactive([])
-replicates = solara.reactive(20)
+replicates = solara.reactive(int(os.environ.get(REPLICATES_ENV, DEFAULT_REPLICATES)))
 changes: solara.Reactive[dict[str, float]] = solara.reactive({})
 estimate: solara.Reactive[Estimate | None] = solara.reactive(None)
-status = solara.reactive("")
+run_number = solara.reactive(0)  # counts the inputs computed; the page shows it, so a test knows what it sees
+status: solara.Reactive[tuple[str, dict[str, str]]] = solara.reactive(("", {}))  # words key and its values
 problems: solara.Reactive[list[str]] = solara.reactive([])
 
 
@@ -97,8 +126,19 @@ def Heading(text: str) -> None:
     solara.HTML(tag="h3", unsafe_innerHTML=str(escape(text)))
 
 
+NOTE_COLOURS = {"error": "#b00020", "success": "#1b5e20"}  # Material Design's error red, a dark green
+
+
 @solara.component
-def LeverInput(lever: Lever, t: dict[str, Any]) -> None:
+def Note(text: str, kind: str, css_class: str) -> None:
+    """A message line. Solara 1.58's Error and Success give ipyvuetify 3's Alert a vuetify 2 property (text=True)
+    that it refuses, and the page would break exactly when it has something to say."""
+    style = {"color": NOTE_COLOURS[kind], "display": "block", "white-space": "pre-wrap", "margin": "6px 0"}
+    solara.Text(text, classes=[css_class], style=style)
+
+
+@solara.component
+def LeverInput(lever: Lever, t: dict[str, Any], start_year: int) -> None:
     current = changes.value.get(lever.key, lever.value)
 
     def set_value(value: float | None) -> None:
@@ -123,7 +163,8 @@ def LeverInput(lever: Lever, t: dict[str, Any]) -> None:
             solara.InputFloat(f"{lever.label} ({lever.unit})", value=current, on_value=set_value)
         note = f"{t['source']}: {lever.source}"
         if lever.key in changes.value:
-            note = f"{t['changed']} ({_fmt(lever.value)} → {_fmt(current)}). " + note
+            changed = t["changed"].format(year=start_year)
+            note = f"{changed} ({_fmt(lever.value)} → {_fmt(current)}). " + note
         solara.Text(note, style={"font-size": "12px", "color": "#555"}, classes=["lever-source"])
 
 
@@ -136,58 +177,92 @@ def _scenarios(districts: dict[str, Path], programmes: dict[str, Path]) -> list[
     return [reference, plan(base, changes.value), *others]
 
 
-def _glance_html(page: BriefingPage) -> str:
-    """The briefing's "at a glance" table (Page.glance: the same figures and words)."""
-    r = page.results
-    head = "".join(f"<th>{escape(page.title_of(n))}</th>" for n in r.alternatives)
-    rows = []
-    for row in page.glance():
+def _table_html(page: BriefingPage, rows: list[dict[str, Any]], shown: Estimate, run: int) -> str:
+    """A table of the briefing's (Page.glance, Page.children: the same figures and words), one column per
+    alternative; its data attributes say which inputs (run) and how many replicates it shows."""
+    head = "".join(f"<th>{escape(page.title_of(n))}</th>" for n in page.results.alternatives)
+    body = []
+    for row in rows:
         cells = "".join(
             f"<td><div class='main'>{c['main']}</div><div class='detail'>{c['detail']}</div></td>" for c in row["cells"]
         )
-        rows.append(f"<tr><th scope='row'>{escape(row['label'])}</th>{cells}</tr>")
+        body.append(f"<tr><th scope='row'>{escape(row['label'])}</th>{cells}</tr>")
     return str(
         Markup(
-            "<table class='glance'><thead><tr><th></th>{}</tr></thead><tbody>{}</tbody></table>"
-            "<style>.glance td,.glance th{{padding:4px 10px;text-align:left;vertical-align:top;"
-            "border-bottom:1px solid #ddd}} .glance .main{{font-size:18px;font-weight:600}} "
-            ".glance .detail{{font-size:12px;color:#555}}</style>"
-        ).format(Markup(head), Markup("".join(rows)))
+            "<table class='figures' data-run='{}' data-done='{}' data-replicates='{}'><thead><tr><th></th>{}</tr>"
+            "</thead><tbody>{}</tbody></table>"
+            "<style>.figures td,.figures th{{padding:4px 10px;text-align:left;vertical-align:top;"
+            "border-bottom:1px solid #ddd}} .figures .main{{font-size:18px;font-weight:600}} "
+            ".figures .detail{{font-size:12px;color:#555}}</style>"
+        ).format(run, shown.done, shown.replicates, Markup(head), Markup("".join(body)))
     )
 
 
 @solara.component
 def Results(t: dict[str, Any]) -> None:
     current = estimate.value
-    solara.Text(status.value, classes=["status"])
+    key, values = status.value
+    solara.Text(t[key].format(**values) if key else "", classes=["status"])
     if current is not None and not current.final:
         solara.ProgressLinear(100 * current.done / current.replicates)
     elif current is None:
         solara.ProgressLinear(True)
-    if current is None:
-        return
-    page = BriefingPage(current.results, lang.value)
-    Heading(page.t["glance"])
-    solara.HTML(tag="div", unsafe_innerHTML=_glance_html(page), classes=["glance-box"])
-    Heading(page.t["placements_title"])
-    with solara.ColumnsResponsive(6, large=3):
-        for panel in placements_chart(page):
-            with solara.Column(classes=["chart"]):
-                solara.Text(panel.caption, style={"font-weight": "600"})
-                solara.FigurePlotly(panel.figure)
-    Heading(page.t["cost_title"])
-    with solara.ColumnsResponsive(12, large=6):
-        for panel in cost_chart(page):
-            with solara.Column(classes=["chart"]):
-                solara.Text(panel.caption, style={"font-weight": "600"})
-                solara.FigurePlotly(panel.figure)
-    Heading(page.t["cumulative_title"])
-    with solara.Column(classes=["chart"]):
-        solara.FigurePlotly(cumulative_chart(page))
+    if current is not None:
+        Figures(current, run_number.value)
+
+
+@dataclass
+class Shown:
+    """An estimate as the page draws it: the briefing's tables (HTML) and charts, in the page's language."""
+
+    page: BriefingPage
+    glance: str
+    placements: list[Panel]
+    cost: list[Panel]
+    cumulative: Any
+    children: str
+
+
+def _shown(current: Estimate, run: int, language: str) -> Shown:
+    page = BriefingPage(current.results, language)
+    return Shown(
+        page,
+        _table_html(page, page.glance(), current, run),
+        placements_chart(page),
+        cost_chart(page),
+        cumulative_chart(page),
+        _table_html(page, page.children(), current, run),
+    )
 
 
 @solara.component
-def Save(t: dict[str, Any], districts: dict[str, Path], programmes: dict[str, Path]) -> None:
+def Figures(current: Estimate, run: int) -> None:
+    """The estimate's figures, built once per estimate and language (a status line changes more often, and the
+    charts take seconds on a busy machine)."""
+    shown = solara.use_memo(lambda: _shown(current, run, lang.value), dependencies=[id(current), run, lang.value])
+    page = shown.page
+    Heading(page.t["glance"])
+    solara.HTML(tag="div", unsafe_innerHTML=shown.glance)
+    for title, panels, columns in (
+        (page.t["placements_title"], shown.placements, (6, 3)),
+        (page.t["cost_title"], shown.cost, (12, 6)),
+    ):
+        Heading(title)
+        with solara.ColumnsResponsive(columns[0], large=columns[1]):
+            for panel in panels:
+                with solara.Column(classes=["chart"]):
+                    solara.Text(panel.caption, style={"font-weight": "600"})
+                    solara.FigurePlotly(panel.figure)
+    Heading(page.t["cumulative_title"])
+    with solara.Column(classes=["chart"]):
+        solara.FigurePlotly(shown.cumulative)
+    Heading(page.t["children_title"])
+    solara.Text(page.fill("children_lead"), style={"font-size": "13px"})
+    solara.HTML(tag="div", unsafe_innerHTML=shown.children)
+
+
+@solara.component
+def Save(t: dict[str, Any], districts: dict[str, Path], programmes: dict[str, Path], base: Scenario) -> None:
     file_name, set_file_name = solara.use_state("my_plan")
     source, set_source = solara.use_state(default_source())
     message, set_message = solara.use_state("")
@@ -205,10 +280,11 @@ def Save(t: dict[str, Any], districts: dict[str, Path], programmes: dict[str, Pa
         district = districts[district_name.value]
         parents = [district, *([programmes[programme_name.value]] if programme_name.value else [])]
         extends = list(dict.fromkeys(os.path.relpath(p.resolve(), folder.resolve()) for p in parents))
-        text = scenario_toml(
-            file_name.strip().removesuffix(".toml"), extends, "A plan set in prevsim app.", changes.value, source, "de"
-        )
         try:
+            planned = plan(base, changes.value)
+            name = file_name.strip().removesuffix(".toml")
+            description = "A plan set in prevsim app."
+            text = scenario_toml(name, extends, description, planned, list(changes.value), source, "de")
             path = save_scenario(folder, file_name, text)
         except ScenarioError as err:
             set_error("\n".join(err.problems))
@@ -230,29 +306,36 @@ def Save(t: dict[str, Any], districts: dict[str, Path], programmes: dict[str, Pa
         solara.InputText(t["source_note"], value=source, on_value=set_source)
         solara.Button(t["save_scenario"], on_click=save, classes=["save-scenario"], color="primary")
         if error:
-            solara.Error(error, classes=["save-error"])
+            Note(error, "error", "save-error")
         if message:
-            solara.Success(message, classes=["save-message"])
+            Note(message, "success", "save-message")
         if saved is not None:
             solara.Button(t["write_briefing"], on_click=lambda: set_briefing_wanted(briefing_wanted + 1))
             if briefing.state == solara.ResultState.RUNNING:
                 solara.ProgressLinear(True)
             elif briefing.error is not None:
-                solara.Error(str(briefing.error))
+                Note(str(briefing.error), "error", "briefing-error")
             elif briefing.value:
-                solara.Success(briefing.value)
+                Note(briefing.value, "success", "briefing-message")
+
+
+def _selection() -> tuple[list[Choice], list[Choice], dict[str, Path], dict[str, Path]]:
+    """The scenario files to choose from (districts, programmes; as lists and by name), the chosen district and
+    programme made valid: the defaults if none is chosen yet or the chosen file is gone."""
+    district_choices, programme_choices = choices(scenarios_folder())
+    districts = {c.name: c.path for c in district_choices}
+    programmes = {c.name: c.path for c in programme_choices}
+    if district_name.value not in districts and districts:
+        district_name.set(_defaults(district_choices, programme_choices)[0].name)
+    if programme_name.value not in (*programmes, NONE):
+        programme_name.set(NONE)
+    return district_choices, programme_choices, districts, programmes
 
 
 @solara.component
 def Page() -> None:
     t = words(lang.value)["app"]
-    district_choices, programme_choices = choices(scenarios_folder())
-    districts = {c.name: c.path for c in district_choices}
-    programmes = {c.name: c.path for c in programme_choices}
-    if district_name.value not in districts and districts:
-        district_name.set(next(iter(districts)))
-    if programme_name.value not in (*programmes, NONE):
-        programme_name.set(NONE)
+    district_choices, programme_choices, districts, programmes = _selection()
     shown = {c.name: c.shown(lang.value) for c in [*district_choices, *programme_choices]} | {NONE: t["no_programme"]}
 
     key = (district_name.value, programme_name.value, tuple(other_names.value), replicates.value)
@@ -265,7 +348,7 @@ def Page() -> None:
         dependencies=list(key[:2]),
     )
 
-    def work() -> None:
+    def work(cancel: threading.Event) -> None:
         started = time.perf_counter()
         try:
             scenarios = _scenarios(districts, programmes)
@@ -274,17 +357,21 @@ def Page() -> None:
             return
         problems.set([])
         estimate.set(None)
-        status.set(t["waiting"])
-        with closing(progressive(engine(), scenarios, replicates.value)) as estimates:
+        run = run_number.value + 1
+        run_number.set(run)
+        status.set(("waiting", {}))
+        with closing(progressive(engine(), scenarios, replicates.value, stop=cancel)) as estimates:
             first = True
             for current in estimates:
                 seconds = f"{time.perf_counter() - started:.1f}"
                 words_key = "full_result" if current.final else ("first_estimate" if first else "refining")
-                status.set(t[words_key].format(done=current.done, total=current.replicates, seconds=seconds))
+                status.set((words_key, {"done": current.done, "total": current.replicates, "seconds": seconds}))
                 estimate.set(current)
                 first = False
 
-    solara.use_thread(work, dependencies=[*key, tuple(sorted(changes.value.items())), lang.value])
+    # not intrusive: Solara would trace every line of the thread to cancel it, and the thread also draws the
+    # page (10x slower under the trace); `progressive` looks at `cancel` instead
+    solara.use_thread(work, dependencies=[*key, tuple(sorted(changes.value.items()))], intrusive_cancel=False)
 
     solara.Title(t["title"])
     with solara.AppBar():
@@ -296,6 +383,8 @@ def Page() -> None:
             classes=["language"],
             style={"margin-left": "24px"},
         )
+        with solara.Link(LIVE_PATH):
+            solara.Button(t["live"], text=True, classes=["live-link"], style={"margin-left": "12px"})
     with solara.Sidebar():
         solara.Select(
             t["district"],
@@ -322,9 +411,95 @@ def Page() -> None:
         solara.SliderInt(t["replicates"], value=replicates.value, min=4, max=100, step=4, on_value=replicates.set)
         Heading(t["levers"])
         for lever in levers(base, lang.value):
-            LeverInput(lever, t)
+            LeverInput(lever, t, base.simulation.start_year)
     with solara.Column():
         for problem in problems.value:
-            solara.Error(problem, classes=["problem"])
+            Note(problem, "error", "problem")
         Results(t)
-        Save(t, districts, programmes)
+        Save(t, districts, programmes, base)
+
+
+# --- the live view: one run of the plan, month by month (Mesa's SolaraViz) ----------------------------------------
+
+
+@solara.component
+def Live() -> None:
+    """The plan of the page (district, programme, changed numbers) in one run from January of its start year:
+    the past until then comes from a worker (or the snapshots the comparisons made), the months are stepped here
+    (a few milliseconds each)."""
+    t = words(lang.value)["app"]
+    _, _, districts, programmes = _selection()
+    inputs = [district_name.value, programme_name.value, tuple(sorted(changes.value.items()))]
+    seed = replicate_seeds(1, 1)[0]  # the first replicate of the comparisons: its past is ready soonest
+
+    def planned() -> Scenario | list[str]:
+        try:
+            return _scenarios(districts, programmes)[1]
+        except ScenarioError as err:
+            return err.problems
+
+    scenario = solara.use_memo(planned, dependencies=inputs)
+    past = solara.use_thread(
+        lambda: start_of_horizon(engine(), scenario, seed) if isinstance(scenario, Scenario) else None,
+        dependencies=inputs,
+    )
+    with solara.AppBar(), solara.Link("/"):
+        solara.Button(t["back"], text=True, classes=["back-link"])
+    if not isinstance(scenario, Scenario):
+        for problem in scenario:
+            Note(problem, "error", "problem")
+    elif past.state == solara.ResultState.FINISHED and past.value is not None:
+        LiveRun(scenario, seed, past.value, t)
+    elif past.error is not None:
+        Note(str(past.error), "error", "problem")
+    else:
+        solara.Text(t["live_loading"].format(year=scenario.simulation.start_year))
+        solara.ProgressLinear(True)
+
+
+class LiveModel(DistrictModel):
+    """A DistrictModel continued from a past, with the named arguments only: Mesa's SolaraViz checks a model's
+    signature and takes a `**key_paths` for a required argument (it knows only the name `**kwargs`)."""
+
+    def __init__(self, scenario: Scenario, seed: int, past: Snapshot) -> None:
+        super().__init__(scenario, seed, past=past)
+
+
+@solara.component
+def LiveRun(scenario: Scenario, seed: int, past: Snapshot, t: dict[str, Any]) -> None:
+    """Mesa's SolaraViz on a DistrictModel continued from `past`: families by risk level, helps running, the
+    waiting list (the model's datacollector figures, `Recorder.figures`), labelled in the page's language."""
+    model = solara.use_memo(lambda: LiveModel(scenario, seed, past), dependencies=[scenario, past])
+    w = words(lang.value)
+    helps = model.catalogue.help_names
+
+    def labelled(title: str, names: dict[str, str]) -> Any:
+        def post_process(ax: Any) -> None:
+            handles, measures = ax.get_legend_handles_labels()
+            ax.legend(handles, [names[m] for m in measures], loc="upper left", fontsize="small")
+            ax.set_title(title)
+
+        return post_process
+
+    levels = {f"families.level_{k}": w["level"].format(level=k) for k in range(5)}
+    running = {f"stock.{h}": w["services"].get(h, h) for h in helps}
+    components = [
+        make_plot_component(list(levels), post_process=labelled(t["risk_levels"], levels)),
+        make_plot_component(list(running), post_process=labelled(t["helps_running"], running)),
+        make_plot_component(["state.waiting"], post_process=labelled(t["waiting_list"], {"state.waiting": ""})),
+    ]
+    SolaraViz(
+        model,
+        components=components,
+        model_params={"scenario": scenario, "seed": seed, "past": past},
+        name=t["live_title"].format(year=scenario.simulation.start_year),
+    )
+
+
+@solara.component
+def Layout(children: list[Any]) -> None:
+    """Solara's app layout without its English route tabs: each page links to the other in its language."""
+    solara.AppLayout(children=children, navigation=False)
+
+
+routes = [solara.Route(path="/", component=Page, layout=Layout), solara.Route(path=LIVE_PATH, component=Live)]

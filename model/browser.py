@@ -4,6 +4,10 @@ checked the way a reader sees it, and how its screenshots in docs/ are made. Nee
 from __future__ import annotations
 
 import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 MISSING = "needs Chromium and its driver: apt-get install chromium chromium-driver (.ci/run installs them)"
@@ -13,17 +17,33 @@ def available() -> bool:
     return bool(shutil.which("chromium") and shutil.which("chromedriver"))
 
 
-def chromium(offline: bool = False, width: int = 1280, height: int = 1800) -> Any:
-    """A Selenium driver for headless Chromium with a viewport of width x height pixels (under 600: a phone)
-    that records console messages and network requests; offline=True cuts the network (DevTools' network
-    emulation) before any page loads."""
+# headless without a sandbox (containers, CI), and without the browser's own traffic (updates, sync, QUIC
+# probes): the requests a test sees are the page's
+ARGUMENTS = (
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)
+
+
+def chromium(profile: Path, offline: bool = False, width: int = 1280, height: int = 1800) -> Any:
+    """A Selenium driver for headless Chromium with a fresh profile in the (empty) folder `profile` and a
+    viewport of width x height pixels (under 600: a phone) that records console messages and network
+    requests; offline=True cuts the network (DevTools' network emulation) before any page loads."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
     options = webdriver.ChromeOptions()
     options.binary_location = shutil.which("chromium")
-    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"):
+    for argument in ARGUMENTS:
         options.add_argument(argument)
+    options.add_argument(f"--user-data-dir={profile}")
     options.add_argument(f"--window-size={width},{height}")
     options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
     browser = webdriver.Chrome(options=options, service=Service(shutil.which("chromedriver")))
@@ -35,6 +55,17 @@ def chromium(offline: bool = False, width: int = 1280, height: int = 1800) -> An
         conditions = {"offline": True, "latency": 0, "downloadThroughput": 0, "uploadThroughput": 0}
         browser.execute_cdp_cmd("Network.emulateNetworkConditions", conditions)
     return browser
+
+
+@contextmanager
+def session(**options: Any) -> Iterator[Any]:
+    """`chromium(**options)` with a profile in a new temporary folder; quit and the folder removed afterwards."""
+    with tempfile.TemporaryDirectory(prefix="prevsim-chromium-") as profile:
+        driver = chromium(Path(profile), **options)
+        try:
+            yield driver
+        finally:
+            driver.quit()
 
 
 def wait_for_charts(browser: Any, timeout_s: float = 30) -> list[Any]:

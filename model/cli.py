@@ -682,11 +682,19 @@ def workbench(
     ),
     results: ResultsFolder = Path("results"),
     workers: Annotated[int | None, typer.Option(min=1, help="worker processes (default: all cores)")] = None,
+    replicates: Annotated[
+        int | None,
+        typer.Option(
+            min=4, max=100, help="simulation runs per scenario a page starts with (default 20; the page can change it)"
+        ),
+    ] = None,
 ) -> None:
     """Start the planner's workbench in the browser (Solara): move levers, see placements, cost and break-even."""
-    from model.workbench import OFFLINE_SETTINGS
+    from model import workbench as bench
 
-    os.environ.update(OFFLINE_SETTINGS)  # before Solara is imported: it reads its settings then
+    os.environ.update(bench.OFFLINE_SETTINGS)  # before Solara is imported: it reads its settings then
+    if replicates:
+        os.environ[bench.REPLICATES_ENV] = str(replicates)  # read when the page module is imported
     from model import app as workbench_app
 
     if not scenarios.is_dir():
@@ -697,10 +705,10 @@ def workbench(
             f"warning: --host {escape(host)}: the app is reachable from other machines and has no login; "
             "anyone who reaches it can run simulations and write files"
         )
-    os.environ[workbench_app.SCENARIOS_ENV] = str(scenarios.resolve())
-    os.environ[workbench_app.RESULTS_ENV] = str(results.resolve())
+    os.environ[bench.SCENARIOS_ENV] = str(scenarios.resolve())
+    os.environ[bench.RESULTS_ENV] = str(results.resolve())
     if workers:
-        os.environ[workbench_app.WORKERS_ENV] = str(workers)
+        os.environ[bench.WORKERS_ENV] = str(workers)
     out.print(f"prevsim app on http://{host}:{port} (Ctrl-C stops it)", soft_wrap=True)
     try:
         workbench_app.serve(host, port)

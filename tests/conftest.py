@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
 from click.testing import Result
 
-from model import Scenario, load_scenario
+from model import Scenario, browser, load_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE = ROOT / "scenarios" / "baseline.toml"
@@ -63,3 +67,19 @@ def assert_clean_failure(result: Result, exit_code: int) -> list[str]:
     assert isinstance(result.exception, SystemExit), repr(result.exception)  # an uncaught error would be here
     assert "Traceback" not in result.stderr, result.stderr
     return [line for line in result.stderr.splitlines() if line.strip()]
+
+
+@contextmanager
+def chromium(**options: Any) -> Iterator[Any]:
+    """A headless Chromium (`browser.session`), quit afterwards; without Chromium a skip (CI: a failure)."""
+    if not browser.available():
+        (pytest.fail if os.environ.get("CI") else pytest.skip)(browser.MISSING)
+    with browser.session(**options) as driver:
+        yield driver
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """What tests recorded with `record_property` (e.g. the app's seconds to its first estimate), in the log."""
+    for report in terminalreporter.stats.get("passed", []) + terminalreporter.stats.get("failed", []):
+        for name, value in getattr(report, "user_properties", []):
+            terminalreporter.write_line(f"{report.nodeid}: {name} = {value}")

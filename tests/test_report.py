@@ -5,13 +5,9 @@ from __future__ import annotations
 
 import html
 import json
-import os
 import re
 import shutil
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 import pytest
@@ -22,7 +18,7 @@ from model.cli import EXIT_BAD_INPUT, app
 from model.comparison import compare
 from model.experiment import Uncertainty
 from model.report import BRIEFING_FILES, most_uncertain, read_comparison, texts, write_briefing
-from tests.conftest import BASELINE, ROOT, assert_clean_failure, shrink
+from tests.conftest import BASELINE, ROOT, assert_clean_failure, chromium, shrink
 
 UNCERTAINTIES = f"""
 name = "two_uncertainties"
@@ -61,18 +57,6 @@ def comparison_folder(tmp_path_factory) -> Path:
 
 
 # --- in a real browser -----------------------------------------------------------------------------------------------
-
-
-@contextmanager
-def chromium(**options: Any) -> Iterator[Any]:
-    """A headless Chromium (browser.chromium's options), quit afterwards; without Chromium a skip (CI: a failure)."""
-    if not browser.available():
-        (pytest.fail if os.environ.get("CI") else pytest.skip)(browser.MISSING)
-    driver = browser.chromium(**options)
-    try:
-        yield driver
-    finally:
-        driver.quit()
 
 
 @pytest.mark.parametrize("offline", [False, True], ids=["online", "offline"])

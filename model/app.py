@@ -126,17 +126,6 @@ def Heading(text: str) -> None:
     solara.HTML(tag="h3", unsafe_innerHTML=str(escape(text)))
 
 
-NOTE_COLOURS = {"error": "#b00020", "success": "#1b5e20"}  # Material Design's error red, a dark green
-
-
-@solara.component
-def Note(text: str, kind: str, css_class: str) -> None:
-    """A message line. Solara 1.58's Error and Success give ipyvuetify 3's Alert a vuetify 2 property (text=True)
-    that it refuses, and the page would break exactly when it has something to say."""
-    style = {"color": NOTE_COLOURS[kind], "display": "block", "white-space": "pre-wrap", "margin": "6px 0"}
-    solara.Text(text, classes=[css_class], style=style)
-
-
 @solara.component
 def LeverInput(lever: Lever, t: dict[str, Any], start_year: int) -> None:
     current = changes.value.get(lever.key, lever.value)
@@ -145,7 +134,8 @@ def LeverInput(lever: Lever, t: dict[str, Any], start_year: int) -> None:
         if value is None:
             return
         updated = {k: v for k, v in changes.value.items() if k != lever.key}
-        if value != lever.value:
+        # a slider snaps the file's value to its grid when drawn (127,392 -> 127,000): that is not a change
+        if abs(value - lever.value) >= (lever.step if lever.slider else 0) and value != lever.value:
             updated[lever.key] = float(value)
         changes.set(updated)
 
@@ -306,17 +296,17 @@ def Save(t: dict[str, Any], districts: dict[str, Path], programmes: dict[str, Pa
         solara.InputText(t["source_note"], value=source, on_value=set_source)
         solara.Button(t["save_scenario"], on_click=save, classes=["save-scenario"], color="primary")
         if error:
-            Note(error, "error", "save-error")
+            solara.Error(error, classes=["save-error"])
         if message:
-            Note(message, "success", "save-message")
+            solara.Success(message, classes=["save-message"])
         if saved is not None:
             solara.Button(t["write_briefing"], on_click=lambda: set_briefing_wanted(briefing_wanted + 1))
             if briefing.state == solara.ResultState.RUNNING:
                 solara.ProgressLinear(True)
             elif briefing.error is not None:
-                Note(str(briefing.error), "error", "briefing-error")
+                solara.Error(str(briefing.error))
             elif briefing.value:
-                Note(briefing.value, "success", "briefing-message")
+                solara.Success(briefing.value)
 
 
 def _selection() -> tuple[list[Choice], list[Choice], dict[str, Path], dict[str, Path]]:
@@ -414,7 +404,7 @@ def Page() -> None:
             LeverInput(lever, t, base.simulation.start_year)
     with solara.Column():
         for problem in problems.value:
-            Note(problem, "error", "problem")
+            solara.Error(problem, classes=["problem"])
         Results(t)
         Save(t, districts, programmes, base)
 
@@ -447,11 +437,11 @@ def Live() -> None:
         solara.Button(t["back"], text=True, classes=["back-link"])
     if not isinstance(scenario, Scenario):
         for problem in scenario:
-            Note(problem, "error", "problem")
+            solara.Error(problem, classes=["problem"])
     elif past.state == solara.ResultState.FINISHED and past.value is not None:
         LiveRun(scenario, seed, past.value, t)
     elif past.error is not None:
-        Note(str(past.error), "error", "problem")
+        solara.Error(str(past.error))
     else:
         solara.Text(t["live_loading"].format(year=scenario.simulation.start_year))
         solara.ProgressLinear(True)

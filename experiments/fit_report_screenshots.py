@@ -3,8 +3,8 @@ them in Chromium, offline.
 
     python experiments/fit_report_screenshots.py scenarios/rhein_kreis_neuss.fit.html [...] [--out docs]
 
-Per report: the charts at the top (fit-<district>.png, 1280 x 900 pixels) and the tables below them
-(fit-<district>-tables.png).
+Per report: the first screen (fit-<district>.png, 1280 x 900 pixels) and, where the tables do not fit on it, the
+tables (fit-<district>-tables.png).
 """
 
 from __future__ import annotations
@@ -35,10 +35,14 @@ def main() -> None:
             WebDriverWait(driver, 60).until(  # plotly has drawn its traces
                 lambda d: d.find_elements(By.CSS_SELECTOR, ".js-plotly-plot svg.main-svg g.trace path")
             )
-            driver.save_screenshot(str(args.out / f"fit-{name}.png"))
-            driver.execute_script("document.querySelector('h2').scrollIntoView()")
-            driver.save_screenshot(str(args.out / f"fit-{name}-tables.png"))
-            print(f"wrote {args.out}/fit-{name}.png, fit-{name}-tables.png")
+            shots = [args.out / f"fit-{name}.png"]
+            driver.save_screenshot(str(shots[0]))
+            below = "return [...document.querySelectorAll('table')].pop().getBoundingClientRect().bottom > innerHeight"
+            if driver.execute_script(below):  # the tables do not fit on the first screen
+                driver.execute_script("document.querySelector('h2').scrollIntoView()")
+                shots.append(args.out / f"fit-{name}-tables.png")
+                driver.save_screenshot(str(shots[1]))
+            print("wrote", ", ".join(map(str, shots)))
         finally:
             driver.quit()
 

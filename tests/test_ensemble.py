@@ -119,3 +119,15 @@ def test_a_bad_ensemble_file_is_named_line_by_line(tmp_path: Path, row: dict, pr
     done = runner.invoke(app, ["compare", str(reference), "--programme", str(programme), "--uncertainty"])
     (line,) = assert_clean_failure(done, 2)
     assert line.startswith(str(tmp_path / "tiny.ensemble.csv")) and problem in line, line
+
+
+@pytest.mark.parametrize("csv", sorted((ROOT / "scenarios").glob("*.ensemble.csv")), ids=lambda p: p.name)
+def test_a_shipped_ensemble_belongs_to_its_scenario(csv: Path) -> None:
+    """The best row holds the written scenario's values (a vector's factor 1): a scenario re-calibrated without
+    its ensemble, or the reverse, fails here."""
+    scenario = load_scenario(csv.with_name(csv.name.replace(".ensemble.csv", ".toml")))
+    ensemble = Ensemble.load(csv, scenario)
+    best = pd.read_csv(csv).iloc[0]
+    for path in ensemble.paths:
+        written = parameter_value(scenario, path)
+        assert best[path] == pytest.approx(written, rel=1e-5), (path, best[path], written)

@@ -13,7 +13,7 @@ import hashlib
 import json
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -97,6 +97,7 @@ class Comparison:
     """Results of several scenarios run with the same replicate seeds; the first is the reference."""
 
     results: list[SimulationResult]
+    _differences: pd.DataFrame | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def reference(self) -> SimulationResult:
@@ -132,12 +133,15 @@ class Comparison:
         return pd.concat({r.scenario.name: r.yearly()[columns] for r in self.results}, names=["scenario"])
 
     def differences(self) -> pd.DataFrame:
-        """Paired differences alternative - reference per (scenario, replicate, year); negative = fewer/cheaper."""
-        columns = list(self.figures())
-        reference = self.reference.yearly()[columns]
-        return pd.concat(
-            {r.scenario.name: r.yearly()[columns] - reference for r in self.results[1:]}, names=["scenario"]
-        )
+        """Paired differences alternative - reference per (scenario, replicate, year); negative = fewer/cheaper.
+        Computed once (cash flows, economics and attribution all read it: do not modify the frame)."""
+        if self._differences is None:
+            columns = list(self.figures())
+            reference = self.reference.yearly()[columns]
+            self._differences = pd.concat(
+                {r.scenario.name: r.yearly()[columns] - reference for r in self.results[1:]}, names=["scenario"]
+            )
+        return self._differences
 
     def outcome_differences(self) -> pd.DataFrame:
         """Paired differences of the children's outcomes (outcomes.OUTCOMES) per (scenario, replicate, year)."""

@@ -68,6 +68,22 @@ def session(**options: Any) -> Iterator[Any]:
             driver.quit()
 
 
+def sent_requests(driver: Any) -> list[str]:
+    """The addresses of the requests and websockets the pages sent over a network so far (http, https, ws,
+    wss; not the browser's own chrome:// pages, nor file:, data: or blob:), from the performance log."""
+    import json
+    from urllib.parse import urlparse
+
+    urls = []
+    for entry in driver.get_log("performance"):
+        event = json.loads(entry["message"])["message"]
+        if event["method"] == "Network.requestWillBeSent":
+            urls.append(event["params"]["request"]["url"])
+        elif event["method"] == "Network.webSocketCreated":
+            urls.append(event["params"]["url"])
+    return [u for u in urls if urlparse(u).scheme in ("http", "https", "ws", "wss")]
+
+
 def wait_for_charts(browser: Any, timeout_s: float = 30) -> list[Any]:
     """The page's chart containers, once every one of them has drawn its traces as SVG."""
     from selenium.webdriver.common.by import By

@@ -8,8 +8,8 @@ to the full result go to the test log (`record_property`; measured, not asserted
 
 from __future__ import annotations
 
-import json
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -26,6 +26,7 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 from typer.testing import CliRunner
 
+from model import browser
 from model.cli import app
 from model.labels import label_or_key, words
 from tests.conftest import ROOT, chromium
@@ -68,7 +69,9 @@ def server(tmp_path_factory) -> Iterator[tuple[str, Path]]:
                 time.sleep(0.5)
         yield f"http://127.0.0.1:{port}/", scenarios
     finally:
-        process.terminate()
+        # Ctrl-C, as a planner stops it: uvicorn re-raises a SIGTERM after its shutdown, which would end the
+        # process before `prevsim app` removes its folder of snapshots and estimates
+        process.send_signal(signal.SIGINT)
         try:
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
@@ -167,14 +170,6 @@ def test_a_higher_prevention_budget_costs_more_places_no_more_children_and_saves
         bare = [e for e in errors if e["message"].endswith(" 0:0 Uncaught (in promise)")]
         record_property("app_console_bare_promise_rejections", len(bare))
         assert [e for e in errors if e not in bare] == []
-        urls = []
-        for entry in driver.get_log("performance"):
-            event = json.loads(entry["message"])["message"]
-            if event["method"] == "Network.requestWillBeSent":
-                urls.append(event["params"]["request"]["url"])
-            elif event["method"] == "Network.webSocketCreated":
-                urls.append(event["params"]["url"])
-        # what goes over a network (the browser's own chrome:// pages, data: and blob: do not)
-        sent = [u for u in urls if urlparse(u).scheme in ("http", "https", "ws", "wss")]
+        sent = browser.sent_requests(driver)
         assert any(urlparse(u).scheme == "ws" for u in sent), "no websocket to the app recorded"
         assert [u for u in sent if urlparse(u).hostname not in LOOPBACK] == []

@@ -68,12 +68,7 @@ def test_briefing_draws_every_chart_in_chromium(comparison_folder, tmp_path, lan
         assert len(browser.wait_for_charts(driver)) == 4 + 2 * 2 + 1
         errors = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
         assert errors == [], errors
-        requests = [
-            json.loads(e["message"])["message"]["params"]["request"]["url"]
-            for e in driver.get_log("performance")
-            if '"Network.requestWillBeSent"' in e["message"]
-        ]
-        assert [url for url in requests if not url.startswith(("file:", "data:", "blob:"))] == []
+        assert browser.sent_requests(driver) == []
         assert driver.save_screenshot(str(tmp_path / f"briefing-{lang}.png"))
         assert (tmp_path / f"briefing-{lang}.png").stat().st_size > 50_000
 

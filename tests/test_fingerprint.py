@@ -11,7 +11,7 @@ import importlib.util
 
 from tests.conftest import ROOT
 
-PINNED = "e55fb3ebe09656e35b687b53f87585d57f52fe34e386c491f2c825e8d23ac770"
+PINNED = "57b33f9f49c15a1cbfb0718dcb8193ff3adba1e725fd906ff33aa3177d685932"
 
 
 def test_results_are_those_pinned():

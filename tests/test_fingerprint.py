@@ -11,7 +11,7 @@ import importlib.util
 
 from tests.conftest import ROOT
 
-PINNED = "57b33f9f49c15a1cbfb0718dcb8193ff3adba1e725fd906ff33aa3177d685932"
+PINNED = "db2229b16bee340eb9f63f7a0639e4ec14f3c1e046a0f4affe0f460f89e722f8"
 
 
 def test_results_are_those_pinned():

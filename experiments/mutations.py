@@ -120,7 +120,20 @@ def run_mutant(mutant: Mutant, original: Path) -> tuple[bool, str, float]:
         (copy_ / "model" / "rules.py").write_text(mutant.source, encoding="utf-8")
         env = {**os.environ, "NUMBA_CACHE_DIR": str(Path(folder) / "numba"), "PYTHONPATH": str(copy_)}
         done = subprocess.run(
-            [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "--no-header", "-rfE", *TESTS],
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "-n",
+                "0",
+                "-x",
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                "--no-header",
+                "-rfE",
+                *TESTS,
+            ],
             cwd=copy_,
             env=env,
             capture_output=True,

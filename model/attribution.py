@@ -238,14 +238,9 @@ def attribute(
             if changed_keys(full, result.scenario):  # the groups' changes together are the scenario itself
                 raise AssertionError(f"{result.scenario.name}: the lever groups together differ from the scenario")
             # with parameter uncertainty each subset draws as the comparison did: per replicate seed and key path
-            runs = (
-                simulate_many(subsets, replicates, reference.seed, workers, on_done, uncertainty=result.uncertainty)
-                if subsets
-                else []
-            )
-            full_run = SimulationResult(
-                full, result.seed, result.seeds, result.values, result.wall_time_s, result.uncertainty
-            )
+            draw = {"uncertainty": result.uncertainty, "ensemble": result.ensemble}
+            runs = simulate_many(subsets, replicates, reference.seed, workers, on_done, **draw) if subsets else []
+            full_run = SimulationResult(full, result.seed, result.seeds, result.values, result.wall_time_s, **draw)
             outcomes = outcomes_of(Comparison([reference, *runs, full_run]))
             for outcome in OUTCOMES:
                 by_mask = np.zeros((2**k, replicates))  # v(empty set) = 0: the reference against itself

@@ -92,7 +92,7 @@ def scaling_exponent(timings: list[Timing]) -> float:
 
 # --- tasks users feel ----------------------------------------------------------------------------
 
-SOBOL_SAMPLES, SOBOL_PARAMETERS = 1024, 12  # the Sobol the issue asks for: N (2k + 2) design points
+SOBOL_SAMPLES, SOBOL_PARAMETERS = 1024, 12  # the Sobol the issue asks for: first order, N (k + 2) design points
 TASK_POINTS = 64  # design points of the timed experiment
 
 

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from model.attribution import Attribution
     from model.comparison import Comparison
     from model.district_fit import Fit
+    from model.ensemble import Ensemble
     from model.run import SimulationResult
     from model.scenario import Scenario
 
@@ -353,6 +354,8 @@ def compare(
             )
     files = [str(path) for path in scenarios] + [f"{path} on {scenarios[0]}" for path in programme or []]
     _checked(check_comparable, loaded, files)
+    drawing = briefing if uncertainty is None else uncertainty
+    ensemble = _district_ensemble(scenarios[0], loaded[0]) if drawing else None
     if not allow_large:
         _checked(check_memory, loaded, files, workers)
     progress = _progress()
@@ -372,7 +375,8 @@ def compare(
                 seed,
                 workers,
                 on_done=lambda _: progress.advance(task),
-                uncertainty=briefing if uncertainty is None else uncertainty,
+                uncertainty=drawing,
+                ensemble=ensemble,
             )
             if attribution:
                 started = time.perf_counter()
@@ -394,6 +398,22 @@ def compare(
     )
     if briefing:
         report(folder, workers=workers)
+
+
+def _district_ensemble(path: Path, scenario: Scenario) -> Ensemble | None:
+    """The parameter sets that fit the reference district (`<name>.ensemble.csv` next to it), checked; say so."""
+    from model.ensemble import Ensemble, ensemble_file
+
+    found = ensemble_file(path)
+    if found is None:
+        return None
+    ensemble = _checked(Ensemble.load, found, scenario)
+    out.print(
+        f"{escape(str(path))}: its fitted mechanisms are drawn per replicate from {escape(str(found))} "
+        f"({len(ensemble.weights)} parameter sets, by weight; the same set for every scenario)",
+        soft_wrap=True,
+    )
+    return ensemble
 
 
 @command
@@ -582,9 +602,11 @@ def uncertainty_note(comparison: Comparison) -> str:
             "numbers that carry a range)"
         )
     drawn = {path for r in comparison.results for path, _ in uncertain_numbers(r.scenario)}
+    ensemble = comparison.reference.ensemble
+    sets = f" and one of {len(ensemble.weights)} fitted parameter sets of the district" if ensemble else ""
     return (
-        f"{comparison.uncertainty} ({len(drawn)} numbers with a range drawn once per replicate, the same draw for "
-        "every scenario; parameter_draws.csv)"
+        f"{comparison.uncertainty} ({len(drawn)} numbers with a range{sets} drawn once per replicate, the same "
+        "draw for every scenario; parameter_draws.csv)"
     )
 
 

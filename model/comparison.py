@@ -13,13 +13,14 @@ import hashlib
 import json
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from model.calibration import over_horizon, summed_over_horizon
+from model.ensemble import Ensemble
 from model.output import write_atomically, write_text
 from model.parameters import YearParameters
 from model.run import SimulationResult, manifest_of, new_results_folder, simulate_many, write_microdata
@@ -96,6 +97,7 @@ class Comparison:
     """Results of several scenarios run with the same replicate seeds; the first is the reference."""
 
     results: list[SimulationResult]
+    _differences: pd.DataFrame | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def reference(self) -> SimulationResult:
@@ -107,8 +109,10 @@ class Comparison:
 
     @property
     def uncertainty(self) -> str:
-        """What the intervals and chances cover (`model.uncertainty.mode`)."""
-        return mode(self.reference.uncertainty)
+        """What the intervals and chances cover (`model.uncertainty.mode`), naming the ensemble drawn from."""
+        ensemble = self.reference.ensemble
+        drawn = f"; fitted mechanisms drawn from {Path(ensemble.file).name}" if ensemble else ""
+        return mode(self.reference.uncertainty) + drawn
 
     def figures(self) -> dict[str, str]:
         """The figures compared, with their units."""
@@ -129,12 +133,15 @@ class Comparison:
         return pd.concat({r.scenario.name: r.yearly()[columns] for r in self.results}, names=["scenario"])
 
     def differences(self) -> pd.DataFrame:
-        """Paired differences alternative - reference per (scenario, replicate, year); negative = fewer/cheaper."""
-        columns = list(self.figures())
-        reference = self.reference.yearly()[columns]
-        return pd.concat(
-            {r.scenario.name: r.yearly()[columns] - reference for r in self.results[1:]}, names=["scenario"]
-        )
+        """Paired differences alternative - reference per (scenario, replicate, year); negative = fewer/cheaper.
+        Computed once (cash flows, economics and attribution all read it: do not modify the frame)."""
+        if self._differences is None:
+            columns = list(self.figures())
+            reference = self.reference.yearly()[columns]
+            self._differences = pd.concat(
+                {r.scenario.name: r.yearly()[columns] - reference for r in self.results[1:]}, names=["scenario"]
+            )
+        return self._differences
 
     def outcome_differences(self) -> pd.DataFrame:
         """Paired differences of the children's outcomes (outcomes.OUTCOMES) per (scenario, replicate, year)."""
@@ -266,7 +273,7 @@ class Comparison:
         table = self.table()
         write_atomically(out / "comparison.csv", lambda path: table.to_csv(path, index=False))
         if self.reference.uncertainty:
-            draws = draws_table([r.scenario for r in self.results], self.reference.seeds)
+            draws = draws_table([r.scenario for r in self.results], self.reference.seeds, self.reference.ensemble)
             write_atomically(out / "parameter_draws.csv", lambda path: draws.to_csv(path, index=False))
         if microdata:
             parts = {r.scenario.name: r.microdata() for r in self.results}
@@ -297,7 +304,8 @@ class Comparison:
                 "early_categories": list(EARLY_CATEGORIES),
                 "late_categories": list(LATE_CATEGORIES),
                 "wall_time_s": round(reference.wall_time_s, 3),
-                "uncertainty": self.uncertainty,
+                "uncertainty": mode(reference.uncertainty),
+                "ensemble": ensemble_note(reference.ensemble),
             },
         )
         write_workbooks(table, manifest, out)
@@ -313,12 +321,25 @@ def compare(
     on_done: Callable[[int], None] | None = None,
     shared_past: bool = True,
     uncertainty: bool = False,
+    ensemble: Ensemble | None = None,
 ) -> Comparison:
     """Run every scenario with the same replicate seeds; the first is the reference of the paired differences.
     With `shared_past` the scenarios' common past is simulated once per replicate (the same numbers); with
-    `uncertainty` every replicate draws the uncertain numbers once for all scenarios (`model.uncertainty`)."""
+    `uncertainty` every replicate draws the uncertain numbers once for all scenarios (`model.uncertainty`), and
+    one of the reference district's fitted parameter sets if an `ensemble` is given (`model.ensemble`)."""
     check_comparable(scenarios)
-    return Comparison(simulate_many(scenarios, replicates, seed, workers, on_done, shared_past, uncertainty))
+    return Comparison(simulate_many(scenarios, replicates, seed, workers, on_done, shared_past, uncertainty, ensemble))
+
+
+def ensemble_note(ensemble: Ensemble | None) -> dict | None:
+    """manifest.json's record of the ensemble drawn from (None: no district parameter sets drawn)."""
+    if ensemble is None:
+        return None
+    return {
+        "file": Path(ensemble.file).name,
+        "parameter_sets": len(ensemble.weights),
+        "key_paths": list(ensemble.paths),
+    }
 
 
 def _describe(values: pd.Series, by: list[str]) -> pd.DataFrame:

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from model.district import DistrictFile, LocalFigure, latest, local_figures
+from model.ensemble import is_probability, parameter_value, with_parameters
 from model.parameters import DAYS_PER_MONTH
 from model.run import SimulationResult, simulate_many
 from model.scenario import STATISTICS, Scenario, ScenarioError, inside_allowed, load_scenario
@@ -54,19 +55,6 @@ PROJECTION_YEARS = 5  # the report shows the fitted district this many years bey
 BAND = (0.05, 0.95)
 
 
-def parameter_value(scenario: Scenario, path: str) -> float:
-    """The number at a key path ("detection.report_hazard_per_month_by_level[2]") of a scenario; a vector named
-    without an index ("helps.spfh_31.weight_by_age_band") is fitted as a factor on all its elements: 1."""
-    name, _, index = path.partition("[")
-    params = dict(scenario.parameters())
-    if name not in params:
-        raise ScenarioError([f"{scenario.name}: {path}: no such number (a key path as `prevsim params` lists it)"])
-    value = params[name].value
-    if isinstance(value, list):
-        return float(value[int(index.rstrip("]"))]) if index else 1.0
-    return float(value)
-
-
 def default_free(district: DistrictFile, base: Scenario) -> list[str]:
     """DEFAULT_FREE, the help mix where the district gives figures by help type (a factor on the choice weights of
     each help granted by the office: `weight_by_age_band`), and the arrivals of unaccompanied minors where it
@@ -79,19 +67,6 @@ def default_free(district: DistrictFile, base: Scenario) -> list[str]:
     ]
     arrivals = ["unaccompanied_minors.crisis_intakes_per_10k_under_21_per_year"] if district.inobhutnahmen.total else []
     return [*DEFAULT_FREE, *(mix if len(mix) > 1 else []), *arrivals]  # one help's weight alone is not identified
-
-
-def with_parameters(scenario: Scenario, values: dict[str, float]) -> Scenario:
-    """The scenario with fitted values; a vector named without an index is multiplied by its factor."""
-    params = dict(scenario.parameters())
-    flat: dict[str, float] = {}
-    for path, value in values.items():
-        vector = params.get(path)
-        if vector is not None and isinstance(vector.value, list):
-            flat |= {f"{path}[{i}]": element * value for i, element in enumerate(vector.value)}
-        else:
-            flat[path] = value
-    return scenario.with_values(flat)
 
 
 def base_file(district_path: Path, district: DistrictFile) -> Path:
@@ -295,7 +270,7 @@ def fit_district(
             [f"{base_path}: {p}: 0 cannot be fitted on the log scale; leave it out of --fit" for p in bad]
         )
     ranges = {
-        p: (v / SEARCH_FACTOR, min(v * SEARCH_FACTOR, 1.0) if _is_probability(p) else v * SEARCH_FACTOR)
+        p: (v / SEARCH_FACTOR, min(v * SEARCH_FACTOR, 1.0) if is_probability(p) else v * SEARCH_FACTOR)
         for p, v in start.items()
     }
     distributions = {
@@ -355,10 +330,6 @@ def _figure_names(scenario: Scenario) -> list[str]:
     frame = pd.DataFrame(np.ones((12, len(metrics))), columns=metrics)
     names = list(yearly_figures(frame, catalogue))
     return names + [f"begun_per_10k_{n.removeprefix('begun_')}" for n in names if n.startswith("begun_")]
-
-
-def _is_probability(path: str) -> bool:
-    return "probability" in path or "hazard_per_month" in path or "_share" in path
 
 
 # --- what is written ---------------------------------------------------------------------------

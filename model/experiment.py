@@ -37,7 +37,7 @@ from model.charts import write_charts
 from model.comparison import Comparison, check_comparable
 from model.output import write_atomically, write_text
 from model.parameters import Catalogue
-from model.past import run_shared
+from model.past import first_year, fork_month, run_shared
 from model.recorder import Recorder
 from model.run import (
     SimulationResult,
@@ -62,6 +62,10 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+# a calendar year: a whole number as written (strict: not 2026.0 or "2026"); the scenarios' years are checked later
+FromYear = Annotated[int, Field(strict=True)]
+
+
 class Uncertainty(_Strict):
     """A number nobody controls, by its key path in the scenario, with a distribution between low and high."""
 
@@ -71,6 +75,7 @@ class Uncertainty(_Strict):
     distribution: Literal["uniform", "triangular"] = "uniform"
     peak: float | None = None  # triangular: the most likely value
     relative: bool = False  # low/high are factors on the scenario's number (its by_year ramp keeps its shape)
+    from_year: FromYear | None = None  # the drawn number holds from this year on (default: factors_from_year)
     source: str = Field(min_length=3)
 
 
@@ -80,6 +85,7 @@ class Lever(_Strict):
     path: str
     values: list[float] = Field(min_length=1)
     relative: bool = False
+    from_year: FromYear | None = None
     source: str = Field(min_length=3)
 
 
@@ -100,6 +106,9 @@ class ExperimentSpec(_Strict):
     replicates: Annotated[int, Field(ge=1)] = 1
     seed: Annotated[int, Field(ge=0)] = 1
     points_per_batch: Annotated[int, Field(ge=1)] = 8  # a work unit: this many design points, all replicates
+    # the factors' numbers hold from this year on, the scenarios' own before it (so design points share the
+    # burn-in: `model.past`); None: from the first simulated year. A factor's own from_year wins.
+    factors_from_year: FromYear | None = None
     design: Design
     uncertainties: list[Uncertainty] = []
     levers: list[Lever] = []
@@ -174,12 +183,33 @@ class Experiment:
         n, size = len(self.design), self.spec.points_per_batch
         return [range(start, min(start + size, n)) for start in range(0, n, size)]
 
+    def from_year(self, factor: Uncertainty | Lever) -> int | None:
+        """The year from which the factor's number holds (None: throughout)."""
+        return factor.from_year if factor.from_year is not None else self.spec.factors_from_year
+
+    def parting_month(self, scenarios: list[Scenario]) -> int:
+        """The month from which a design point's runs (`scenarios_at`) go their own way: their `fork_month`,
+        or if every factor acts from a year on (`from_year`), January of the earliest such year if that comes
+        first: until then every design point has the same past (`model.past`)."""
+        month = fork_month(scenarios)
+        years = [self.from_year(f) for f in self.factors]
+        if self.factors and None not in years:
+            start = scenarios[0].simulation.start_year
+            month = min(month, 12 * (min(years) - start))  # type: ignore[type-var]
+        return month
+
     def scenarios_at(self, point: int) -> list[Scenario]:
-        """The scenarios with the design point's numbers applied (each factor as a value or a factor)."""
-        row = self.design[point]
-        values = {f.path: float(x) for f, x in zip(self.factors, row, strict=True) if not f.relative}
-        factors = {f.path: float(x) for f, x in zip(self.factors, row, strict=True) if f.relative}
-        return [s.with_values(values).with_values(factors, relative=True) for s in self.scenarios]
+        """The scenarios with the design point's numbers applied (each factor as a value or a factor, from its
+        year on)."""
+        groups: dict[tuple[bool, int | None], dict[str, float]] = {}
+        for f, x in zip(self.factors, self.design[point], strict=True):
+            groups.setdefault((f.relative, self.from_year(f)), {})[f.path] = float(x)
+        changed = []
+        for s in self.scenarios:
+            for (relative, from_year), values in groups.items():
+                s = s.with_values(values, relative=relative, from_year=from_year)
+            changed.append(s)
+        return changed
 
 
 # --- loading and checking ------------------------------------------------------------------------
@@ -343,6 +373,17 @@ def _check_factors(spec: ExperimentSpec, scenarios: list[Scenario], path: Path |
         return problems
     factors = [("levers", i, lv, lv.values) for i, lv in enumerate(spec.levers)]
     factors += [("uncertainties", i, u, [u.low, u.high]) for i, u in enumerate(spec.uncertainties)]
+    acting = [("factors_from_year", spec.factors_from_year)]
+    acting += [(f"{kind}[{i}].from_year", factor.from_year) for kind, i, factor, _ in factors]
+    if scenarios:  # comparable scenarios simulate the same years
+        sim = scenarios[0].simulation
+        first, last = first_year(scenarios[0]), sim.start_year + sim.horizon_years - 1
+        problems += [
+            f"{path}: {key}: {year}: outside the simulated years {first}-{last} (burn-in from {first}, "
+            f"reported from {sim.start_year})"
+            for key, year in acting
+            if year is not None and not first <= year <= last
+        ]
     for kind, i, factor, extremes in factors:
         for scenario in scenarios:
             for x in extremes:
@@ -375,22 +416,29 @@ def available_outcomes(scenarios: list[Scenario]) -> list[str]:
 
 
 def run_batch(experiment: Experiment, batch: range) -> pd.DataFrame:
-    """Outcomes of every run of a work unit: one row per (point, replicate). Deterministic."""
+    """Outcomes of every run of a work unit: one row per (point, replicate), in that order. Deterministic."""
     seeds = replicate_seeds(experiment.spec.seed, experiment.spec.replicates)
+    if experiment.spec.model == "ishigami":
+        ys = {point: _ishigami(*experiment.design[point]) for point in batch}
+        return pd.DataFrame([{"point": p, "replicate": r, "y": ys[p]} for p in batch for r in range(len(seeds))])
+    scenarios = {point: experiment.scenarios_at(point) for point in batch}
+    forks = {point: experiment.parting_month(scenarios[point]) for point in batch} if experiment.shared_past else {}
     rows = []
-    for point in batch:
-        if experiment.spec.model == "ishigami":
-            x1, x2, x3 = experiment.design[point]
-            y = math.sin(x1) + ISHIGAMI_A * math.sin(x2) ** 2 + ISHIGAMI_B * x3**4 * math.sin(x1)
-            rows += [{"point": point, "replicate": r, "y": y} for r in range(len(seeds))]
-            continue
-        scenarios = experiment.scenarios_at(point)
-        for r, seed in enumerate(seeds):
-            values = run_shared(scenarios, seed) if experiment.shared_past else run_separately(scenarios, seed)
-            results = [_one_result(s, seed, v) for s, v in zip(scenarios, values, strict=True)]
+    for r, seed in enumerate(seeds):  # seed by seed: the unit's points that share a past reuse its snapshot
+        for point in batch:
+            if experiment.shared_past:
+                values = run_shared(scenarios[point], seed, month=forks[point])
+            else:
+                values = run_separately(scenarios[point], seed)
+            results = [_one_result(s, seed, v) for s, v in zip(scenarios[point], values, strict=True)]
             outcomes = _one_run_comparison(results)
             rows.append({"point": point, "replicate": r} | {k: outcomes[k] for k in experiment.spec.outcomes})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows).sort_values(["point", "replicate"], ignore_index=True)
+
+
+def _ishigami(x1: float, x2: float, x3: float) -> float:
+    """The Ishigami test function (Ishigami & Homma 1990), the test model of experiments."""
+    return math.sin(x1) + ISHIGAMI_A * math.sin(x2) ** 2 + ISHIGAMI_B * x3**4 * math.sin(x1)
 
 
 def _one_result(scenario: Scenario, seed: int, values: np.ndarray) -> SimulationResult:

@@ -179,12 +179,17 @@ class Pasts:
 PASTS = Pasts()  # this process's snapshots (each worker process has its own)
 
 
-def run_shared(scenarios: Sequence[Scenario], seed: int, pasts: Pasts | None = None) -> list[np.ndarray]:
+def run_shared(
+    scenarios: Sequence[Scenario], seed: int, pasts: Pasts | None = None, month: int | None = None
+) -> list[np.ndarray]:
     """One replicate of each scenario (months x metrics), their common past simulated once: the same
-    numbers as `DistrictModel(scenario, seed).run().values` for each."""
+    numbers as `DistrictModel(scenario, seed).run().values` for each. month: where to part, at most their
+    `fork_month` (default: it; a caller whose runs share an earlier past with other runs gives that month)."""
     pasts = pasts or PASTS
-    month = fork_month(scenarios)
-    if len(scenarios) == 1 or month == -12 * scenarios[0].simulation.burn_in_years:  # nothing to share
+    start = -12 * scenarios[0].simulation.burn_in_years
+    if month is None:
+        month = fork_month(scenarios) if len(scenarios) > 1 else start  # one scenario alone: nothing to share
+    if month == start:
         return [DistrictModel(s, seed).run().values for s in scenarios]
     snapshot = pasts.get(scenarios[0], seed, month)
     return [DistrictModel(s, seed, past=snapshot).run().values for s in scenarios]

@@ -868,7 +868,11 @@ def uncertainty_text(results: ComparisonResults, t: dict[str, Any]) -> str:
     if results.manifest.get("uncertainty") != mode(True):
         return t["uncertainty_noise"]
     numbers = {path for s in results.scenarios for path, _ in uncertain_numbers(s)}
-    return t["uncertainty_parameters"].format(count=len(numbers))
+    text = t["uncertainty_parameters"].format(count=len(numbers))
+    ensemble = results.manifest.get("ensemble")  # a calibrated district's parameter sets (`model.ensemble`)
+    if ensemble:
+        text += " " + t["uncertainty_ensemble"].format(sets=ensemble["parameter_sets"], file=ensemble["file"])
+    return text
 
 
 def write_briefing(

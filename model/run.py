@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from model.calibration import calibration_table, over_horizon, yearly_figures
+from model.ensemble import Ensemble
 from model.output import EXIT_BAD_INPUT, OutputError, write_atomically, write_text
 from model.parameters import Catalogue
 from model.past import run_shared
@@ -98,6 +99,7 @@ class SimulationResult:
     values: np.ndarray  # replicate x month x metric, in the order of Recorder.metrics
     wall_time_s: float
     uncertainty: bool = False  # each replicate ran with its own draw of the uncertain numbers (`model.uncertainty`)
+    ensemble: Ensemble | None = None  # with `uncertainty`: a district's parameter sets drawn from (`model.ensemble`)
     catalogue: Catalogue = field(init=False)
     metrics: list[str] = field(init=False)
     _yearly: pd.DataFrame | None = field(default=None, init=False, repr=False, compare=False)
@@ -112,7 +114,7 @@ class SimulationResult:
 
     def scenario_of(self, replicate: int) -> Scenario:
         """The scenario as replicate `replicate` ran it: with parameter uncertainty, its numbers as drawn."""
-        return drawn(self.scenario, self.seeds[replicate]) if self.uncertainty else self.scenario
+        return drawn(self.scenario, self.seeds[replicate], self.ensemble) if self.uncertainty else self.scenario
 
     def wide(self) -> pd.DataFrame:
         """One row per (replicate, month), one column per metric."""
@@ -264,18 +266,20 @@ def simulate_many(
     on_done: Callable[[int], None] | None = None,
     shared_past: bool = True,
     uncertainty: bool = False,
+    ensemble: Ensemble | None = None,
 ) -> list[SimulationResult]:
     """Run every scenario with the same replicate seeds (common random numbers), all runs in one pool.
 
     A work unit is one replicate of every scenario; with `shared_past` their common past is simulated once
     (`model.past`: the same numbers as full runs); with `uncertainty` each replicate first draws the
-    scenarios' uncertain numbers (`model.uncertainty`: the same draw for every scenario)."""
+    scenarios' uncertain numbers (`model.uncertainty`: the same draw for every scenario), and a parameter set of
+    the `ensemble` if one is given (ignored without `uncertainty`)."""
     if replicates < 1:
         raise ValueError("replicates must be at least 1")
     seeds = replicate_seeds(seed, replicates)
     run = run_shared if shared_past else run_separately
     if uncertainty:
-        run = partial(run_drawn, run)
+        run = partial(run_drawn, run, ensemble=ensemble)
     workers = min(workers or default_workers(), replicates)
     started = time.perf_counter()
     runs: dict[int, list[np.ndarray]] = {}
@@ -302,7 +306,13 @@ def simulate_many(
     wall_time_s = time.perf_counter() - started
     return [
         SimulationResult(
-            scenario, seed, seeds, np.stack([runs[r][s] for r in range(replicates)]), wall_time_s, uncertainty
+            scenario,
+            seed,
+            seeds,
+            np.stack([runs[r][s] for r in range(replicates)]),
+            wall_time_s,
+            uncertainty,
+            ensemble if uncertainty else None,
         )
         for s, scenario in enumerate(scenarios)
     ]

@@ -90,6 +90,15 @@ class Range(_Strict):
         return self
 
 
+def _in_force(value: Any, by_year: dict[int, Any], year: int) -> Any:
+    """The latest `by_year` entry at or before `year`, else `value`."""
+    current = value
+    for from_year in sorted(by_year):
+        if from_year <= year:
+            current = by_year[from_year]
+    return current
+
+
 class _Param(_Strict):
     value: float
     source: str = Field(min_length=3)
@@ -129,11 +138,7 @@ class _Param(_Strict):
 
     def at(self, year: int) -> float:
         """The value in force in `year`: the latest `by_year` entry at or before it, else `value`."""
-        current = self.value
-        for from_year in sorted(self.by_year):
-            if from_year <= year:
-                current = self.by_year[from_year]
-        return current
+        return _in_force(self.value, self.by_year, year)
 
 
 def _param(name: str, description: str, **bounds: float) -> type[_Param]:
@@ -174,11 +179,17 @@ class _Vector(_Strict):
 
     value: list[float]
     source: str = Field(min_length=3)
+    by_year: dict[Year, list[float]] = {}  # all four from a year on (an experiment's factor acting from a year)
+
+    def at(self, year: int) -> list[float]:
+        """The four numbers in force in `year`: the latest `by_year` entry at or before it, else `value`."""
+        return _in_force(self.value, self.by_year, year)
 
 
 def _vector(name: str, description: str, **bounds: float) -> type[_Vector]:
     number = Annotated[float, Field(allow_inf_nan=False, **bounds)]
-    model = create_model(name, __base__=_Vector, value=(list[number], Field(min_length=4, max_length=4)))
+    four = Annotated[list[number], Field(min_length=4, max_length=4)]
+    model = create_model(name, __base__=_Vector, value=(four, ...), by_year=(dict[Year, four], {}))
     model.__doc__ = description
     return model
 
@@ -337,7 +348,7 @@ class Help(_Service):
 
 
 def _years_of_change(node: object) -> set[int]:
-    if isinstance(node, _Param):
+    if isinstance(node, _Param | _Vector):
         return set(node.by_year)
     if isinstance(node, BaseModel):
         children = node.__dict__.values()
@@ -348,6 +359,27 @@ def _years_of_change(node: object) -> set[int]:
     else:
         return set()
     return set().union(*map(_years_of_change, children))
+
+
+def _change(node: dict[str, Any], index: int | None, number: float, relative: bool, from_year: int | None) -> None:
+    """Set (or with `relative` multiply) a number of a scenario's data, or element `index` of a vector, in
+    `value` and in every `by_year` entry, or with `from_year` in the entry of that year and the later ones.
+    A single number set absolutely holds alone: the later `by_year` entries go (its ramp is replaced)."""
+
+    def changed(old: Any) -> Any:
+        if index is None:
+            return old * number if relative else number
+        return [(x * number if relative else number) if j == index else x for j, x in enumerate(old)]
+
+    by_year = node.get("by_year", {})
+    later = relative or index is not None  # else the number holds alone
+    if from_year is None:
+        node["value"] = changed(node["value"])
+        node["by_year"] = {year: changed(v) for year, v in by_year.items()} if later else {}
+        return
+    kept = {year: v for year, v in by_year.items() if year < from_year}
+    moved = {year: changed(v) for year, v in by_year.items() if year > from_year and later}
+    node["by_year"] = kept | {from_year: changed(_in_force(node["value"], by_year, from_year))} | moved
 
 
 class Scenario(_Strict):
@@ -401,11 +433,13 @@ class Scenario(_Strict):
         """The years in which some number of the scenario takes a new value (its `by_year` entries)."""
         return frozenset(_years_of_change(self))
 
-    def with_values(self, values: dict[str, float], relative: bool = False) -> Scenario:
+    def with_values(self, values: dict[str, float], relative: bool = False, from_year: int | None = None) -> Scenario:
         """A copy with numbers replaced, by key path: "burden.reversion_per_month", "detection.x_by_level[2]".
 
         relative=True multiplies instead: the value and its `by_year` changes keep their shape (a factor 1.2 on a
-        budget that ramps up raises every step of the ramp by 20 %)."""
+        budget that ramps up raises every step of the ramp by 20 %). from_year: the change holds from that year
+        on, as a `by_year` entry; before it the scenario's own numbers hold (an experiment's factor acting from
+        a year: `experiment.Uncertainty.from_year`)."""
         data = self.model_dump(mode="python")
         for path, number in values.items():
             *parents, last = path.split(".")
@@ -420,17 +454,12 @@ class Scenario(_Strict):
             if isinstance(node["value"], list) != bool(index):
                 allowed = f"name one element, e.g. {path}[0]" if not index else "no [index] on a single number"
                 raise ScenarioError([f"{self.name}: {path}: {allowed}"])
+            i = None
             if index:
                 i = int(index.rstrip("]")) if index.rstrip("]").isdigit() else len(node["value"])
                 if i >= len(node["value"]):
                     raise ScenarioError([f"{self.name}: {path}: index out of range 0-{len(node['value']) - 1}"])
-                node["value"][i] = node["value"][i] * number if relative else number
-            elif relative:
-                node["value"] *= number
-                node["by_year"] = {year: v * number for year, v in node.get("by_year", {}).items()}
-            else:
-                node["value"] = number
-                node["by_year"] = {}
+            _change(node, i, number, relative, from_year)
             if "uncertainty" in node:  # a number set here is no longer the uncertain one its range describes
                 node["uncertainty"] = None
         try:

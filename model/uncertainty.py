@@ -19,11 +19,15 @@ from __future__ import annotations
 import math
 import zlib
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from model.scenario import Range, Scenario, _Param
+
+if TYPE_CHECKING:
+    from model.ensemble import Ensemble
 
 PARAMETER_STREAM = "parameters"  # the tag of the draws of uncertain numbers; no model stream has it
 MODES = {False: "replicate noise only", True: "parameter uncertainty + replicate noise"}  # comparison.csv, manifest
@@ -63,9 +67,12 @@ def drawn_values(scenario: Scenario, seed: int) -> dict[str, float]:
     return {path: inverse(quantile(seed, path), p.uncertainty) for path, p in uncertain_numbers(scenario)}  # type: ignore[arg-type]
 
 
-def drawn(scenario: Scenario, seed: int) -> Scenario:
-    """`scenario` with its uncertain numbers drawn for the replicate with seed `seed`; the ranges stay, so the
-    same call on the result draws the same numbers again."""
+def drawn(scenario: Scenario, seed: int, ensemble: Ensemble | None = None) -> Scenario:
+    """`scenario` with its uncertain numbers drawn for the replicate with seed `seed` (first a parameter set of
+    the district's `ensemble`, `model.ensemble`); the ranges stay, so the same call on the result draws the same
+    numbers again."""
+    if ensemble is not None:
+        scenario = ensemble.applied(scenario, seed)
     draws = drawn_values(scenario, seed)
     if not draws:
         return scenario
@@ -82,14 +89,18 @@ def drawn(scenario: Scenario, seed: int) -> Scenario:
 
 
 def run_drawn(
-    run: Callable[[Sequence[Scenario], int], list[np.ndarray]], scenarios: Sequence[Scenario], seed: int
+    run: Callable[[Sequence[Scenario], int], list[np.ndarray]],
+    scenarios: Sequence[Scenario],
+    seed: int,
+    ensemble: Ensemble | None = None,
 ) -> list[np.ndarray]:
     """`run` (one replicate of each scenario) on the scenarios with their numbers drawn for `seed`."""
-    return run([drawn(s, seed) for s in scenarios], seed)
+    return run([drawn(s, seed, ensemble) for s in scenarios], seed)
 
 
-def draws_table(scenarios: Sequence[Scenario], seeds: Sequence[int]) -> pd.DataFrame:
-    """parameter_draws.csv: per replicate, scenario and uncertain number its quantile and drawn value."""
+def draws_table(scenarios: Sequence[Scenario], seeds: Sequence[int], ensemble: Ensemble | None = None) -> pd.DataFrame:
+    """parameter_draws.csv: per replicate, scenario and uncertain number its quantile and drawn value; with an
+    `ensemble`, also the parameter set drawn and the values it gives each scenario (`of` = "ensemble")."""
     rows = [
         {
             "replicate": r,
@@ -104,4 +115,6 @@ def draws_table(scenarios: Sequence[Scenario], seeds: Sequence[int]) -> pd.DataF
         for s in scenarios
         for (path, p), value in zip(uncertain_numbers(s), drawn_values(s, seed).values(), strict=True)
     ]
-    return pd.DataFrame(rows, columns=["replicate", "scenario", "parameter", "quantile", "value", "of", "source"])
+    columns = ["replicate", "scenario", "parameter", "quantile", "value", "of", "source"]
+    sets = [ensemble.draws(s, list(seeds)) for s in scenarios] if ensemble else []
+    return pd.concat([pd.DataFrame(rows, columns=columns), *sets], ignore_index=True)

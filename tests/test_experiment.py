@@ -52,12 +52,13 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-def latin_experiment(folder: Path, points: int = 12, name: str = "latin") -> Path:
+def latin_experiment(folder: Path, points: int = 12, name: str = "latin", extra: str = "") -> Path:
+    """Two uncertainties over the tiny pair; `extra`: more top-level keys."""
     return write(
         folder,
         f"{name}.toml",
         f'name = "{name}"\ndescription = "test"\nscenarios = ["tiny.toml", "tiny_more.toml"]\n'
-        f"replicates = 2\nseed = 5\npoints_per_batch = 2\n"
+        f"replicates = 2\nseed = 5\npoints_per_batch = 2\n{extra}"
         'outcomes = ["npv_eur_at_3_5pct", "begun_heimerziehung_34"]\n'
         f'[design]\nmethod = "latin"\nsamples = {points}\n'
         '[[uncertainties]]\npath = "prevention.familienhebamme.protection_half_life_months"\n'
@@ -88,6 +89,14 @@ BAD = {
     ),
     "probability-above-1": (("policy.placement_probability_level_4", "0.2", "1.5"), "less than or equal to 1"),
     "low-not-below-high": (("burden.reversion_per_month", "0.05", "0.01"), "uncertainties[0].high: 0.01: must be"),
+    "from-year-outside": (
+        ("burden.reversion_per_month", "0.01", "0.05\nfrom_year = 2030"),
+        "uncertainties[0].from_year: 2030: outside the simulated years 2024-2026 (burn-in from 2024, reported from",
+    ),
+    "from-year-not-whole": (
+        ("burden.reversion_per_month", "0.01", "0.05\nfrom_year = 2025.0"),
+        "uncertainties.0.from_year: 2025.0: Input should be a valid integer",
+    ),
 }
 
 
@@ -116,6 +125,8 @@ def test_a_bad_factor_is_named_before_any_run(folder, tmp_path, factor, expected
         ),
         (('method = "latin"\nsamples = 12', 'method = "morris"'), "design.trajectories: missing"),
         (('"begun_heimerziehung_34"', '"begun_heim"'), "outcomes[1]: 'begun_heim': unknown outcome"),
+        (("seed = 5\n", "seed = 5\nfactors_from_year = 1990\n"), "factors_from_year: 1990: outside the simulated"),
+        (("seed = 5\n", 'seed = 5\nfactors_from_year = "2025"\n'), "factors_from_year: '2025': Input should be"),
         (('scenarios = ["tiny.toml", "tiny_more.toml"]', 'scenarios = ["nope.toml"]'), "file does not exist"),
         (
             ('scenarios = ["tiny.toml", "tiny_more.toml"]', 'scenarios = ["tiny.toml", "tiny.toml"]'),
@@ -168,7 +179,8 @@ def test_killed_experiment_resumes_without_losing_or_repeating_runs(folder, tmp_
 
 def test_a_dask_cluster_gives_the_same_runs_as_local_processes(folder, tmp_path):
     distributed = pytest.importorskip("distributed")
-    experiment = load_experiment(latin_experiment(folder, points=4, name="on_dask"))
+    # the design points share their past (factors_from_year): each worker process reuses its snapshots
+    experiment = load_experiment(latin_experiment(folder, points=4, name="on_dask", extra="factors_from_year = 2025\n"))
     local = run_experiment(experiment, tmp_path / "local", LocalEvaluator(1))
     with distributed.LocalCluster(
         n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None

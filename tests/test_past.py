@@ -11,10 +11,10 @@ import pytest
 
 from model.comparison import compare
 from model.experiment import LocalEvaluator, load_experiment, run_experiment
-from model.past import Pasts, fork_month, load_snapshot, past_key, run_shared
+from model.past import PASTS, Pasts, fork_month, load_snapshot, past_key, run_shared
 from model.scenario import Scenario
 from model.simulation import DistrictModel
-from tests.test_experiment import folder, latin_experiment  # noqa: F401 (the fixture)
+from tests.test_experiment import folder, latin_experiment, write  # noqa: F401 (the fixture)
 
 START = 2025  # the baseline's start year; shrink() leaves 3 years of burn-in before it
 
@@ -99,6 +99,46 @@ def test_an_experiment_gives_the_same_runs_with_and_without_the_shared_past(fold
     experiment.shared_past = False
     full = run_experiment(experiment, tmp_path / "full", LocalEvaluator(1))
     pd.testing.assert_frame_equal(forked, full, check_exact=True)
+
+
+FROM_2025 = "factors_from_year = 2025\n"  # the tiny pair's start year, after one year of burn-in
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_an_experiment_with_factors_from_a_year_gives_the_same_runs_with_and_without_the_shared_past(
+    folder,  # noqa: F811
+    tmp_path,
+    workers,
+):
+    experiment = load_experiment(latin_experiment(folder, points=6, name="from_2025", extra=FROM_2025))
+    before = (PASTS.simulated, PASTS.reused)
+    forked = run_experiment(experiment, tmp_path / "forked", LocalEvaluator(workers))
+    if workers == 1:  # in this process: one past per seed for all 6 points (none if an earlier test kept them)
+        simulated, reused = PASTS.simulated - before[0], PASTS.reused - before[1]
+        assert simulated <= 2 and simulated + reused == 6 * 2, (simulated, reused)
+    experiment.shared_past = False
+    full = run_experiment(experiment, tmp_path / "full", LocalEvaluator(workers))
+    pd.testing.assert_frame_equal(forked, full, check_exact=True)
+
+
+def test_a_factor_acting_before_its_from_year_changes_the_past(folder):  # noqa: F811
+    experiment = load_experiment(latin_experiment(folder, points=4, name="keys", extra=FROM_2025))
+    points = [experiment.scenarios_at(point) for point in range(4)]
+    assert fork_month(points[0]) == 12, "the pair parts in 2026 (tiny_more's budget)"
+    assert experiment.parting_month(points[0]) == 0, "the drawn numbers hold from January 2025"
+    assert len({past_key(p[0], 5, 0) for p in points}) == 1, "the design points share the burn-in"
+    assert len({past_key(p[0], 5, 12) for p in points}) == 4, "but not 2025, which has their drawn numbers"
+    for scenario, nominal in zip(points[0], experiment.scenarios, strict=True):
+        drawn = scenario.prevention["familienhebamme"].protection_half_life_months
+        assert drawn.at(START - 1) == nominal.prevention["familienhebamme"].protection_half_life_months.value
+        assert drawn.at(START) != drawn.at(START - 1)
+
+    text = latin_experiment(folder, points=4, name="keys_early", extra=FROM_2025).read_text()
+    early = write(folder, "keys_early.toml", text.replace("high = 120\n", "high = 120\nfrom_year = 2024\n"))
+    experiment = load_experiment(early)
+    points = [experiment.scenarios_at(point) for point in range(4)]
+    assert experiment.parting_month(points[0]) == -12, "a half-life drawn from 2024 on: no common past"
+    assert len({past_key(p[0], 5, 0) for p in points}) == 4, "it acts in the burn-in: each point has its own past"
 
 
 def test_microdata_is_refused_for_a_model_continued_from_a_past(pair):

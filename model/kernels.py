@@ -109,9 +109,10 @@ def pairwise_sum(values: np.ndarray) -> float:
 
 @nb.njit(cache=True)
 def census(fam, n_helps: int, n_services: int):
-    """Month-end counts: stock per help (all, unaccompanied), per prevention service, residents per risk
-    level, families in each state of `recorder.STATES` (in a help they are counted by help), unaccompanied, and
-    resident children at high risk (`rules.NEED_LEVEL` or above) with neither a help nor a prevention service."""
+    """Month-end counts: stock per help (all, unaccompanied), per prevention service, resident children (minors)
+    per risk level, families in each state of `recorder.STATES` (in a help they are counted by help),
+    unaccompanied, and resident children at high risk (`rules.NEED_LEVEL` or above) with neither a help nor a
+    prevention service."""
     help, prevention = fam.help, fam.prevention
     stock = np.zeros(n_helps, dtype=np.int64)
     stock_alone = np.zeros(n_helps, dtype=np.int64)
@@ -122,7 +123,7 @@ def census(fam, n_helps: int, n_services: int):
     for i in range(len(help)):
         if fam.unaccompanied[i]:
             alone += 1
-        else:
+        elif fam.age_months[i] < rule.ADULT_MONTHS:  # children: young adults are not counted by risk level
             levels[fam.level[i]] += 1
             unhelped += (fam.level[i] >= rule.NEED_LEVEL) & (help[i] == NO_HELP) & (prevention[i] == NO_HELP)
         if prevention[i] != NO_HELP:
@@ -355,7 +356,7 @@ def ageing(keys, month: int, fam, rules, tally, taken: np.ndarray) -> np.ndarray
         in_help = fam.help[i] != NO_HELP
         u = draw(key, at, ids[i])
         ending[i] = rule.help_ends_with_age(age_months[i], in_help, u, continue_after_18)
-        leaving[i] = rule.leaves_district(age_months[i], in_help, ending[i], moving_away[i])
+        leaving[i] = rule.leaves_district(age_months[i], in_help, ending[i], moving_away[i], fam.unaccompanied[i])
     ending = indices(ending)
     end_helps(fam, ending, tally, taken, np.ones(len(ending), dtype=np.bool_))  # helps that end with age
     return indices(leaving)
@@ -551,13 +552,17 @@ def come_to_notice(keys, month: int, fam, rules) -> tuple[np.ndarray, np.ndarray
 
 @nb.njit(cache=True)
 def assess(keys, month: int, fam, idx: np.ndarray, rules, tally, taken: np.ndarray) -> None:
-    """§8a assessment of the families idx: acute endangerment (level 4, a minor, a share of them; draws from
-    keys.acute) -> Inobhutnahme (§42, for minors only); latent endangerment (other level 4) and need
-    (level 3) wait for a help plan. Counts the outcomes (acute, latent, need, neither)."""
+    """§8a assessment of the minors among the families idx: acute endangerment (level 4, a share of them; draws
+    from keys.acute) -> Inobhutnahme (§42); latent endangerment (other level 4) and need (level 3) wait for a
+    help plan. Counts the outcomes (acute, latent, need, neither). Young adults among idx are not assessed:
+    in need, they wait for a help plan (§41)."""
     at = position(month)
     acute = np.empty(len(idx), dtype=np.int64)
     n = 0
     for i in idx:
+        if not rule.assessed_under_8a(fam.age_months[i]):
+            fam.waiting[i] |= rule.young_adult_help_planned(fam.level[i])
+            continue
         u = draw(keys.acute, at, fam.id[i])
         outcome = rule.assessment_outcome(fam.level[i], fam.age_months[i], u, rules.acute_share_of_endangerment)
         tally.assessments[outcome] += 1

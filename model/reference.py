@@ -131,7 +131,7 @@ class Family(mesa.Agent):
         )
         if ends:
             m.end_help(self)
-        return rule.leaves_district(self.age_months, in_help, ends, self.moving_away)
+        return rule.leaves_district(self.age_months, in_help, ends, self.moving_away, self.unaccompanied)
 
     # --- 2. burden and risk --------------------------------------------------------------------
 
@@ -205,8 +205,12 @@ class Family(mesa.Agent):
             self.assess()
 
     def assess(self) -> None:
-        """§8a: acute endangerment of a minor -> Inobhutnahme; latent endangerment or need -> wait for a plan."""
+        """§8a: acute endangerment of a minor -> Inobhutnahme; latent endangerment or need -> wait for a plan. A
+        young adult is not assessed: in need, they wait for a plan (§41)."""
         m = self.model
+        if not rule.assessed_under_8a(self.age_months):
+            self.waiting |= rule.young_adult_help_planned(self.level)
+            return
         u = self.random.random()
         outcome = rule.assessment_outcome(self.level, self.age_months, u, m.rules.acute_share_of_endangerment)
         m.tally.assessments[outcome] += 1

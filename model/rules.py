@@ -25,7 +25,7 @@ from numba.core import types
 from numba.extending import get_cython_function_address
 
 ADULT_MONTHS = 18 * 12  # at 18 a help ends or continues as help for young adults (§41)
-MAX_AGE_MONTHS = 21 * 12  # §41 helps end at 21
+MAX_AGE_MONTHS = 21 * 12  # §41 helps end at 21, and young adults leave the model
 TOP_LEVEL = 4  # risk levels 0-4: levels begin at 1, 2, 3 and 4 burden points
 NEED_LEVEL = 3  # level 3: a need for help (§27); the youth office plans a help
 ENDANGERMENT_LEVEL = 4  # level 4: endangerment of the child's welfare (§8a)
@@ -77,9 +77,11 @@ def help_ends_with_age(age_months: int, in_help: bool, u: float, continue_after_
 
 
 @rule
-def leaves_district(age_months: int, in_help: bool, help_ends: bool, moving_away: bool) -> bool:
-    """Adults without a help (counting those whose help ends now) and families moving away leave."""
-    return ((age_months >= ADULT_MONTHS) & (help_ends | (not in_help))) | moving_away
+def leaves_district(age_months: int, in_help: bool, help_ends: bool, moving_away: bool, unaccompanied: bool) -> bool:
+    """Young people leave at 21; before, young adults stay (they may still begin a help for young adults, §41),
+    except unaccompanied young adults out of help (no family here: they move on); families moving away leave."""
+    out_of_help = help_ends | (not in_help)
+    return (age_months >= MAX_AGE_MONTHS) | ((age_months >= ADULT_MONTHS) & out_of_help & unaccompanied) | moving_away
 
 
 # --- burden and risk ---------------------------------------------------------------------------------------
@@ -239,6 +241,19 @@ def escalation_noticed(ambulant: bool, level: int, start_level: int, u: float, n
     """A helper in an ambulant help notices endangerment that arose during the help, with a probability."""
     arisen = (level == ENDANGERMENT_LEVEL) & (start_level < ENDANGERMENT_LEVEL)
     return ambulant & arisen & (u < noticed_per_month)
+
+
+@rule
+def assessed_under_8a(age_months: int) -> bool:
+    """§8a assesses a danger to a minor's welfare: a young adult who comes to notice is not assessed."""
+    return age_months < ADULT_MONTHS
+
+
+@rule
+def young_adult_help_planned(level: int) -> bool:
+    """A young adult (18-20) who comes to the youth office's notice in need waits for a help plan for a help for
+    young adults (§41), which may begin after 18 (after leaving care, or as need arises), not only continue."""
+    return level >= NEED_LEVEL
 
 
 @rule

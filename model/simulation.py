@@ -250,8 +250,8 @@ class DistrictModel(mesa.Model):
 
     def young_people_by_age(self) -> np.ndarray:
         """Young people aged 0-20 in the district, by age in completed years: the children counted (one slot
-        each, unaccompanied minors included); young adults, who stay in the model only while in a help, as the
-        district's under-21s beyond its minors, spread evenly over the three years of age."""
+        each, unaccompanied minors included); young adults as the district's nominal under-21s beyond its minors
+        (the denominator of every rate per 10,000 under 21), spread evenly over the three years of age."""
         f, p = self.families, self.params
         adult_years = (MAX_AGE_MONTHS - ADULT_MONTHS) // 12
         counted = np.bincount(f.age_months[f.age_months < ADULT_MONTHS] // 12, minlength=ADULT_MONTHS // 12)
@@ -261,7 +261,7 @@ class DistrictModel(mesa.Model):
     # 1. demography ----------------------------------------------------------------------------
 
     def demography(self) -> None:
-        """Everyone ages a month; adults without a help and those moving away leave; babies are born (a new
+        """Everyone ages a month; young people of 21 and those moving away leave; babies are born (a new
         family each) and unaccompanied minors arrive, straight into Inobhutnahme (§42)."""
         f, p, tally = self.families, self.params, self.tally
         leaving = self.phases.ageing(self.keys, self.month, f.arrays, self.rules, tally.arrays, self.places_taken)

@@ -108,6 +108,8 @@ DIRECTIONS = [
     ("helps.intensive_familienhilfe.budget_eur_per_year", 50_000, 800_000, "begun.intensive_familienhilfe", +1),
     ("helps.spfh_31.weight_by_age_band[0]", 0.5, 5.0, "begun.spfh_31", +1),
     ("helps.heimerziehung_34.weight_by_age_band[2]", 0.5, 5.0, "begun.heimerziehung_34", +1),
+    # young adults who come to notice in need begin §41 helps: §34 is the placement open to them at 18-20
+    ("helps.heimerziehung_34.weight_by_age_band[3]", 0.0, 2.0, "begun.heimerziehung_34", +1),
 ]
 
 

@@ -11,7 +11,7 @@ import importlib.util
 
 from tests.conftest import ROOT
 
-PINNED = "e55fb3ebe09656e35b687b53f87585d57f52fe34e386c491f2c825e8d23ac770"
+PINNED = "db2229b16bee340eb9f63f7a0639e4ec14f3c1e046a0f4affe0f460f89e722f8"
 
 
 def test_results_are_those_pinned():

@@ -50,7 +50,8 @@ def test_columns_mean_what_they_say(model: DistrictModel):
     assert {"self_referral", "help_plan", "crisis_intake"} <= set(begun["route"])
     assert ended["route"].isna().all() and begun["months"].isna().all() and ended["months"].notna().all()
     assert (ended["months"] >= 0).all() and ended["as_planned"].notna().all() and begun["as_planned"].isna().all()
-    assert ((helps["age_years"] >= 0) & (helps["age_years"] <= 20)).all()
+    assert ((begun["age_years"] >= 0) & (begun["age_years"] <= 20)).all()
+    assert ((ended["age_years"] >= 0) & (ended["age_years"] <= 21)).all()  # helps end with age on the 21st birthday
     crisis = begun[begun["help"] == "inobhutnahme_42"]
     assert set(crisis["route"]) <= {"crisis_intake", "8a_assessment"}
     out_of_home = set(model.catalogue.helps_in_role("out_of_home"))

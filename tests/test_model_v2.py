@@ -1,4 +1,5 @@
-"""Mechanisms of model v2 seen whole: waiting that hurts, and a change in parenting that shows years later."""
+"""Mechanisms of model v2 seen whole: waiting that hurts, a change in parenting that shows years later, and
+helps for young adults begun after 18."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from model import load_scenario
+from model import DistrictModel, load_scenario
 from model.comparison import compare
-from tests.conftest import BASELINE
+from tests.conftest import BASELINE, shrink
 
 START = 2025  # the baseline's first reported year
 OUT_OF_HOME = ("begun_vollzeitpflege_33", "begun_heimerziehung_34", "begun_ise_35")
@@ -100,3 +101,17 @@ def test_a_shortage_of_foster_families_pushes_placements_into_residential_care(t
     d = compare([scenario("reference"), capped], replicates=4, seed=6, workers=1).differences().loc["few_foster"].sum()
     assert d["begun_vollzeitpflege_33"] < 0
     assert d["begun_heimerziehung_34"] > 0
+
+
+def test_young_adults_begin_helps_after_18_and_are_never_assessed():
+    """§41: young adults (18-20) stay in the district; one who comes to notice in need (a report, an escalation
+    in help, a help ended unresolved) gets a help plan without a §8a assessment, which protects minors. So helps
+    begin at 18-20 by help plan, placements in §34 among them, and every assessment is of a minor."""
+    model = DistrictModel(shrink(load_scenario(BASELINE), 40_000, 4, 4), 5, microdata=True)
+    model.run()
+    tables = model.microdata.tables()
+    begun = tables["helps"][tables["helps"]["event"] == "begun"]
+    young_adults = begun[begun["age_years"] >= 18]
+    assert (young_adults["route"] == "help_plan").sum() > 10, young_adults["route"].value_counts()
+    assert (young_adults["help"] == "heimerziehung_34").any()
+    assert (tables["assessments"]["age_years"] < 18).all()

@@ -50,18 +50,32 @@ def test_help_ends_with_age(age: int, in_help: bool, u: float, ends: bool):
 
 
 @pytest.mark.parametrize(
-    ("age", "in_help", "help_ends", "moving_away", "leaves"),
+    ("age", "in_help", "help_ends", "moving_away", "unaccompanied", "leaves"),
     [
-        (ADULT_MONTHS - 1, False, False, False, False),  # a child stays
-        (ADULT_MONTHS, False, False, False, True),  # an adult without a help leaves
-        (ADULT_MONTHS, True, False, False, False),  # an adult in a help (§41) stays
-        (ADULT_MONTHS, True, True, False, True),  # ... until it ends
-        (ADULT_MONTHS - 1, True, True, False, False),  # a minor whose help ends stays
-        (5, False, False, True, True),  # moving away
+        (ADULT_MONTHS - 1, False, False, False, False, False),  # a child stays
+        (ADULT_MONTHS, False, False, False, False, False),  # a young adult without a help stays (§41 may begin)
+        (ADULT_MONTHS, True, True, False, False, False),  # ... and one whose help ends at 18
+        (MAX_AGE_MONTHS - 1, False, False, False, False, False),  # until 21
+        (MAX_AGE_MONTHS, False, False, False, False, True),  # at 21 everybody leaves
+        (MAX_AGE_MONTHS, True, False, False, False, True),
+        (ADULT_MONTHS, False, False, False, True, True),  # an unaccompanied young adult out of help moves on
+        (ADULT_MONTHS, True, True, False, True, True),  # ... when the help ends
+        (ADULT_MONTHS, True, False, False, True, False),  # ... not while it runs (§41)
+        (ADULT_MONTHS - 1, False, False, False, True, False),  # an unaccompanied minor stays
+        (5, False, False, True, False, True),  # moving away
     ],
 )
-def test_leaves_district(age: int, in_help: bool, help_ends: bool, moving_away: bool, leaves: bool):
-    assert rule.leaves_district(age, in_help, help_ends, moving_away) == leaves
+def test_leaves_district(
+    age: int, in_help: bool, help_ends: bool, moving_away: bool, unaccompanied: bool, leaves: bool
+):
+    assert rule.leaves_district(age, in_help, help_ends, moving_away, unaccompanied) == leaves
+
+
+def test_only_minors_are_assessed_and_young_adults_in_need_get_a_plan():
+    assert rule.assessed_under_8a(ADULT_MONTHS - 1)
+    assert not rule.assessed_under_8a(ADULT_MONTHS)
+    assert not rule.young_adult_help_planned(rule.NEED_LEVEL - 1)
+    assert rule.young_adult_help_planned(rule.NEED_LEVEL) and rule.young_adult_help_planned(rule.ENDANGERMENT_LEVEL)
 
 
 def test_pick_reads_a_small_table_and_minus_one_is_the_last():

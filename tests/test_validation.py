@@ -123,6 +123,8 @@ def test_the_table_from_a_small_run():
     result = simulate(scenario, replicates=2, seed=5, workers=1)
     table = validation_table(result.microdata(), help_groups(result.catalogue))
     assert len(table) == len(checks()) and set(table["verdict"]) <= {"within", "outside", "no model figure"}
+    table = table[table["model"].notna()]  # a small district may begin no help of a rare type (§32): no share
+    assert len(table) >= len(checks()) - 2
     shares = table[table["unit"] == "share"]
     assert shares["model"].between(0, 1).all()
     assert (table["p05"] <= table["model"] + 1e-9).all() and (table["model"] <= table["p95"] + 1e-9).all()

@@ -167,7 +167,7 @@ def test_parenting_after_prevention_takes_the_larger_change():
     assert rule.parenting_after_prevention(0.05, 0.05, 0.3, 0, SERVICES, 0.1) == approx((0.15, 0.1))
     assert rule.parenting_after_prevention(0.1, 0.15, 0.3, 0, SERVICES, 0.1) == (0.15, 0.3)  # keeps its own
     assert rule.parenting_after_prevention(0.0, 0.0, 0.0, 1, SERVICES, 0.1) == approx((0.05, 0.1))
-    assert rule.parenting_after_prevention(0.0, 0.2, 0.3, 0, SERVICES, 0.1) == (0.2, 0.3)  # only a larger one resets the pace
+    assert rule.parenting_after_prevention(0.0, 0.2, 0.3, 0, SERVICES, 0.1) == (0.2, 0.3)  # a smaller one: as before
 
 
 def test_prevention_reach_and_age_range():

@@ -206,6 +206,29 @@ def over_horizon(yearly: pd.DataFrame, by: list[str] | None = None) -> pd.DataFr
     return total
 
 
+class _ByYear:
+    """A monthly frame's columns per simulated year as NumPy arrays: `sum[name]` over the year's months,
+    `last[name]` at its last month (pandas' groupby would cost more than the simulation of a small district)."""
+
+    def __init__(self, frame: pd.DataFrame):
+        year = frame.index.to_numpy() // 12
+        starts = np.flatnonzero(np.r_[True, year[1:] != year[:-1]])
+        values = frame.to_numpy(dtype=float)
+        self.years = year[starts]
+        self.column = {name: i for i, name in enumerate(frame.columns)}
+        self.sums = np.add.reduceat(values, starts, axis=0)
+        self.lasts = values[np.r_[starts[1:] - 1, len(values) - 1]]
+
+    def sum(self, *names: str) -> np.ndarray:
+        return self.sums[:, [self.column[n] for n in names]].sum(axis=1)
+
+    def last(self, name: str) -> np.ndarray:
+        return self.lasts[:, self.column[name]]
+
+    def has(self, name: str) -> bool:
+        return name in self.column
+
+
 def yearly_figures(frame: pd.DataFrame, catalogue: Catalogue) -> pd.DataFrame:
     """Figures per simulated year from one replicate's monthly frame, counted as the statistics count: per help
     (named after the help), per category of the official statistics (named after the category: the sum over
@@ -214,46 +237,45 @@ def yearly_figures(frame: pd.DataFrame, catalogue: Catalogue) -> pd.DataFrame:
     help_names = catalogue.help_names
     hze_helps = [h for h, hze in zip(help_names, catalogue.help_counts_as_hze, strict=True) if hze]
     statistics = {s: list(catalogue.helps_counted_as(s)) for s in dict.fromkeys(catalogue.help_statistic) if s}
-    year = frame.index.to_numpy() // 12
-    by_year = frame.groupby(year)
-    sums, last = by_year.sum(), by_year.last()
-    per10k = 10_000 / last["under_21"]
-    cases = pd.DataFrame({h: last[f"stock.{h}"] + sums[f"ended.{h}"] for h in help_names})
-    begun = pd.DataFrame({h: sums[f"begun.{h}"] for h in help_names})
-    alone = pd.DataFrame({h: sums[f"begun_unaccompanied.{h}"] for h in help_names})
-    stock = pd.DataFrame({h: last[f"stock.{h}"] for h in help_names})
-    months = pd.DataFrame({h: sums[f"occupancy.{h}"] for h in help_names})  # billed months of help in the year
+    y = _ByYear(frame)
+    per10k = 10_000 / y.last("under_21")
+    cases = {h: y.last(f"stock.{h}") + y.sum(f"ended.{h}") for h in help_names}
+    begun = {h: y.sum(f"begun.{h}") for h in help_names}
+    alone = {h: y.sum(f"begun_unaccompanied.{h}") for h in help_names}
+    stock = {h: y.last(f"stock.{h}") for h in help_names}
+    months = {h: y.sum(f"occupancy.{h}") for h in help_names}  # billed months of help in the year
     for statistic, helps in statistics.items():
         for table in (cases, begun, alone, stock, months):
-            table[statistic] = table[helps].sum(axis=1)
-    out: dict[str, pd.Series] = {}
-    out["hze_cases_all"] = cases[hze_helps].sum(axis=1) * per10k
+            table[statistic] = sum(table[h] for h in helps)
+    out: dict[str, np.ndarray] = {}
+    out["hze_cases_all"] = sum(cases[h] for h in hze_helps) * per10k
     for h in cases:
         out[f"cases_{h}"] = cases[h] * per10k
     for h in stock:
         out[f"stock_{h}"] = stock[h] * per10k
     placed = [s for s in ("vollzeitpflege_33", "heimerziehung_34") if s in statistics]
-    out["new_out_of_home_placements_per_year"] = begun[placed].sum(axis=1) * per10k
+    out["new_out_of_home_placements_per_year"] = sum((begun[s] for s in placed), np.zeros(len(y.years))) * per10k
     if "inobhutnahme_42" in statistics:
         crisis = begun["inobhutnahme_42"] - alone["inobhutnahme_42"]
         out["inobhutnahmen_without_unaccompanied_per_year"] = crisis * per10k
-    out["assessments_8a_endangerment_per_year"] = (sums["assessments.acute"] + sums["assessments.latent"]) * per10k
-    out["assessments_8a_need_without_endangerment_per_year"] = sums["assessments.need"] * per10k
-    out["assessments_8a_neither_per_year"] = sums["assessments.neither"] * per10k
+    out["assessments_8a_endangerment_per_year"] = y.sum("assessments.acute", "assessments.latent") * per10k
+    out["assessments_8a_need_without_endangerment_per_year"] = y.sum("assessments.need") * per10k
+    out["assessments_8a_neither_per_year"] = y.sum("assessments.neither") * per10k
     for h in help_names:
         with np.errstate(invalid="ignore", divide="ignore"):
-            out[f"mean_duration_ended_{h}"] = sums[f"ended_months.{h}"] / sums[f"ended.{h}"]
-    out["hze_spending_per_resident_under_21"] = sums["cost_eur.hze"] / last["under_21"]
-    ambulant = [h for h in hze_helps if f"ended_resolved.{h}" in sums and sums[f"ended_resolved.{h}"].sum() > 0]
-    resolved = sums[[f"ended_resolved.{h}" for h in ambulant]].sum(axis=1)
-    out["ambulant_helps_ended_as_planned_share"] = resolved / sums[[f"ended.{h}" for h in ambulant]].sum(axis=1)
+            out[f"mean_duration_ended_{h}"] = y.sum(f"ended_months.{h}") / y.sum(f"ended.{h}")
+    out["hze_spending_per_resident_under_21"] = y.sum("cost_eur.hze") / y.last("under_21")
+    ambulant = [h for h in hze_helps if y.has(f"ended_resolved.{h}") and y.sum(f"ended_resolved.{h}").sum() > 0]
+    resolved = y.sum(*(f"ended_resolved.{h}" for h in ambulant))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["ambulant_helps_ended_as_planned_share"] = resolved / y.sum(*(f"ended.{h}" for h in ambulant))
     for h in begun:
         out[f"begun_{h}"] = begun[h]
         out[f"begun_unaccompanied_{h}"] = alone[h]
         out[f"help_months_{h}"] = months[h]
     for c in [*CATEGORIES, "total"]:
-        out[f"cost_eur_{c}"] = sums[f"cost_eur.category.{c}" if c != "total" else "cost_eur.total"]
-    return pd.DataFrame(out, index=sums.index)
+        out[f"cost_eur_{c}"] = y.sum(f"cost_eur.category.{c}" if c != "total" else "cost_eur.total")
+    return pd.DataFrame(out, index=pd.Index(y.years))
 
 
 def calibration_table(yearly: pd.DataFrame) -> pd.DataFrame:

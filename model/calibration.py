@@ -206,7 +206,7 @@ def over_horizon(yearly: pd.DataFrame, by: list[str] | None = None) -> pd.DataFr
     return total
 
 
-class _ByYear:
+class ByYear:
     """A monthly frame's columns per simulated year as NumPy arrays: `sum[name]` over the year's months,
     `last[name]` at its last month (pandas' groupby would cost more than the simulation of a small district)."""
 
@@ -237,7 +237,7 @@ def yearly_figures(frame: pd.DataFrame, catalogue: Catalogue) -> pd.DataFrame:
     help_names = catalogue.help_names
     hze_helps = [h for h, hze in zip(help_names, catalogue.help_counts_as_hze, strict=True) if hze]
     statistics = {s: list(catalogue.helps_counted_as(s)) for s in dict.fromkeys(catalogue.help_statistic) if s}
-    y = _ByYear(frame)
+    y = ByYear(frame)
     per10k = 10_000 / y.last("under_21")
     cases = {h: y.last(f"stock.{h}") + y.sum(f"ended.{h}") for h in help_names}
     begun = {h: y.sum(f"begun.{h}") for h in help_names}

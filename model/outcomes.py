@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from model.calibration import ByYear
 from model.parameters import Catalogue
 
 if TYPE_CHECKING:
@@ -71,27 +72,26 @@ def yearly_outcomes(result: SimulationResult) -> pd.DataFrame:
     """Children's outcomes (OUTCOMES) per (replicate, calendar year) of one scenario's runs. Crisis intakes and
     placements are helps begun in the catalogue roles `crisis` and `placement` (parameters.ROLES), without
     unaccompanied minors (their arrival is the same in every scenario, and no programme at home reaches them)."""
-    wide = result.wide()
-    year = wide.index.get_level_values("month") // MONTHS_PER_YEAR + result.start_year
-    sums = wide.groupby([wide.index.get_level_values("replicate"), year]).sum()
-    sums.index = sums.index.set_names(["replicate", "year"])
     cat: Catalogue = result.catalogue
+    frames = []
+    for replicate, values in enumerate(result.values):
+        y = ByYear(pd.DataFrame(values, columns=result.metrics))
 
-    def resident_begun(role: str) -> pd.Series:
-        helps = cat.helps_in_role(role)
-        begun = sums[[f"begun.{h}" for h in helps]].sum(axis=1)
-        return begun - sums[[f"begun_unaccompanied.{h}" for h in helps]].sum(axis=1)
+        def resident_begun(role: str, y: ByYear = y) -> np.ndarray:
+            helps = cat.helps_in_role(role)
+            return y.sum(*(f"begun.{h}" for h in helps)) - y.sum(*(f"begun_unaccompanied.{h}" for h in helps))
 
-    return pd.DataFrame(
-        {
-            "child_months_high_risk_without_help": sums["families.high_risk_without_help"],
-            "child_months_endangered": sums["families.level_4"],  # residents: found by the office or not
-            "endangerments_8a": sums["assessments.acute"] + sums["assessments.latent"],
+        outcomes = {
+            "child_months_high_risk_without_help": y.sum("families.high_risk_without_help"),
+            "child_months_endangered": y.sum("families.level_4"),  # residents: found by the office or not
+            "endangerments_8a": y.sum("assessments.acute", "assessments.latent"),
             "crisis_intakes_resident": resident_begun("crisis"),
             "placements_begun_resident": resident_begun("placement"),
-            "families_reached_by_prevention": sums[[f"prevention_begun.{s}" for s in cat.prevention_names]].sum(axis=1),
+            "families_reached_by_prevention": y.sum(*(f"prevention_begun.{s}" for s in cat.prevention_names)),
         }
-    )
+        index = pd.MultiIndex.from_product([[replicate], y.years + result.start_year], names=["replicate", "year"])
+        frames.append(pd.DataFrame(outcomes, index=index))
+    return pd.concat(frames)
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,6 +19,23 @@ from model import Scenario, browser, load_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE = ROOT / "scenarios" / "baseline.toml"
+ENGINE_WARM_UP = (
+    "from model import DistrictModel, load_scenario\n"
+    "from tests.conftest import BASELINE, shrink\n"
+    "DistrictModel(shrink(load_scenario(BASELINE), 3_000, 1, 1), 1, microdata={microdata}).run()\n"
+)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Before the test processes start (pytest-xdist), compile the engine into numba's cache on disk, plain and
+    with microdata side by side: else each test process compiles the plain engine itself, 30-40 s of a core each,
+    and one of them the microdata engine too."""
+    if hasattr(config, "workerinput") or not getattr(config.option, "numprocesses", None):
+        return
+    command = [sys.executable, "-c"]
+    warm_ups = [subprocess.Popen([*command, ENGINE_WARM_UP.format(microdata=m)], cwd=ROOT) for m in (False, True)]
+    for process in warm_ups:
+        process.wait()  # a failure shows in the tests themselves
 
 
 def shrink(scenario: Scenario, inhabitants: float = 5_000, burn_in_years: int = 3, horizon_years: int = 3) -> Scenario:

@@ -4,9 +4,8 @@ Drives model/workbench.py and model/app.py as a page does: the baseline district
 (100,000 inhabitants), workers warmed up as `prevsim app` does at start, the page's first comparison, then a
 number of changes of the Familienhebamme budget. Per change: the scenarios built from their files, the workers'
 runs of the first estimate (and their hand-off), the main process's summary (comparison written and read back),
-the briefing's tables and charts (model/app.py `_shown`) and, with --render, Solara's rendering of the results
-(`Figures`, widgets built as the server builds them, without a browser to send them to; it builds the charts
-again, so `first` then counts the rendering instead of `charts`).
+the briefing's tables (the first estimate shown) and then its charts, as model/app.py draws them: with --render
+Solara's rendering (`Figures`, widgets built as the server builds them, without a browser to send them to).
 
 python experiments/app_latency.py [--changes 5] [--workers 2] [--replicates 8] [--render]
 """
@@ -20,8 +19,9 @@ import time
 from pathlib import Path
 
 from model import workbench
+from model.labels import words
 from model.scenario import load_scenario
-from model.workbench import Engine, on_district, plan, progressive, warm_up
+from model.workbench import Engine, Estimate, on_district, plan, progressive, scenario_of, warm_up
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 LEVER = "prevention.familienhebamme.budget_eur_per_year"
@@ -38,6 +38,28 @@ def _timed(seconds: dict[str, float], name: str, fn):  # type: ignore[no-untyped
     return wrapped
 
 
+def _draw(current: Estimate, run: int, render: bool) -> tuple[float, float]:
+    """Seconds to draw the estimate's tables, then its charts, as the page does (model/app.py): with `render`,
+    Solara's rendering of `Figures` and then of its charts (`charted`); else only the briefing's tables and
+    figures built."""
+    from model import app
+
+    started = time.perf_counter()
+    if render:
+        import solara
+
+        app.charted.set(None)
+        _box, rc = solara.render(app.Figures(current, run, words("de")["app"]), handle_error=False)
+        tables = time.perf_counter() - started
+        app.charted.set((run, current))  # re-renders Figures with its charts, as the work thread asks
+        rc.close()
+    else:
+        app._tables(current, run, "de")
+        tables = time.perf_counter() - started
+        app._charts(current, "de")
+    return tables, time.perf_counter() - started - tables
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--changes", type=int, default=5)
@@ -46,7 +68,7 @@ def main() -> None:
     parser.add_argument("--render", action="store_true", help="also render the results with Solara")
     parser.add_argument("--profile", action="store_true", help="pyinstrument's profile of the main process's part")
     args = parser.parse_args()
-    from model import app
+    from model import app  # noqa: F401  (imports Solara: as the server does before its first page)
 
     district, programme = SCENARIOS / "baseline.toml", SCENARIOS / "osterode_prevention.toml"
     engine = Engine(args.workers)
@@ -66,8 +88,8 @@ def main() -> None:
         for change in range(args.changes):
             seconds.clear()
             changed = time.perf_counter()
-            reference = load_scenario(district)
-            base = on_district(programme, district)
+            reference = scenario_of(district)  # as the page: read again only when a file changed
+            base = scenario_of(district, programme)
             scenarios = [reference, plan(base, {LEVER: 100_000.0 + 25_000.0 * change})]
             inputs = time.perf_counter() - changed
             profiler = None
@@ -80,18 +102,9 @@ def main() -> None:
             first = next(estimates)
             computed = time.perf_counter() - changed
             summary = seconds["summary"]
-            drawing = time.perf_counter()
-            shown = app._shown(first, change + 1, "de")
-            drawn = time.perf_counter() - drawing
-            rendered = 0.0
-            if args.render:
-                import solara
-
-                rendering = time.perf_counter()
-                _box, rc = solara.render(app.Figures(first, change + 1), handle_error=False)
-                rendered = time.perf_counter() - rendering
-                rc.close()
-            total = time.perf_counter() - changed
+            run = change + 1
+            tables, charts = _draw(first, run, args.render)
+            shown_first = time.perf_counter() - changed - charts  # the tables drawn: the first estimate shown
             if profiler is not None:
                 profiler.stop()
                 print(profiler.output_text(unicode=False, show_all=False))
@@ -102,17 +115,14 @@ def main() -> None:
                 "inputs": inputs,
                 "runs": computed - inputs - summary,
                 "summary": summary,
-                "charts": drawn,
-                "render": rendered,
-                "first": total - (drawn if args.render else 0.0),  # rendering builds the charts itself
+                "tables": tables,
+                "first": shown_first,
+                "charts": charts,
                 "full": full,
                 "load": os.getloadavg()[0],
             }
             rows.append(row)
-            print(
-                " ".join(f"{k} {v:.2f}" for k, v in row.items()),
-                f"({first.done} replicates, {len(shown.cost)} cost panels)",
-            )
+            print(" ".join(f"{k} {v:.2f}" for k, v in row.items()), f"(first estimate from {first.done} replicates)")
         print(
             f"median of {len(rows)}: " + " ".join(f"{k} {statistics.median(r[k] for r in rows):.2f}" for k in rows[0])
         )

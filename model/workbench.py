@@ -9,6 +9,7 @@ figure the app shows has the definition it has in comparison.csv and the briefin
 from __future__ import annotations
 
 import datetime
+import functools
 import shutil
 import tempfile
 import threading
@@ -67,11 +68,31 @@ class Choice:
         return self.title.get(lang, self.name.replace("_", " "))
 
 
+def _files(folder: Path) -> tuple[tuple[Path, int, int], ...]:
+    """The scenario files in `folder` and its districts/ with their modification times and sizes."""
+    paths = sorted([*folder.glob("*.toml"), *(folder / DISTRICTS_FOLDER).glob("*.toml")])
+    stats = []
+    for path in paths:
+        try:
+            stat = path.stat()
+        except OSError:
+            continue
+        stats.append((path, stat.st_mtime_ns, stat.st_size))
+    return tuple(stats)
+
+
 def choices(folder: Path) -> tuple[list[Choice], list[Choice]]:
     """(districts, programmes) in `folder`: a district is a file without `extends` or any file under districts/;
-    a programme is any other scenario file (it changes a district). Files that do not load are left out."""
+    a programme is any other scenario file (it changes a district). Files that do not load are left out. Read
+    again only when a file is added, removed or changed (the page asks on every change of a lever)."""
+    districts, programmes = _choices(_files(folder))
+    return list(districts), list(programmes)
+
+
+@functools.lru_cache(maxsize=4)
+def _choices(files: tuple[tuple[Path, int, int], ...]) -> tuple[tuple[Choice, ...], tuple[Choice, ...]]:
     districts, programmes = [], []
-    for path in sorted([*folder.glob("*.toml"), *(folder / DISTRICTS_FOLDER).glob("*.toml")]):
+    for path, _, _ in files:
         try:
             raw = read_toml(path)
             scenario = load_scenario(path)
@@ -80,12 +101,25 @@ def choices(folder: Path) -> tuple[list[Choice], list[Choice]]:
         choice = Choice(path, scenario.name, dict(scenario.title))
         is_district = "extends" not in raw or path.parent.name == DISTRICTS_FOLDER
         (districts if is_district else programmes).append(choice)
-    return districts, programmes
+    return tuple(districts), tuple(programmes)
 
 
 def on_district(programme: Path, district: Path) -> Scenario:
     """The programme's changes applied to the district (`scenario.programme_on`)."""
     return programme_on(district, programme)
+
+
+def scenario_of(district: Path, programme: Path | None = None) -> Scenario:
+    """The district's scenario, or the programme on it (`on_district`): loaded again only when a scenario file
+    beside them (or in the scenarios folder above districts/) is added, removed or changed. Do not modify it."""
+    folders = {district.parent, *([programme.parent] if programme else [])}
+    folders |= {f.parent for f in folders if f.name == DISTRICTS_FOLDER}
+    return _scenario_of(district, programme, tuple(stat for f in sorted(folders) for stat in _files(f)))
+
+
+@functools.lru_cache(maxsize=16)
+def _scenario_of(district: Path, programme: Path | None, _files: tuple[tuple[Path, int, int], ...]) -> Scenario:
+    return on_district(programme, district) if programme else load_scenario(district)
 
 
 # --- levers ---------------------------------------------------------------------------------------------------

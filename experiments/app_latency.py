@@ -48,6 +48,7 @@ def _draw(current: Estimate, run: int, render: bool) -> tuple[float, float]:
     if render:
         import solara
 
+        app.run_number.set(run)
         app.charted.set(None)
         _box, rc = solara.render(app.Figures(current, run, words("de")["app"]), handle_error=False)
         tables = time.perf_counter() - started

@@ -110,7 +110,8 @@ programme_name = solara.reactive(DEFAULT_PROGRAMME)
 other_names = solara.reactive([])
 replicates = solara.reactive(int(os.environ.get(REPLICATES_ENV, DEFAULT_REPLICATES)))
 changes: solara.Reactive[dict[str, float]] = solara.reactive({})
-estimate: solara.Reactive[Estimate | None] = solara.reactive(None)
+# the estimate shown and the run (inputs) it belongs to: an earlier run's stays, dimmed, until the next arrives
+estimate: solara.Reactive[tuple[int, Estimate] | None] = solara.reactive(None)
 run_number = solara.reactive(0)  # counts the inputs computed; the page shows it, so a test knows what it sees
 # the estimate whose charts are drawn and its run: the tables of an estimate show first, its charts after
 charted: solara.Reactive[tuple[int, Estimate] | None] = solara.reactive(None)
@@ -192,15 +193,18 @@ def _table_html(page: BriefingPage, rows: list[dict[str, Any]], shown: Estimate,
 
 @solara.component
 def Results(t: dict[str, Any]) -> None:
-    current = estimate.value
+    """Status, progress and the latest estimate. The same elements in the same places whatever the state, so
+    that a new estimate updates the widgets (charts included) instead of replacing them: a replaced chart costs
+    the browser its whole plotly bundle again, and a chart closed while it draws rejects a promise."""
+    shown = estimate.value
     key, values = status.value
     solara.Text(t[key].format(**values) if key else "", classes=["status"])
-    if current is not None and not current.final:
-        solara.ProgressLinear(100 * current.done / current.replicates)
-    elif current is None:
+    if shown is None or shown[0] != run_number.value:
         solara.ProgressLinear(True)
-    if current is not None:
-        Figures(current, run_number.value, t)
+    else:
+        solara.ProgressLinear(False if shown[1].final else 100 * shown[1].done / shown[1].replicates)
+    if shown is not None:
+        Figures(shown[1], shown[0], t)
 
 
 @dataclass
@@ -237,22 +241,25 @@ def _charts(current: Estimate, language: str) -> Charts:
 @solara.component
 def Figures(current: Estimate, run: int, t: dict[str, Any]) -> None:
     """The estimate's tables at once, its charts when the work thread has asked for them (`charted`): they take
-    seconds on a busy machine, in the server and in the browser. Until then the charts of an earlier estimate of
-    the same inputs stay (fewer runs, the same plan); those of other inputs are taken away."""
+    seconds on a busy machine, in the server and in the browser. Until then the charts drawn last stay: those of
+    the same inputs as they are (fewer runs, the same plan), those of earlier inputs dimmed, as are the tables of
+    earlier inputs while the new ones are computed."""
     tables = solara.use_memo(lambda: _tables(current, run, lang.value), dependencies=[id(current), run, lang.value])
     page = tables.page
-    Heading(page.t["glance"])
-    solara.HTML(tag="div", unsafe_innerHTML=tables.glance)
+    dim = {"opacity": "0.35"}
+    with solara.Column(style=dim if run != run_number.value else {}, classes=["estimate"]):
+        Heading(page.t["glance"])
+        solara.HTML(tag="div", unsafe_innerHTML=tables.glance)
     drawn = charted.value
-    if drawn is not None and drawn[0] == run:
-        ChartsShown(drawn[1])
-    else:
-        Heading(page.t["placements_title"])
-        solara.Text(t["charts_follow"], classes=["charts-follow"])
-        solara.ProgressLinear(True)
-    Heading(page.t["children_title"])
-    solara.Text(page.fill("children_lead"), style={"font-size": "13px"})
-    solara.HTML(tag="div", unsafe_innerHTML=tables.children)
+    follow = drawn is None or drawn[0] != run_number.value
+    solara.Text(t["charts_follow"] if follow else "", classes=["charts-follow"] if follow else [])
+    with solara.Column(style=dim if follow else {}, classes=["charts"]):
+        if drawn is not None:
+            ChartsShown(drawn[1])
+    with solara.Column(style=dim if run != run_number.value else {}, classes=["estimate"]):
+        Heading(page.t["children_title"])
+        solara.Text(page.fill("children_lead"), style={"font-size": "13px"})
+        solara.HTML(tag="div", unsafe_innerHTML=tables.children)
 
 
 @solara.component
@@ -363,7 +370,6 @@ def Page() -> None:
             problems.set(err.problems)
             return
         problems.set([])
-        estimate.set(None)
         run = run_number.value + 1
         run_number.set(run)
         status.set(("waiting", {}))
@@ -373,7 +379,7 @@ def Page() -> None:
                 seconds = f"{time.perf_counter() - started:.1f}"
                 words_key = "full_result" if current.final else ("first_estimate" if first else "refining")
                 status.set((words_key, {"done": current.done, "total": current.replicates, "seconds": seconds}))
-                estimate.set(current)  # its tables are drawn (in this thread) and sent
+                estimate.set((run, current))  # its tables are drawn (in this thread) and sent
                 charted.set((run, current))  # then its charts
                 first = False
 

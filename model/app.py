@@ -24,7 +24,7 @@ from model.labels import words
 from model.report import Page as BriefingPage
 from model.report import Panel, cost_chart, cumulative_chart, placements_chart
 from model.run import replicate_seeds
-from model.scenario import Scenario, ScenarioError, load_scenario
+from model.scenario import Scenario, ScenarioError
 from model.simulation import DistrictModel, Snapshot
 from model.workbench import (
     DEFAULT_REPLICATES,
@@ -40,10 +40,10 @@ from model.workbench import (
     choices,
     default_source,
     levers,
-    on_district,
     plan,
     progressive,
     save_scenario,
+    scenario_of,
     scenario_toml,
     start_of_horizon,
     warm_up,
@@ -90,8 +90,8 @@ def serve(host: str, port: int) -> None:
     district_choices, programme_choices = choices(scenarios_folder())
     if district_choices:
         district, programme = _defaults(district_choices, programme_choices)
-        base = on_district(programme.path, district.path) if programme else load_scenario(district.path)
-        warm_up(engine(), load_scenario(district.path), base)
+        base = scenario_of(district.path, programme.path if programme else None)
+        warm_up(engine(), scenario_of(district.path), base)
     uvicorn.run(starlette_app, host=host, port=port, log_level="warning")
 
 
@@ -110,8 +110,11 @@ programme_name = solara.reactive(DEFAULT_PROGRAMME)
 other_names = solara.reactive([])
 replicates = solara.reactive(int(os.environ.get(REPLICATES_ENV, DEFAULT_REPLICATES)))
 changes: solara.Reactive[dict[str, float]] = solara.reactive({})
-estimate: solara.Reactive[Estimate | None] = solara.reactive(None)
+# the estimate shown and the run (inputs) it belongs to: an earlier run's stays, dimmed, until the next arrives
+estimate: solara.Reactive[tuple[int, Estimate] | None] = solara.reactive(None)
 run_number = solara.reactive(0)  # counts the inputs computed; the page shows it, so a test knows what it sees
+# the estimate whose charts are drawn and its run: the tables of an estimate show first, its charts after
+charted: solara.Reactive[tuple[int, Estimate] | None] = solara.reactive(None)
 status: solara.Reactive[tuple[str, dict[str, str]]] = solara.reactive(("", {}))  # words key and its values
 problems: solara.Reactive[list[str]] = solara.reactive([])
 
@@ -161,9 +164,9 @@ def LeverInput(lever: Lever, t: dict[str, Any], start_year: int) -> None:
 def _scenarios(districts: dict[str, Path], programmes: dict[str, Path]) -> list[Scenario]:
     """Reference, the plan, then the other programmes (all on the chosen district)."""
     district = districts[district_name.value]
-    reference = load_scenario(district)
-    base = on_district(programmes[programme_name.value], district) if programme_name.value else reference
-    others = [on_district(programmes[name], district) for name in other_names.value if name in programmes]
+    reference = scenario_of(district)
+    base = scenario_of(district, programmes[programme_name.value]) if programme_name.value else reference
+    others = [scenario_of(district, programmes[name]) for name in other_names.value if name in programmes]
     return [reference, plan(base, changes.value), *others]
 
 
@@ -190,52 +193,83 @@ def _table_html(page: BriefingPage, rows: list[dict[str, Any]], shown: Estimate,
 
 @solara.component
 def Results(t: dict[str, Any]) -> None:
-    current = estimate.value
+    """Status, progress and the latest estimate. The same elements in the same places whatever the state, so
+    that a new estimate updates the widgets (charts included) instead of replacing them: a replaced chart costs
+    the browser its whole plotly bundle again, and a chart closed while it draws rejects a promise."""
+    shown = estimate.value
     key, values = status.value
     solara.Text(t[key].format(**values) if key else "", classes=["status"])
-    if current is not None and not current.final:
-        solara.ProgressLinear(100 * current.done / current.replicates)
-    elif current is None:
+    if shown is None or shown[0] != run_number.value:
         solara.ProgressLinear(True)
-    if current is not None:
-        Figures(current, run_number.value)
+    else:
+        solara.ProgressLinear(False if shown[1].final else 100 * shown[1].done / shown[1].replicates)
+    if shown is not None:
+        Figures(shown[1], shown[0], t)
 
 
 @dataclass
-class Shown:
-    """An estimate as the page draws it: the briefing's tables (HTML) and charts, in the page's language."""
+class Tables:
+    """An estimate's tables as the page draws them (the briefing's, HTML), in the page's language."""
 
     page: BriefingPage
     glance: str
-    placements: list[Panel]
-    cost: list[Panel]
-    cumulative: Any
     children: str
 
 
-def _shown(current: Estimate, run: int, language: str) -> Shown:
+@dataclass
+class Charts:
+    """An estimate's charts (the briefing's), in the page's language."""
+
+    page: BriefingPage
+    placements: list[Panel]
+    cost: list[Panel]
+    cumulative: Any
+
+
+def _tables(current: Estimate, run: int, language: str) -> Tables:
     page = BriefingPage(current.results, language)
-    return Shown(
-        page,
-        _table_html(page, page.glance(), current, run),
-        placements_chart(page),
-        cost_chart(page),
-        cumulative_chart(page),
-        _table_html(page, page.children(), current, run),
+    return Tables(
+        page, _table_html(page, page.glance(), current, run), _table_html(page, page.children(), current, run)
     )
 
 
+def _charts(current: Estimate, language: str) -> Charts:
+    page = BriefingPage(current.results, language)
+    return Charts(page, placements_chart(page), cost_chart(page), cumulative_chart(page))
+
+
 @solara.component
-def Figures(current: Estimate, run: int) -> None:
-    """The estimate's figures, built once per estimate and language (a status line changes more often, and the
-    charts take seconds on a busy machine)."""
-    shown = solara.use_memo(lambda: _shown(current, run, lang.value), dependencies=[id(current), run, lang.value])
-    page = shown.page
-    Heading(page.t["glance"])
-    solara.HTML(tag="div", unsafe_innerHTML=shown.glance)
+def Figures(current: Estimate, run: int, t: dict[str, Any]) -> None:
+    """The estimate's tables at once, its charts when the work thread has asked for them (`charted`): they take
+    seconds on a busy machine, in the server and in the browser. Until then the charts drawn last stay: those of
+    the same inputs as they are (fewer runs, the same plan), those of earlier inputs dimmed, as are the tables of
+    earlier inputs while the new ones are computed."""
+    tables = solara.use_memo(lambda: _tables(current, run, lang.value), dependencies=[id(current), run, lang.value])
+    page = tables.page
+    dim = {"opacity": "0.35"}
+    with solara.Column(style=dim if run != run_number.value else {}, classes=["estimate"]):
+        Heading(page.t["glance"])
+        solara.HTML(tag="div", unsafe_innerHTML=tables.glance)
+    drawn = charted.value
+    follow = drawn is None or drawn[0] != run_number.value
+    solara.Text(t["charts_follow"] if follow else "", classes=["charts-follow"] if follow else [])
+    with solara.Column(style=dim if follow else {}, classes=["charts"]):
+        if drawn is not None:
+            ChartsShown(drawn[1])
+    with solara.Column(style=dim if run != run_number.value else {}, classes=["estimate"]):
+        Heading(page.t["children_title"])
+        solara.Text(page.fill("children_lead"), style={"font-size": "13px"})
+        solara.HTML(tag="div", unsafe_innerHTML=tables.children)
+
+
+@solara.component
+def ChartsShown(current: Estimate) -> None:
+    """The briefing's charts of an estimate, built once per estimate and language."""
+    charts = solara.use_memo(lambda: _charts(current, lang.value), dependencies=[id(current), lang.value])
+    page = charts.page
     for title, panels, columns in (
-        (page.t["placements_title"], shown.placements, (6, 3)),
-        (page.t["cost_title"], shown.cost, (12, 6)),
+        (page.t["placements_title"], charts.placements, (6, 3)),
+        (page.t["cost_title"], charts.cost, (12, 6)),
     ):
         Heading(title)
         with solara.ColumnsResponsive(columns[0], large=columns[1]):
@@ -245,10 +279,7 @@ def Figures(current: Estimate, run: int) -> None:
                     solara.FigurePlotly(panel.figure)
     Heading(page.t["cumulative_title"])
     with solara.Column(classes=["chart"]):
-        solara.FigurePlotly(shown.cumulative)
-    Heading(page.t["children_title"])
-    solara.Text(page.fill("children_lead"), style={"font-size": "13px"})
-    solara.HTML(tag="div", unsafe_innerHTML=shown.children)
+        solara.FigurePlotly(charts.cumulative)
 
 
 @solara.component
@@ -329,14 +360,7 @@ def Page() -> None:
     shown = {c.name: c.shown(lang.value) for c in [*district_choices, *programme_choices]} | {NONE: t["no_programme"]}
 
     key = (district_name.value, programme_name.value, tuple(other_names.value), replicates.value)
-    base = solara.use_memo(
-        lambda: (
-            on_district(programmes[programme_name.value], districts[district_name.value])
-            if programme_name.value
-            else load_scenario(districts[district_name.value])
-        ),
-        dependencies=list(key[:2]),
-    )
+    base = scenario_of(districts[district_name.value], programmes.get(programme_name.value))
 
     def work(cancel: threading.Event) -> None:
         started = time.perf_counter()
@@ -346,7 +370,6 @@ def Page() -> None:
             problems.set(err.problems)
             return
         problems.set([])
-        estimate.set(None)
         run = run_number.value + 1
         run_number.set(run)
         status.set(("waiting", {}))
@@ -356,7 +379,8 @@ def Page() -> None:
                 seconds = f"{time.perf_counter() - started:.1f}"
                 words_key = "full_result" if current.final else ("first_estimate" if first else "refining")
                 status.set((words_key, {"done": current.done, "total": current.replicates, "seconds": seconds}))
-                estimate.set(current)
+                estimate.set((run, current))  # its tables are drawn (in this thread) and sent
+                charted.set((run, current))  # then its charts
                 first = False
 
     # not intrusive: Solara would trace every line of the thread to cancel it, and the thread also draws the

@@ -9,9 +9,11 @@ figure the app shows has the definition it has in comparison.csv and the briefin
 from __future__ import annotations
 
 import datetime
+import functools
 import shutil
 import tempfile
 import threading
+from collections import OrderedDict
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass
@@ -38,6 +40,7 @@ FIRST_ESTIMATE_REPLICATES = 4  # under common random numbers the paired differen
 DISTRICTS_FOLDER = "districts"  # calibrated districts live in scenarios/districts/
 PLAN_NAME = "plan"  # the plan's name in a comparison until it is saved under its own
 ESTIMATES_KEPT = 4  # estimate folders kept: the one shown and those that may still be drawn
+RUNS_KEPT = 160  # runs (one replicate of one scenario) kept in the server: about 0.6 MB each (baseline district)
 BRIEFING_OAT_REPLICATES = 2  # the briefing's one-at-a-time runs from the app: few, it is a draft for a meeting
 
 
@@ -65,11 +68,31 @@ class Choice:
         return self.title.get(lang, self.name.replace("_", " "))
 
 
+def _files(folder: Path) -> tuple[tuple[Path, int, int], ...]:
+    """The scenario files in `folder` and its districts/ with their modification times and sizes."""
+    paths = sorted([*folder.glob("*.toml"), *(folder / DISTRICTS_FOLDER).glob("*.toml")])
+    stats = []
+    for path in paths:
+        try:
+            stat = path.stat()
+        except OSError:
+            continue
+        stats.append((path, stat.st_mtime_ns, stat.st_size))
+    return tuple(stats)
+
+
 def choices(folder: Path) -> tuple[list[Choice], list[Choice]]:
     """(districts, programmes) in `folder`: a district is a file without `extends` or any file under districts/;
-    a programme is any other scenario file (it changes a district). Files that do not load are left out."""
+    a programme is any other scenario file (it changes a district). Files that do not load are left out. Read
+    again only when a file is added, removed or changed (the page asks on every change of a lever)."""
+    districts, programmes = _choices(_files(folder))
+    return list(districts), list(programmes)
+
+
+@functools.lru_cache(maxsize=4)
+def _choices(files: tuple[tuple[Path, int, int], ...]) -> tuple[tuple[Choice, ...], tuple[Choice, ...]]:
     districts, programmes = [], []
-    for path in sorted([*folder.glob("*.toml"), *(folder / DISTRICTS_FOLDER).glob("*.toml")]):
+    for path, _, _ in files:
         try:
             raw = read_toml(path)
             scenario = load_scenario(path)
@@ -78,12 +101,25 @@ def choices(folder: Path) -> tuple[list[Choice], list[Choice]]:
         choice = Choice(path, scenario.name, dict(scenario.title))
         is_district = "extends" not in raw or path.parent.name == DISTRICTS_FOLDER
         (districts if is_district else programmes).append(choice)
-    return districts, programmes
+    return tuple(districts), tuple(programmes)
 
 
 def on_district(programme: Path, district: Path) -> Scenario:
     """The programme's changes applied to the district (`scenario.programme_on`)."""
     return programme_on(district, programme)
+
+
+def scenario_of(district: Path, programme: Path | None = None) -> Scenario:
+    """The district's scenario, or the programme on it (`on_district`): loaded again only when a scenario file
+    beside them (or in the scenarios folder above districts/) is added, removed or changed. Do not modify it."""
+    folders = {district.parent, *([programme.parent] if programme else [])}
+    folders |= {f.parent for f in folders if f.name == DISTRICTS_FOLDER}
+    return _scenario_of(district, programme, tuple(stat for f in sorted(folders) for stat in _files(f)))
+
+
+@functools.lru_cache(maxsize=16)
+def _scenario_of(district: Path, programme: Path | None, _files: tuple[tuple[Path, int, int], ...]) -> Scenario:
+    return on_district(programme, district) if programme else load_scenario(district)
 
 
 # --- levers ---------------------------------------------------------------------------------------------------
@@ -157,7 +193,9 @@ def plan(base: Scenario, changes: dict[str, float]) -> Scenario:
 
 class Engine:
     """Worker processes for the app's runs, and a folder of snapshots of shared pasts (one per district, seed and
-    fork month) that the workers share; `close` ends both."""
+    fork month) that the workers share; `close` ends both. The runs already made are kept (the most recent
+    RUNS_KEPT): a run depends only on its scenario and seeds, so the reference's runs serve every later change
+    and a lever moved back shows at once."""
 
     def __init__(self, workers: int | None = None) -> None:
         self.workers = workers or default_workers()
@@ -165,6 +203,22 @@ class Engine:
         self.folder = Path(tempfile.mkdtemp(prefix="prevsim-app-"))
         self.pasts = self.folder / "pasts"
         self.estimates: list[Path] = []  # folders of the latest estimates, oldest first
+        self.runs: OrderedDict[tuple[str, int, int], SimulationResult] = OrderedDict()
+        self.lock = threading.Lock()  # each page's work thread reads and adds runs
+
+    def run(self, key: tuple[str, int, int]) -> SimulationResult | None:
+        """A kept run (scenario's content hash, seed, replicate seed), or None."""
+        with self.lock:
+            if key in self.runs:
+                self.runs.move_to_end(key)
+            return self.runs.get(key)
+
+    def keep(self, key: tuple[str, int, int], result: SimulationResult) -> None:
+        with self.lock:
+            self.runs[key] = result
+            self.runs.move_to_end(key)
+            while len(self.runs) > RUNS_KEPT:
+                self.runs.popitem(last=False)
 
     def close(self) -> None:
         self.pool.stop()
@@ -200,10 +254,12 @@ def warm_up(engine: Engine, reference: Scenario, base: Scenario, replicates: int
             engine.pool.submit(_past, reference, seed, month, engine.pasts)
 
 
-def _replicate(scenarios: list[Scenario], seed: int, replicate_seed: int, folder: Path) -> list[SimulationResult]:
+def _replicate(
+    scenarios: list[Scenario], seed: int, replicate_seed: int, folder: Path, month: int | None = None
+) -> list[SimulationResult]:
     """One replicate of every scenario with its yearly figures, in a worker (so that the main process only
-    summarises): the common past from the engine's snapshot folder."""
-    runs = run_shared(scenarios, replicate_seed, _pasts(folder))
+    summarises): the common past from the engine's snapshot folder, parting at `month` (`run_shared`)."""
+    runs = run_shared(scenarios, replicate_seed, _pasts(folder), month)
     results = [
         SimulationResult(s, seed, [replicate_seed], values[None], 0.0)
         for s, values in zip(scenarios, runs, strict=True)
@@ -235,29 +291,55 @@ def progressive(
     stop: threading.Event | None = None,
 ) -> Iterator[Estimate]:
     """Estimates of the comparison of `scenarios` (the first the reference) as replicates finish: after `first`,
-    then each time the count doubles, and the full result. Closing the iterator, or setting `stop` (looked at
-    every STOP_POLL_S while waiting), cancels the queued runs."""
+    then each time the count doubles, and the full result. Only the runs the engine does not keep yet are
+    computed (a change of the plan runs the plan alone: the reference's runs are kept), each from the scenarios'
+    common past as `prevsim compare` runs them (the same numbers); the runs beyond the first estimate are queued
+    once it has been taken, so that the workers leave the page's process the machine while it shows it. Closing
+    the iterator, or setting `stop` (looked at every STOP_POLL_S while waiting), cancels the queued runs."""
     check_comparable(scenarios)
     seeds = replicate_seeds(seed, replicates)
-    futures: dict[Future, int] = {
-        engine.pool.submit(_replicate, scenarios, seed, s, engine.pasts): r for r, s in enumerate(seeds)
-    }
+    hashes = [s.content_hash for s in scenarios]
+    month = fork_month(scenarios) if len(scenarios) > 1 else None
     runs: dict[int, list[SimulationResult]] = {}
+    futures: dict[Future, int] = {}
+    kept: dict[int, list[SimulationResult | None]] = {}
+
+    def queue(numbers: range) -> set[Future]:
+        """Submit the runs of these replicates that are not kept; the futures submitted."""
+        submitted = set()
+        for r in numbers:
+            kept[r] = [engine.run((h, seed, seeds[r])) for h in hashes]
+            missing = [s for s, k in zip(scenarios, kept[r], strict=True) if k is None]
+            if missing:
+                future = engine.pool.submit(_replicate, missing, seed, seeds[r], engine.pasts, month)
+                futures[future] = r
+                submitted.add(future)
+            else:
+                runs[r] = [k for k in kept.pop(r) if k is not None]
+        return submitted
+
+    def finish(r: int, computed: list[SimulationResult]) -> None:
+        made = iter(computed)
+        runs[r] = [k if k is not None else next(made) for k in kept.pop(r)]
+        for h, result in zip(hashes, runs[r], strict=True):
+            engine.keep((h, seed, seeds[r]), result)
+
+    first = min(first, replicates)
+    pending = queue(range(first))
     shown = 0
     try:
-        pending = set(futures)
-        while pending:
-            finished, pending = wait(pending, timeout=STOP_POLL_S, return_when=FIRST_COMPLETED)
-            if stop is not None and stop.is_set():
-                return
-            if not finished:
-                continue
-            for future in finished:
-                runs[futures[future]] = future.result()
-            due = min(first, replicates) if shown == 0 else min(2 * shown, replicates)
-            if len(runs) >= due or not pending:
-                shown = len(runs)
-                yield Estimate(_results(engine, runs), shown, replicates)
+        while shown < replicates:
+            due = first if shown == 0 else min(2 * shown, replicates)
+            while len(runs) < due:
+                finished, pending = wait(pending, timeout=STOP_POLL_S, return_when=FIRST_COMPLETED)
+                if stop is not None and stop.is_set():
+                    return
+                for future in finished:
+                    finish(futures[future], future.result())
+            shown = len(runs)
+            yield Estimate(_results(engine, runs), shown, replicates)
+            if shown == first:  # the first estimate has been taken: now the rest
+                pending |= queue(range(first, replicates))
     finally:
         for future in futures:
             future.cancel()

@@ -156,6 +156,11 @@ def test_a_higher_prevention_budget_costs_more_places_no_more_children_and_saves
         assert result.exit_code == 0, result.output
         assert "set in prevsim app" in saved.read_text(encoding="utf-8")
 
+        # none on the page: a chart widget closed while drawn rejected a promise in the browser (plotly's view
+        # syncs a model whose comm is gone: "Syncing error: no comm channel defined", logged as a bare "Uncaught
+        # (in promise)"); the page now updates its charts in place (app.Results) and closes none while it is open
+        assert [e for e in driver.get_log("browser") if e["level"] == "SEVERE"] == []  # reading clears the log
+
         # the live view: the plan in one run, month by month; a step moves Mesa's step counter
         driver.execute_script("arguments[0].click()", driver.find_element(By.CSS_SELECTOR, ".live-link"))
         steps = (By.XPATH, "//*[starts-with(normalize-space(text()), 'Step:')]")
@@ -164,12 +169,11 @@ def test_a_higher_prevention_budget_costs_more_places_no_more_children_and_saves
         driver.execute_script("arguments[0].click()", step)
         WebDriverWait(driver, 60).until(lambda d: d.find_element(*steps).text.strip() == "Step: 1")
 
+        # leaving the page closes its charts (6 for one plan), each with that rejection; nothing else
         errors = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
-        # known, open: promises rejected without a reason ("Uncaught (in promise)", nothing else) as charts are
-        # replaced by the next estimate; counted in the log, every other error fails the test
         bare = [e for e in errors if e["message"].endswith(" 0:0 Uncaught (in promise)")]
-        record_property("app_console_bare_promise_rejections", len(bare))
-        assert [e for e in errors if e not in bare] == []
+        record_property("app_console_bare_promise_rejections_leaving_the_page", len(bare))
+        assert len(bare) <= 6 and [e for e in errors if e not in bare] == [], errors
         sent = browser.sent_requests(driver)
         assert any(urlparse(u).scheme == "ws" for u in sent), "no websocket to the app recorded"
         assert [u for u in sent if urlparse(u).hostname not in LOOPBACK] == []

@@ -8,6 +8,7 @@ import pytest
 from model.comparison import compare
 from model.past import fork_month
 from model.report import read_comparison
+from model.run import new_results_folder
 from model.scenario import ScenarioError, load_scenario
 from model.workbench import (
     Engine,
@@ -74,12 +75,15 @@ def test_a_saved_plan_validates_and_is_never_overwritten(tmp_path):
 
 
 def test_the_full_estimate_is_the_comparison_prevsim_compare_writes(small, tmp_path):
-    scenarios = [small, plan(small, {"prevention.familienhebamme.budget_eur_per_year": 300_000.0})]
     engine = Engine(1)
     try:
-        estimates = list(progressive(engine, scenarios, replicates=3, first=2))
+        for budget in (300_000.0, 200_000.0):  # the second change runs the plan alone: the reference's runs are kept
+            scenarios = [small, plan(small, {"prevention.familienhebamme.budget_eur_per_year": budget})]
+            estimates = list(progressive(engine, scenarios, replicates=3, first=2))
+            assert [e.done for e in estimates] == [2, 3]
+            written = compare(scenarios, replicates=3, workers=1).write_into(new_results_folder(tmp_path, "c"))
+            expected = read_comparison(written)
+            pd.testing.assert_frame_equal(estimates[-1].results.table, expected.table)
+        assert len(engine.runs) == 3 + 2 * 3  # the reference's three runs, each plan's three
     finally:
         engine.close()
-    assert [e.done for e in estimates] == [2, 3]
-    expected = read_comparison(compare(scenarios, replicates=3, workers=1).write_into(tmp_path))
-    pd.testing.assert_frame_equal(estimates[-1].results.table, expected.table)

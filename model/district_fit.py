@@ -53,6 +53,11 @@ GOOD_TRIAL_MARGIN = 1.92  # chi-square 95 % quantile of 1 degree of freedom / 2:
 MISFIT_TOLERANCE = 0.15  # the issue: every figure within +-15 %
 PROJECTION_YEARS = 5  # the report shows the fitted district this many years beyond its last figure
 BAND = (0.05, 0.95)
+ARRIVALS = "unaccompanied_minors.crisis_intakes_per_10k_under_21_per_year"
+# The year whose national rate the base scenario's arrivals hold (baseline.toml: germany.toml inobhutnahme_42, 2023):
+# the national series by year is scaled to it.
+ARRIVALS_ANCHOR_YEAR = 2023
+SERIES = "inobhutnahme_42_unaccompanied_arrival"  # the table of germany.toml with the national series by year
 
 
 def default_free(district: DistrictFile, base: Scenario) -> list[str]:
@@ -65,8 +70,41 @@ def default_free(district: DistrictFile, base: Scenario) -> list[str]:
         for s in STATISTICS
         if s in statistics and s in base.helps and base.helps[s].access in ("help_plan", "placement")
     ]
-    arrivals = ["unaccompanied_minors.crisis_intakes_per_10k_under_21_per_year"] if district.inobhutnahmen.total else []
+    arrivals = [ARRIVALS] if district.inobhutnahmen.total else []
     return [*DEFAULT_FREE, *(mix if len(mix) > 1 else []), *arrivals]  # one help's weight alone is not identified
+
+
+def national_arrivals() -> dict[int, float]:
+    """Inobhutnahmen after unaccompanied arrival in Germany by year (germany.toml, each year with its source)."""
+    from model.calibration import reference
+
+    return {int(year): float(n) for year, n in reference()[SERIES]["by_year"].items()}
+
+
+def with_arrivals_series(scenario: Scenario) -> Scenario:
+    """The scenario with the arrivals of unaccompanied minors following the national series by year: its rate in
+    ARRIVALS_ANCHOR_YEAR times national(year) / national(anchor), as `value` (the series' first year, holding
+    before it) and `by_year` (holding after the last year). Assumption: the population under 21 is constant over
+    the series (Germany's changed by a few per cent, the arrivals by a factor of twenty)."""
+    series = national_arrivals()
+    level = scenario.unaccompanied_minors.crisis_intakes_per_10k_under_21_per_year.at(ARRIVALS_ANCHOR_YEAR)
+    rates = {year: level * n / series[ARRIVALS_ANCHOR_YEAR] for year, n in sorted(series.items())}
+    first = min(rates)
+    data = scenario.model_dump(mode="python")
+    node = data["unaccompanied_minors"]["crisis_intakes_per_10k_under_21_per_year"]
+    node["value"] = rates[first]
+    node["by_year"] = {year: rate for year, rate in rates.items() if year > first}
+    scaled = f"x national(year) / national({ARRIVALS_ANCHOR_YEAR})"
+    node["source"] = f"{node['source']}; by year as germany.toml {SERIES}.by_year {scaled}"
+    node["uncertainty"] = None
+    return Scenario.model_validate(data)
+
+
+def applied(scenario: Scenario, values: dict[str, float]) -> Scenario:
+    """`with_parameters`, except the arrivals: a factor on their series (value and `by_year`, see
+    `with_arrivals_series`), 1 being the national series scaled to the base's rate."""
+    scenario = with_parameters(scenario, {p: v for p, v in values.items() if p != ARRIVALS})
+    return scenario.with_values({ARRIVALS: values[ARRIVALS]}, relative=True) if ARRIVALS in values else scenario
 
 
 def base_file(district_path: Path, district: DistrictFile) -> Path:
@@ -263,7 +301,9 @@ def fit_district(
     if missing:
         raise ScenarioError([f"{file}: {name}: {base.name} counts no help in this category" for name in missing])
     free = list(free or default_free(district, base))
-    start = {path: parameter_value(fitting, path) for path in free}
+    if ARRIVALS in free:  # fitted as a factor on the national series by year (`with_arrivals_series`)
+        fitting = with_arrivals_series(fitting)
+    start = {path: 1.0 if path == ARRIVALS else parameter_value(fitting, path) for path in free}
     bad = [p for p, v in start.items() if v <= 0]
     if bad:
         raise ScenarioError(
@@ -286,7 +326,7 @@ def fit_district(
     while time.perf_counter() - started < budget_s and (max_trials is None or len(records) < max_trials):
         batch = [study.ask(distributions) for _ in range(min(workers, (max_trials or 10**9) - len(records)))]
         values = [dict(t.params) for t in batch]
-        scenarios = [with_parameters(fitting, v) for v in values]
+        scenarios = [applied(fitting, v) for v in values]
         results = simulate_many(scenarios, replicates, seed, workers, shared_past=False)
         for trial, params, result in zip(batch, values, results, strict=True):
             comparison = compare_figures(model_figures(result), figures)
@@ -298,9 +338,9 @@ def fit_district(
                 best = (misfit + prior, params)
         if on_trial:
             on_trial(len(records), best[0], time.perf_counter() - started)
-    final = simulate_many(
-        [with_parameters(fitting_scenario(base, inputs, years, PROJECTION_YEARS), best[1])], replicates, seed, workers
-    )[0]
+    projecting = fitting_scenario(base, inputs, years, PROJECTION_YEARS)
+    projecting = with_arrivals_series(projecting) if ARRIVALS in free else projecting
+    final = simulate_many([applied(projecting, best[1])], replicates, seed, workers)[0]
     projection = model_figures(final)
     return Fit(
         district,
@@ -348,8 +388,18 @@ def scenario_text(fit: Fit, out_folder: Path) -> str:
     today = date.today().isoformat()
     calibrated = f"calibrated to {fit.file}, {today}"
     values: dict[str, tuple[str, str]] = {key: (_number(v), source) for key, (v, source) in fit.inputs.items()}
-    fitted = dict(with_parameters(fit.base, fit.best).parameters())
+    series = ARRIVALS in fit.best
+    fitted = dict(applied(with_arrivals_series(fit.base) if series else fit.base, fit.best).parameters())
     for name in dict.fromkeys(path.partition("[")[0] for path in fit.best):
+        if name == ARRIVALS:
+            anchor = fit.base.unaccompanied_minors.crisis_intakes_per_10k_under_21_per_year.at(ARRIVALS_ANCHOR_YEAR)
+            by_year = ", ".join(f"{year} = {_number(v)}" for year, v in fitted[name].by_year.items())
+            values[name] = (
+                f"{_number(fitted[name].value)}, by_year = {{ {by_year} }}",
+                f"{calibrated} (x {fit.best[name]:.4g} on the national series germany.toml {SERIES}.by_year, scaled "
+                f"to {fit.base.name}'s {ARRIVALS_ANCHOR_YEAR} rate {anchor:.4g})",
+            )
+            continue
         if not isinstance(fitted[name].value, list):
             values[name] = (_number(fitted[name].value), calibrated)
             continue
@@ -391,8 +441,9 @@ def scenario_text(fit: Fit, out_folder: Path) -> str:
 
 def ensemble_frame(fit: Fit) -> pd.DataFrame:
     """The ensemble as written (`<district>.ensemble.csv`): one row per parameter set that fits, the best first;
-    columns: trial, loss, weight (exp(best loss - loss), normalised), then one column per fitted key path, each
-    to be applied to the written scenario with `with_parameters` (a vector's factor relative to its best)."""
+    columns: trial, loss, weight (exp(best loss - loss), normalised), then one column per fitted key path (a
+    vector's factor and the arrivals' factor on their series relative to the best); `model.ensemble.Ensemble`
+    applies a row as factors on the best row to the written scenario."""
     ensemble = fit.ensemble
     weight = np.exp(ensemble["loss"].min() - ensemble["loss"])
     columns = ["trial", "loss", *fit.best]
@@ -400,7 +451,7 @@ def ensemble_frame(fit: Fit) -> pd.DataFrame:
     table.insert(2, "weight", weight / weight.sum())
     vectors = {name for name, p in fit.base.parameters() if isinstance(p.value, list)}
     for path in fit.best:
-        if path in vectors:  # a factor on the whole vector: relative to the written scenario, which has the best
+        if path in vectors or path == ARRIVALS:  # a factor: relative to the written scenario, which has the best
             table[path] = table[path] / fit.best[path]
     return table
 

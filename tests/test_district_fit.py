@@ -137,3 +137,52 @@ def test_figures_by_help_type_free_the_help_mix(tmp_path: Path) -> None:
         2 * w for w in base.helps["spfh_31"].weight_by_age_band.value
     ]
     assert scaled.burden.shock_hazard_per_month.value == 0.03
+
+
+def test_the_arrivals_follow_the_national_series(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Inobhutnahmen free the arrivals of unaccompanied minors as a factor on the national series by year
+    (germany.toml): the written district has in 2013 the national ratio of 2013 to 2023 (6,584 / 39,300) and its
+    simulated arrivals in 2013 are far below 2023's; the baseline itself keeps its single 2023 rate."""
+    from model.district_fit import ARRIVALS, national_arrivals, with_arrivals_series
+
+    base = load_scenario(BASELINE)
+    assert base.unaccompanied_minors.crisis_intakes_per_10k_under_21_per_year.by_year == {}
+    series = with_arrivals_series(base).unaccompanied_minors.crisis_intakes_per_10k_under_21_per_year
+    national = national_arrivals()
+    assert series.at(2023) == pytest.approx(base.unaccompanied_minors.crisis_intakes_per_10k_under_21_per_year.value)
+    assert series.at(2013) / series.at(2023) == pytest.approx(national[2013] / national[2023])
+    assert all(year in national for year in range(2012, 2024))
+    monkeypatch.chdir(tmp_path)
+    shutil.copy(BASELINE, tmp_path / "baseline.toml")
+    (tmp_path / "districts").mkdir()
+    source = 'source = "invented for a test"'
+    district = tmp_path / "districts" / "arrivals.toml"
+    district.write_text(
+        "\n".join(
+            [
+                'name = "arrivals"',
+                'description = "a district with Inobhutnahmen in 2013 and 2023"',
+                'district_name = "Arrivals"',
+                'extends = "../baseline.toml"',
+                "[population]",
+                "inhabitants = { value = 20_000, year = 2023, " + source + " }",
+                "under_21 = { value = 4_000, year = 2023, " + source + " }",
+                "[inobhutnahmen]",
+                f"total = [{{ value = 20, year = 2013, {source} }}, {{ value = 60, year = 2023, {source} }}]",
+            ]
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    args = (district, "--fit", ARRIVALS, "--max-trials", 2, "--replicates", 1, "--accept-misfit", "--out", tmp_path)
+    done = calibrate(*args)
+    assert done.exit_code in (0, 3), done.output
+    assert pd.read_csv(tmp_path / "arrivals.ensemble.csv")[ARRIVALS].iloc[0] == 1  # a factor on the best
+    fitted = load_scenario(tmp_path / "arrivals.toml")
+    arrivals = fitted.unaccompanied_minors.crisis_intakes_per_10k_under_21_per_year
+    assert "national series" in arrivals.source
+    assert arrivals.at(2013) / arrivals.at(2023) == pytest.approx(national[2013] / national[2023], rel=1e-4)
+    simulation = fitted.simulation.model_copy(update={"start_year": 2013, "horizon_years": 11})
+    result = simulate(fitted.model_copy(update={"simulation": simulation}), replicates=1, seed=3, workers=1)
+    begun = model_figures(result)["begun_unaccompanied_inobhutnahme_42"].groupby(level="year").mean()
+    assert begun[2013] < 0.4 * begun[2023], begun

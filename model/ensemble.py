@@ -36,12 +36,15 @@ def is_probability(path: str) -> bool:
 
 def parameter_value(scenario: Scenario, path: str) -> float:
     """The number at a key path ("detection.report_hazard_per_month_by_level[2]") of a scenario; a vector named
-    without an index ("helps.spfh_31.weight_by_age_band") is fitted as a factor on all its elements: 1."""
+    without an index ("helps.spfh_31.weight_by_age_band") and a number with a series by year (the district's
+    arrivals, `district_fit.with_arrivals_series`) are fitted as a factor on all their elements: 1."""
     name, _, index = path.partition("[")
     params = dict(scenario.parameters())
     if name not in params:
         raise ScenarioError([f"{scenario.name}: {path}: no such number (a key path as `prevsim params` lists it)"])
     value = params[name].value
+    if getattr(params[name], "by_year", None):
+        return 1.0
     if isinstance(value, list):
         return float(value[int(index.rstrip("]"))]) if index else 1.0
     return float(value)
@@ -143,10 +146,13 @@ class Ensemble:
         """Rows of parameter_draws.csv: per replicate the row drawn and the values it gives `scenario`."""
         from model.uncertainty import quantile
 
+        params = dict(scenario.parameters())
+        series = {p for p in self.paths if getattr(params.get(p), "by_year", None)}  # reported as their factor
         rows = []
         for r, seed in enumerate(seeds):
             drawn = self.applied(scenario, seed)
             row = self.row(seed)
+            factors = dict(zip(self.paths, self.factors[row], strict=True))
             for path in element_paths(scenario, dict.fromkeys(self.paths, 1.0)):
                 rows.append(
                     {
@@ -154,9 +160,10 @@ class Ensemble:
                         "scenario": scenario.name,
                         "parameter": path,
                         "quantile": quantile(seed, ENSEMBLE_KEY),
-                        "value": parameter_value(drawn, path),
+                        "value": factors[path] if path in series else parameter_value(drawn, path),
                         "of": "ensemble",
-                        "source": f"{Path(self.file).name}, trial {self.trials[row]} (row {row + 1})",
+                        "source": f"{Path(self.file).name}, trial {self.trials[row]} (row {row + 1})"
+                        + (": a factor on the series by year" if path in series else ""),
                     }
                 )
         return pd.DataFrame(rows)

@@ -131,3 +131,17 @@ def test_a_shipped_ensemble_belongs_to_its_scenario(csv: Path) -> None:
     for path in ensemble.paths:
         written = parameter_value(scenario, path)
         assert best[path] == pytest.approx(written, rel=1e-5), (path, best[path], written)
+
+
+def test_a_series_by_year_is_drawn_and_reported_as_a_factor_on_the_whole_series() -> None:
+    """The district's arrivals follow the national series: a drawn set scales every year alike, and
+    parameter_draws.csv reports the factor (not the series' first year) and says so."""
+    scenario = load_scenario(ROOT / "scenarios" / "freudenstadt.toml")
+    arrivals = "unaccompanied_minors.crisis_intakes_per_10k_under_21_per_year"
+    ensemble = one_set((1.25,), (arrivals,))
+    drawn = ensemble.applied(scenario, seed=7).unaccompanied_minors.crisis_intakes_per_10k_under_21_per_year
+    written = scenario.unaccompanied_minors.crisis_intakes_per_10k_under_21_per_year
+    for year in (2009, 2015, 2024):
+        assert drawn.at(year) == pytest.approx(1.25 * written.at(year))
+    (row,) = ensemble.draws(scenario, [7]).to_dict("records")
+    assert row["value"] == pytest.approx(1.25) and "factor on the series by year" in row["source"]

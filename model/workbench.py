@@ -82,8 +82,9 @@ def _files(folder: Path) -> tuple[tuple[Path, int, int], ...]:
 
 
 def choices(folder: Path) -> tuple[list[Choice], list[Choice]]:
-    """(districts, programmes) in `folder`: a district is a file without `extends` or any file under districts/;
-    a programme is any other scenario file (it changes a district). Files that do not load are left out. Read
+    """(districts, programmes) in `folder`: a district is a file without `extends`, a file that sets its own
+    `district.inhabitants` (what `prevsim calibrate` writes) or a scenario file under districts/; a programme is
+    any other scenario file (it changes a district). Files that do not load are left out. Read
     again only when a file is added, removed or changed (the page asks on every change of a lever)."""
     districts, programmes = _choices(_files(folder))
     return list(districts), list(programmes)
@@ -99,7 +100,8 @@ def _choices(files: tuple[tuple[Path, int, int], ...]) -> tuple[tuple[Choice, ..
         except ScenarioError:
             continue
         choice = Choice(path, scenario.name, dict(scenario.title))
-        is_district = "extends" not in raw or path.parent.name == DISTRICTS_FOLDER
+        own_population = "inhabitants" in raw.get("district", {})  # a calibrated district; a programme has none
+        is_district = "extends" not in raw or own_population or path.parent.name == DISTRICTS_FOLDER
         (districts if is_district else programmes).append(choice)
     return tuple(districts), tuple(programmes)
 

@@ -32,9 +32,12 @@ def test_a_programme_on_its_own_district_is_the_programme():
 
 
 def test_districts_and_programmes_are_told_apart():
+    """A calibrated district extends the baseline like a programme does, but sets its own population."""
     districts, programmes = choices(SCENARIOS)
-    assert "baseline" in [c.name for c in districts]
-    assert "osterode_prevention" in [c.name for c in programmes]
+    names = {c.name for c in districts}
+    assert {"baseline", "rhein_kreis_neuss", "osterholz", "freudenstadt"} <= names
+    assert {"osterode_prevention", "neuss_ambulant", "combined"} <= {c.name for c in programmes}
+    assert not names & {c.name for c in programmes}
 
 
 def test_levers_show_the_daily_rate_and_budgets_with_units_and_sources():

@@ -143,9 +143,10 @@ def LeverInput(lever: Lever, t: dict[str, Any], start_year: int) -> None:
         changes.set(updated)
 
     with solara.Column(gap="0px", classes=["lever"], style={"margin-bottom": "10px"}):
-        if lever.slider:
+        if lever.slider:  # the label above the slider: beside it, a long label wraps over the source line
+            solara.Text(f"{lever.label}: {_fmt(current)} {lever.unit}", style={"font-size": "14px"})
             solara.SliderFloat(
-                f"{lever.label}: {_fmt(current)} {lever.unit}",
+                "",
                 value=current,
                 min=lever.low,
                 max=lever.high,
@@ -268,7 +269,7 @@ def ChartsShown(current: Estimate) -> None:
     charts = solara.use_memo(lambda: _charts(current, lang.value), dependencies=[id(current), lang.value])
     page = charts.page
     for title, panels, columns in (
-        (page.t["placements_title"], charts.placements, (6, 3)),
+        (page.t["placements_title"], charts.placements, (6, 6)),  # two a row: four cut the years' labels
         (page.t["cost_title"], charts.cost, (12, 6)),
     ):
         Heading(title)

@@ -10,10 +10,6 @@ the live view, presses play, lets it step for PLAY_S seconds and writes app-live
 from __future__ import annotations
 
 import argparse
-import signal
-import socket
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -27,26 +23,6 @@ from model.app import LIVE_PATH
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT_S = 300  # the first page on a cold machine compiles the engine
 PLAY_S = 40  # the live view steps month by month: a few years on the charts
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_for_port(port: int, process: subprocess.Popen) -> None:
-    deadline = time.monotonic() + TIMEOUT_S
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            if process.poll() is not None:
-                raise SystemExit("prevsim app stopped before it listened") from None
-            if time.monotonic() > deadline:
-                raise SystemExit("prevsim app did not listen in time") from None
-            time.sleep(0.5)
 
 
 def _full_result_with_charts(driver) -> bool:  # type: ignore[no-untyped-def]
@@ -68,33 +44,25 @@ def main() -> None:
     args = parser.parse_args()
     if not browser.available():
         raise SystemExit(browser.MISSING)
-    port = _free_port()
     with tempfile.TemporaryDirectory(prefix="prevsim-app-") as results:
-        command = [sys.executable, "-m", "model.cli", "app", "--port", str(port), "--results", results]
-        process = subprocess.Popen([*command, "--replicates", str(args.replicates)], cwd=ROOT)
-        try:
-            _wait_for_port(port, process)
-            with browser.session(width=1400, height=1500) as driver:
-                driver.get(f"http://127.0.0.1:{port}/")
-                WebDriverWait(driver, TIMEOUT_S, poll_frequency=0.5).until(_full_result_with_charts)
-                time.sleep(2)  # the charts' last drawing
-                driver.save_screenshot(str(args.out / "app-de.png"))
-                print(f"wrote {args.out / 'app-de.png'}")
-                driver.get(f"http://127.0.0.1:{port}/{LIVE_PATH}")
-                play = WebDriverWait(driver, TIMEOUT_S, poll_frequency=0.5).until(  # the past loaded: SolaraViz
-                    lambda d: [b for b in d.find_elements(By.TAG_NAME, "button") if b.text.strip() == "\u25b6"]
-                )
-                play[0].click()
-                time.sleep(PLAY_S)
-                driver.save_screenshot(str(args.out / "app-live-de.png"))
-                print(f"wrote {args.out / 'app-live-de.png'}")
-        finally:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        arguments = ["--results", results, "--replicates", str(args.replicates)]
+        with (
+            browser.app_server(arguments, ROOT, None, TIMEOUT_S) as url,
+            browser.session(width=1400, height=1500) as driver,
+        ):
+            driver.get(url)
+            WebDriverWait(driver, TIMEOUT_S, poll_frequency=0.5).until(_full_result_with_charts)
+            time.sleep(2)  # the charts' last drawing
+            driver.save_screenshot(str(args.out / "app-de.png"))
+            print(f"wrote {args.out / 'app-de.png'}")
+            driver.get(f"{url}{LIVE_PATH}")
+            play = WebDriverWait(driver, TIMEOUT_S, poll_frequency=0.5).until(  # the past loaded: SolaraViz
+                lambda d: [b for b in d.find_elements(By.TAG_NAME, "button") if b.text.strip() == "\u25b6"]
+            )
+            play[0].click()
+            time.sleep(PLAY_S)
+            driver.save_screenshot(str(args.out / "app-live-de.png"))
+            print(f"wrote {args.out / 'app-live-de.png'}")
 
 
 if __name__ == "__main__":

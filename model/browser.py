@@ -132,3 +132,51 @@ def overflowing(browser: Any) -> dict[str, Any]:
         return {document: document.documentElement.scrollWidth, window: width, elements: out.slice(0, 10)};
         """
     )
+
+
+def free_port() -> int:
+    """A TCP port on the loopback interface that nothing listens on now."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def app_server(arguments: list[str], cwd: Path, log: Any, timeout_s: float) -> Iterator[str]:
+    """`prevsim app --port <free port> ARGUMENTS` as a subprocess writing to `log`; yields the page's address
+    once it listens, and stops it by its pid afterwards, with Ctrl-C as a planner stops it (uvicorn re-raises
+    a SIGTERM after its shutdown, which would end the process before `prevsim app` removes its folder of
+    snapshots and estimates)."""
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    port = free_port()
+    command = [sys.executable, "-c", "from model.cli import app; app()", "app", "--port", str(port), *arguments]
+    process = subprocess.Popen(command, cwd=cwd, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                said = f"; its output: {log.name}" if hasattr(log, "name") else ""
+                if process.poll() is not None:
+                    stopped = f"prevsim app stopped before it listened (exit {process.returncode}){said}"
+                    raise RuntimeError(stopped) from None
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"prevsim app did not listen within {timeout_s:.0f} s{said}") from None
+                time.sleep(0.5)
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

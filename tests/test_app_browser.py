@@ -9,10 +9,6 @@ to the full result go to the test log (`record_property`; measured, not asserted
 from __future__ import annotations
 
 import shutil
-import signal
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -39,45 +35,16 @@ LEVER = "prevention.familienhebamme.budget_eur_per_year"
 LOOPBACK = {"127.0.0.1", "localhost", "[::1]", "::1"}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory) -> Iterator[tuple[str, Path]]:
     """`prevsim app` on a copy of the scenarios, as a subprocess; stopped (by its pid) afterwards."""
     folder = tmp_path_factory.mktemp("app")
     scenarios = folder / "scenarios"
     shutil.copytree(ROOT / "scenarios", scenarios)
-    port = _free_port()
-    command = [sys.executable, "-c", "from model.cli import app; app()", "app", "--port", str(port)]
-    command += ["--scenarios", str(scenarios), "--results", str(folder / "results")]
-    command += ["--workers", str(WORKERS), "--replicates", str(REPLICATES)]
-    log = (folder / "server.log").open("w")
-    process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert process.poll() is None, (folder / "server.log").read_text()
-                assert time.monotonic() < deadline, "the app did not start listening"
-                time.sleep(0.5)
-        yield f"http://127.0.0.1:{port}/", scenarios
-    finally:
-        # Ctrl-C, as a planner stops it: uvicorn re-raises a SIGTERM after its shutdown, which would end the
-        # process before `prevsim app` removes its folder of snapshots and estimates
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
+    arguments = ["--scenarios", str(scenarios), "--results", str(folder / "results")]
+    arguments += ["--workers", str(WORKERS), "--replicates", str(REPLICATES)]
+    with (folder / "server.log").open("w") as log, browser.app_server(arguments, ROOT, log, START_TIMEOUT_S) as url:
+        yield url, scenarios
 
 
 def _figures(driver: Any) -> dict[str, Any]:

@@ -29,8 +29,7 @@ def main() -> None:
 
     for report in args.reports:
         name = report.name.removesuffix(".fit.html")
-        driver = browser.chromium(offline=True, width=WIDTH_PX, height=HEIGHT_PX)
-        try:
+        with browser.session(offline=True, width=WIDTH_PX, height=HEIGHT_PX) as driver:
             driver.get(report.resolve().as_uri())
             WebDriverWait(driver, 60).until(  # plotly has drawn its traces
                 lambda d: d.find_elements(By.CSS_SELECTOR, ".js-plotly-plot svg.main-svg g.trace path")
@@ -43,8 +42,6 @@ def main() -> None:
                 shots.append(args.out / f"fit-{name}-tables.png")
                 driver.save_screenshot(str(shots[1]))
             print("wrote", ", ".join(map(str, shots)))
-        finally:
-            driver.quit()
 
 
 if __name__ == "__main__":

@@ -54,11 +54,9 @@ CAVEATS = """## What the comparison cannot see
 
 - **Transfer benefits**: the statistics count SGB II, basic income under SGB XII and the Kinderzuschlag;
   the model's `transfer_benefits` is its risk factor `sgb2_poverty` (SGB II) at the time of the event: it
-  begins and ends during childhood (docs/ODD.md section 7.0). For young people in a help on 31 December or
-  ended in the year (the out-of-home figures "served during the year") the model reports the family's
-  status then, years into a placement; the statistics record the family's situation at the start of the
-  help. Since benefits begin and end during a placement, those two shares are not comparable; the shares
-  at the start of a help are.
+  begins and ends during childhood (docs/ODD.md section 7.0). Like the statistics, which record the
+  family's situation at the start of a help, the model reports it as it was when the help began, also for
+  helps ended and young people in a help on 31 December (the out-of-home figures "served during the year").
 - **Single parents**: the statistics record the family at the start of the help (parents together, single
   parent, parent with a new partner, parents deceased or unknown); the model knows single parents, who
   separated or were single at the birth, and a new partner ends single parenthood (ODD section 7.0): a

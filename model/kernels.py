@@ -274,8 +274,9 @@ def log_event(
     events, kind: int, fam, i: int, code: int, route: int = -1, months: int = 0, as_planned=False, in_service=False
 ) -> None:
     """A row of microdata (`microdata.EventLog`) about family i, if the log has room: `code` is the help, or an
-    assessment's outcome. Without microdata `events` is None: numba drops the branch below for that type, so
-    the phases compiled for it do no logging at all."""
+    assessment's outcome; the family's circumstances now, or for a help ended when it began (as the statistics
+    record them). Without microdata `events` is None: numba drops the branch below for that type, so the
+    phases compiled for it do no logging at all."""
     if events is None:
         return
     row = events.rows[0]
@@ -284,8 +285,9 @@ def log_event(
     events.kind[row] = kind
     events.help[row] = code
     events.age_months[row] = fam.age_months[i]
-    events.transfer_benefits[row] = fam.sgb2_poverty[i]
-    events.single_parent[row] = fam.single_parent[i]
+    ended = kind == ENDED
+    events.transfer_benefits[row] = fam.help_start_sgb2_poverty[i] if ended else fam.sgb2_poverty[i]
+    events.single_parent[row] = fam.help_start_single_parent[i] if ended else fam.single_parent[i]
     events.earlier_help[row] = fam.earlier_hze[i]
     events.in_service[row] = in_service
     events.route[row] = route
@@ -844,6 +846,8 @@ def start_helps(
         fam.help_months_left[i] = min(months, MOST_MONTHS_STORED)
         fam.help_months_used[i] = 0
         fam.help_start_level[i] = fam.level[i]
+        fam.help_start_sgb2_poverty[i] = fam.sgb2_poverty[i]
+        fam.help_start_single_parent[i] = fam.single_parent[i]
         fam.waiting[i] = False
         fam.months_waiting[i] = 0
         if rules.out_of_home[h]:

@@ -71,6 +71,7 @@ class Family(mesa.Agent):
         self.help_months_left = 0
         self.help_months_used = 0
         self.help_start_level = 0
+        self.help_start_sgb2_poverty = self.help_start_single_parent = False  # circumstances when it began
         self.prevention = NO_HELP
         self.prevention_months_left = 0
         self.prevention_received: set[int] = set()  # each service is offered once
@@ -502,6 +503,7 @@ class ReferenceModel(mesa.Model):
         family.help_months_left = int(months)
         family.help_months_used = 0
         family.help_start_level = family.level
+        family.help_start_sgb2_poverty, family.help_start_single_parent = family.sgb2_poverty, family.single_parent
         family.waiting = False
         family.months_waiting = 0
         if r.out_of_home[help_]:

@@ -228,8 +228,8 @@ class DistrictModel(mesa.Model):
 
     def record_microdata(self) -> None:
         """The month's events (written by the phases), in the horizon; on 31 December the young people in a
-        help. The log gets room for the next month: at most eight events a family (helps begun and ended in
-        three phases, two assessments)."""
+        help, with their family's circumstances when the help began. The log gets room for the next month: at
+        most eight events a family (helps begun and ended in three phases, two assessments)."""
         events, f = self.tally.events, self.families
         full = events.rows[0] >= len(events.kind)
         rows = events.drain()
@@ -243,8 +243,8 @@ class DistrictModel(mesa.Model):
                     self.month,
                     f.help[in_help],
                     f.age_months[in_help],
-                    f.sgb2_poverty[in_help],
-                    f.single_parent[in_help],
+                    f.help_start_sgb2_poverty[in_help],  # as the statistics record them: at the start of the help
+                    f.help_start_single_parent[in_help],
                 )
                 self.microdata.population(self.month, self.young_people_by_age())
         room = 8 * (len(f) + 32)

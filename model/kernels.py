@@ -387,27 +387,40 @@ def circumstances(keys, month: int, fam, rules) -> None:
     `rules.household_changes`, draws from keys.household), then transfer benefits begin or end
     (`rules.transfer_benefits_change`, keys.transfer_benefits): with the change of household they follow its
     type, else by the entry hazard of the family's type and the exit hazard. The shock ratio follows each
-    factor that begins or ends (`rules.shock_ratio_with_factor`). Unaccompanied minors have no family here."""
+    factor that begins or ends (`rules.shock_ratio_with_factor`). Unaccompanied minors have no family here.
+
+    A branch-free pass over every family (vector instructions) finds the few whose circumstances change this
+    month: those whose household changes, and those whose benefits begin or end without one; a second pass
+    settles theirs. A draw depends only on (stream, month, id), so the second pass draws the same numbers."""
     at, ids, single, poor = position(month), fam.id, fam.single_parent, fam.sgb2_poverty
-    share, ratio = rules.risk_factor_share, rules.risk_factor_hazard_ratio
+    share, ratio, entry = rules.risk_factor_share, rules.risk_factor_hazard_ratio, rules.sgb2_entry_hazard_per_month
+    separation, new_partner, exit = (
+        rules.separation_hazard_per_month,
+        rules.new_partner_hazard_per_month,
+        rules.sgb2_exit_hazard_per_month,
+    )
+    moved = np.empty(len(ids), dtype=np.bool_)
+    changing = np.empty(len(ids), dtype=np.bool_)
     for i in range(len(ids)):
-        if fam.unaccompanied[i]:
-            continue
-        was_single, was_poor = single[i], poor[i]
-        u = draw(keys.household, at, ids[i])
-        moved = rule.household_changes(
-            was_single, u, rules.separation_hazard_per_month, rules.new_partner_hazard_per_month
+        resident = not fam.unaccompanied[i]
+        moved[i] = resident & rule.household_changes(
+            single[i], draw(keys.household, at, ids[i]), separation, new_partner
         )
-        single[i] = was_single != moved
+        u = draw(keys.transfer_benefits, at, ids[i])
+        benefits_change = rule.transfer_benefits_change(poor[i], False, u, 0.0, 0.0, pick(entry, int(single[i])), exit)
+        changing[i] = moved[i] | (resident & benefits_change)
+    for i in indices(changing):
+        was_single, was_poor = single[i], poor[i]
+        single[i] = was_single != moved[i]
         u = draw(keys.transfer_benefits, at, ids[i])
         poor[i] = was_poor != rule.transfer_benefits_change(
             was_poor,
-            moved,
+            moved[i],
             u,
             share[SGB2_POVERTY, int(was_single)],
             share[SGB2_POVERTY, int(single[i])],
-            pick(rules.sgb2_entry_hazard_per_month, int(single[i])),
-            rules.sgb2_exit_hazard_per_month,
+            pick(entry, int(single[i])),
+            exit,
         )
         fam.shock_ratio[i] = rule.shock_ratio_with_factor(
             fam.shock_ratio[i], was_single, single[i], ratio[SINGLE_PARENT]

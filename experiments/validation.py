@@ -53,10 +53,15 @@ time in the year (in it on 31 December or ended in the year), per 10,000 young p
 CAVEATS = """## What the comparison cannot see
 
 - **Transfer benefits**: the statistics count SGB II, basic income under SGB XII and the Kinderzuschlag;
-  the model's `transfer_benefits` is its risk factor `sgb2_poverty` (SGB II), fixed for a family's life.
+  the model's `transfer_benefits` is its risk factor `sgb2_poverty` (SGB II) at the time of the event: it
+  begins and ends during childhood (docs/ODD.md section 7.0). Like the statistics, which record the
+  family's situation at the start of a help, the model reports it as it was when the help began, also for
+  helps ended and young people in a help on 31 December (the out-of-home figures "served during the year").
 - **Single parents**: the statistics record the family at the start of the help (parents together, single
-  parent, parent with a new partner, parents deceased or unknown); the model knows only single parents,
-  fixed for a family's life. The share of "parents together" is therefore not checked.
+  parent, parent with a new partner, parents deceased or unknown); the model knows single parents, who
+  separated or were single at the birth, and a new partner ends single parenthood (ODD section 7.0): a
+  "parent with a new partner" is a couple in the model. The share of "parents together" is therefore not
+  checked.
 - **Years**: the published figures are from 2010 to 2023 (named in each figure); the model's are the
   mean of its horizon. Where a later figure was found only as text without a number, the latest number is
   used and its year named (e.g. §31 transfer benefits 2020).

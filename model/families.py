@@ -34,6 +34,8 @@ FIELDS: dict[str, type] = {
     "help_months_left": np.int16,
     "help_months_used": np.int16,
     "help_start_level": np.int8,  # risk level when the help was granted: escalation is a rise above it
+    "help_start_sgb2_poverty": np.bool_,  # the family's circumstances when the help began: the statistics
+    "help_start_single_parent": np.bool_,  # record them for the start of a help (microdata of helps ended, census)
     "prevention": np.int8,  # index into the prevention services, or NO_HELP
     "prevention_months_left": np.int16,
     "prevention_received": np.int32,  # bit mask of services received: each is offered once

@@ -44,7 +44,16 @@ from model.microdata import (
     SELF_REFERRAL_ROUTE,
     TRANSFER_ROUTE,
 )
-from model.parameters import AGE_BAND_STARTS, CRISIS, DIAGNOSTIC, HELP_PLAN, PLACEMENT, SELF_REFERRAL, SINGLE_PARENT
+from model.parameters import (
+    AGE_BAND_STARTS,
+    CRISIS,
+    DIAGNOSTIC,
+    HELP_PLAN,
+    PLACEMENT,
+    SELF_REFERRAL,
+    SGB2_POVERTY,
+    SINGLE_PARENT,
+)
 from model.rules import pick
 from model.streams import draw, position
 
@@ -265,8 +274,9 @@ def log_event(
     events, kind: int, fam, i: int, code: int, route: int = -1, months: int = 0, as_planned=False, in_service=False
 ) -> None:
     """A row of microdata (`microdata.EventLog`) about family i, if the log has room: `code` is the help, or an
-    assessment's outcome. Without microdata `events` is None: numba drops the branch below for that type, so
-    the phases compiled for it do no logging at all."""
+    assessment's outcome; the family's circumstances now, or for a help ended when it began (as the statistics
+    record them). Without microdata `events` is None: numba drops the branch below for that type, so the
+    phases compiled for it do no logging at all."""
     if events is None:
         return
     row = events.rows[0]
@@ -275,8 +285,9 @@ def log_event(
     events.kind[row] = kind
     events.help[row] = code
     events.age_months[row] = fam.age_months[i]
-    events.transfer_benefits[row] = fam.sgb2_poverty[i]
-    events.single_parent[row] = fam.single_parent[i]
+    ended = kind == ENDED
+    events.transfer_benefits[row] = fam.help_start_sgb2_poverty[i] if ended else fam.sgb2_poverty[i]
+    events.single_parent[row] = fam.help_start_single_parent[i] if ended else fam.single_parent[i]
     events.earlier_help[row] = fam.earlier_hze[i]
     events.in_service[row] = in_service
     events.route[row] = route
@@ -299,19 +310,27 @@ def births(keys, fam, risk_factors: tuple[np.ndarray, ...], rules, new: Newcomer
     its shock ratio, and its expected burden and risk level to start with.
 
     A factor is drawn from its own stream (keys.risk_factors) against its share, which may depend on the
-    factor SINGLE_PARENT (risk_factor_share[factor, 1] for single parents). The shock ratio is the family's
-    frailty (log-normal with mean 1, drawn from keys.frailty) times the hazard ratios of the factors it has,
-    in factor order. Families start at their expected burden (shocks' mean over reversion), so that the
-    population does not drift during burn-in. Draws at birth do not depend on the month.
+    factor SINGLE_PARENT (risk_factor_share[factor, 1] for single parents); single parenthood itself against
+    its share at the family's age (`rules.single_parent_share_at_age`: the share at birth for a birth, the
+    share after the months of separations and new partners for the population a run begins with). The shock
+    ratio is the family's frailty (log-normal with mean 1, drawn from keys.frailty) times the hazard ratios
+    of the factors it has, in factor order. Families start at their expected burden (shocks' mean over
+    reversion), so that the population does not drift during burn-in. Draws at birth do not depend on the
+    month.
     """
     at = position(0)
     share, streams = rules.risk_factor_share, keys.risk_factors
     for i in range(new.first, new.first + new.births):
         fam.id[i] = new.first_id + i - new.first
+        age = fam.age_months[i]
         fam.shock_ratio[i] = rule.frailty(rules.frailty_sd_log, draw(keys.frailty, at, fam.id[i]))
-        single = draw(streams[SINGLE_PARENT], at, fam.id[i]) < share[SINGLE_PARENT, 0]
+        p_single = rule.single_parent_share_at_age(
+            share[SINGLE_PARENT, 0], rules.separation_hazard_per_month, rules.new_partner_hazard_per_month, age
+        )
+        single = draw(streams[SINGLE_PARENT], at, fam.id[i]) < p_single
         for k in range(len(streams)):
-            risk_factors[k][i] = draw(streams[k], at, fam.id[i]) < share[k, int(single)]
+            p = p_single if k == SINGLE_PARENT else share[k, int(single)]
+            risk_factors[k][i] = draw(streams[k], at, fam.id[i]) < p
             if risk_factors[k][i]:
                 fam.shock_ratio[i] *= rules.risk_factor_hazard_ratio[k]
         age_ratio = pick(rules.age_hazard_ratio_by_band, band_of(fam.age_months[i], AGE_BAND_STARTS))
@@ -360,6 +379,53 @@ def ageing(keys, month: int, fam, rules, tally, taken: np.ndarray) -> np.ndarray
     ending = indices(ending)
     end_helps(fam, ending, tally, taken, np.ones(len(ending), dtype=np.bool_))  # helps that end with age
     return indices(leaving)
+
+
+@nb.njit(cache=True)
+def circumstances(keys, month: int, fam, rules) -> None:
+    """Family circumstances change: single parenthood begins (separation) or ends (a new partner moves in;
+    `rules.household_changes`, draws from keys.household), then transfer benefits begin or end
+    (`rules.transfer_benefits_change`, keys.transfer_benefits): with the change of household they follow its
+    type, else by the entry hazard of the family's type and the exit hazard. The shock ratio follows each
+    factor that begins or ends (`rules.shock_ratio_with_factor`). Unaccompanied minors have no family here.
+
+    A branch-free pass over every family (vector instructions) finds the few whose circumstances change this
+    month: those whose household changes, and those whose benefits begin or end without one; a second pass
+    settles theirs. A draw depends only on (stream, month, id), so the second pass draws the same numbers."""
+    at, ids, single, poor = position(month), fam.id, fam.single_parent, fam.sgb2_poverty
+    share, ratio, entry = rules.risk_factor_share, rules.risk_factor_hazard_ratio, rules.sgb2_entry_hazard_per_month
+    separation, new_partner, exit = (
+        rules.separation_hazard_per_month,
+        rules.new_partner_hazard_per_month,
+        rules.sgb2_exit_hazard_per_month,
+    )
+    moved = np.empty(len(ids), dtype=np.bool_)
+    changing = np.empty(len(ids), dtype=np.bool_)
+    for i in range(len(ids)):
+        resident = not fam.unaccompanied[i]
+        moved[i] = resident & rule.household_changes(
+            single[i], draw(keys.household, at, ids[i]), separation, new_partner
+        )
+        u = draw(keys.transfer_benefits, at, ids[i])
+        benefits_change = rule.transfer_benefits_change(poor[i], False, u, 0.0, 0.0, pick(entry, int(single[i])), exit)
+        changing[i] = moved[i] | (resident & benefits_change)
+    for i in indices(changing):
+        was_single, was_poor = single[i], poor[i]
+        single[i] = was_single != moved[i]
+        u = draw(keys.transfer_benefits, at, ids[i])
+        poor[i] = was_poor != rule.transfer_benefits_change(
+            was_poor,
+            moved[i],
+            u,
+            share[SGB2_POVERTY, int(was_single)],
+            share[SGB2_POVERTY, int(single[i])],
+            pick(entry, int(single[i])),
+            exit,
+        )
+        fam.shock_ratio[i] = rule.shock_ratio_with_factor(
+            fam.shock_ratio[i], was_single, single[i], ratio[SINGLE_PARENT]
+        )
+        fam.shock_ratio[i] = rule.shock_ratio_with_factor(fam.shock_ratio[i], was_poor, poor[i], ratio[SGB2_POVERTY])
 
 
 @nb.njit(cache=True)
@@ -537,6 +603,8 @@ def come_to_notice(keys, month: int, fam, rules) -> tuple[np.ndarray, np.ndarray
             pick(rules.self_referral_hazard_per_month_by_level, level[i]),
             fam.sgb2_poverty[i],
             rules.self_referral_hazard_ratio_transfer_benefits,
+            fam.age_months[i],
+            rules.self_referral_hazard_ratio_young_adults,
         )
         seeking[i] = rule.open_to_notice(help[i] != NO_HELP, waiting[i], level[i]) & (u < hazard)
     for i in range(len(ids)):
@@ -791,6 +859,8 @@ def start_helps(
         fam.help_months_left[i] = min(months, MOST_MONTHS_STORED)
         fam.help_months_used[i] = 0
         fam.help_start_level[i] = fam.level[i]
+        fam.help_start_sgb2_poverty[i] = fam.sgb2_poverty[i]
+        fam.help_start_single_parent[i] = fam.single_parent[i]
         fam.waiting[i] = False
         fam.months_waiting[i] = 0
         if rules.out_of_home[h]:
@@ -822,6 +892,7 @@ class Phases(NamedTuple):
 
     entries: Callable
     ageing: Callable
+    circumstances: Callable
     burden_and_risk: Callable
     reach_and_detection: Callable
     help_planning: Callable
@@ -846,6 +917,7 @@ def phases_for(keys, fam, risk_factors: tuple[np.ndarray, ...], rules, tally, ta
     return Phases(
         entries=entries.compile((k, i64, f, rf, r, t, a, nb.typeof(Newcomers(0, 0, 0, 0, 0)))),
         ageing=ageing.compile((k, i64, f, r, t, a)),
+        circumstances=circumstances.compile((k, i64, f, r)),
         burden_and_risk=burden_and_risk.compile((k, i64, f, r)),
         reach_and_detection=reach_and_detection.compile((k, i64, f, r, t, a)),
         help_planning=help_planning.compile((k, i64, f, r, t, a, i64)),

@@ -6,10 +6,11 @@ horizon and adds, on 31 December, one row per young person in a help (the census
 three tables the statistics publish from:
 
 - helps: one row per help begun and per help ended (`event`), with the young person's age in completed
-  years, the family's circumstances at that moment, an earlier HzE, the route into the help, and for ended
-  helps the months it ran and whether it ended as planned;
-- census: one row per young person in a help on 31 December;
-- assessments: one row per §8a assessment with its outcome;
+  years, the family's circumstances (transfer benefits, single parent) when the help began (the statistics
+  record them for the start of a help; they may change during it), an earlier HzE, the route into the help,
+  and for ended helps the months it ran and whether it ended as planned;
+- census: one row per young person in a help on 31 December, with the circumstances when it began;
+- assessments: one row per §8a assessment with its outcome and the circumstances then;
 - population: the young people of each age on 31 December, the denominator of rates per 10,000 of the same
   age (`model.validation`).
 

@@ -35,6 +35,7 @@ ROLES = {  # what a help is, by its access: the comparison, the briefing and the
     "crisis": ("crisis",),  # Inobhutnahme (§42)
 }
 SINGLE_PARENT = RISK_FACTORS.index("single_parent")  # the risk factor on which the others' shares depend
+SGB2_POVERTY = RISK_FACTORS.index("sgb2_poverty")  # transfer benefits: begin and end with single parenthood
 AGE_BAND_STARTS = tuple(12 * years for years in AGE_BANDS_YEARS[1:-1])  # in months, after the first band's
 # (a tuple: compiled code knows its length, and unrolls the loop over it)
 
@@ -121,6 +122,9 @@ class YearParameters:
     risk_factor_share: np.ndarray  # [risk factor (RISK_FACTORS), parents a couple 0 / single 1] -> share at birth
     risk_factor_hazard_ratio: np.ndarray  # by risk factor: the shock hazard ratio of having it
     frailty_sd_log: float
+    separation_hazard_per_month: float
+    new_partner_hazard_per_month: float
+    sgb2_exit_hazard_per_month: float
     under_21: float
     unaccompanied_per_month: float
     unaccompanied_arrival_age_months: int
@@ -133,6 +137,7 @@ class YearParameters:
     report_hazard_per_month_by_level: np.ndarray  # index 0-4; level 0 is never reported
     self_referral_hazard_per_month_by_level: np.ndarray
     self_referral_hazard_ratio_transfer_benefits: float
+    self_referral_hazard_ratio_young_adults: float
     in_help_escalation_detection_per_month: float
     acute_share_of_endangerment: float
     network_referral_hazard_ratio: float
@@ -202,6 +207,9 @@ class YearParameters:
             risk_factor_share=np.array([share[factor] for factor in RISK_FACTORS]),
             risk_factor_hazard_ratio=np.array([rf.shock_hazard_ratio[factor].at(year) for factor in RISK_FACTORS]),
             frailty_sd_log=b.frailty_sd_log.at(year),
+            separation_hazard_per_month=rf.separation_hazard_per_month.at(year),
+            new_partner_hazard_per_month=rf.new_partner_hazard_per_month.at(year),
+            sgb2_exit_hazard_per_month=rf.sgb2_exit_hazard_per_month.at(year),
             under_21=under_21,
             unaccompanied_per_month=uma.crisis_intakes_per_10k_under_21_per_year.at(year) * under_21 / 10_000 / 12,
             unaccompanied_arrival_age_months=round(uma.arrival_age_years.at(year) * 12),
@@ -216,6 +224,7 @@ class YearParameters:
                 [0.0, *det.self_referral_hazard_per_month_by_level.at(year)]
             ),
             self_referral_hazard_ratio_transfer_benefits=det.self_referral_hazard_ratio_transfer_benefits.at(year),
+            self_referral_hazard_ratio_young_adults=det.self_referral_hazard_ratio_young_adults.at(year),
             in_help_escalation_detection_per_month=det.in_help_escalation_detection_per_month.at(year),
             acute_share_of_endangerment=det.acute_share_of_endangerment.at(year),
             network_referral_hazard_ratio=det.network_referral_hazard_ratio.at(year),
@@ -286,6 +295,11 @@ class Rules(NamedTuple):
     risk_factor_share: np.ndarray
     risk_factor_hazard_ratio: np.ndarray
     frailty_sd_log: float
+    # family circumstances (`rules.household_changes`, `rules.transfer_benefits_change`)
+    separation_hazard_per_month: float
+    new_partner_hazard_per_month: float
+    sgb2_entry_hazard_per_month: tuple[float, float]  # couple, single (`rules.transfer_benefits_entry_hazard`)
+    sgb2_exit_hazard_per_month: float
     unaccompanied_arrival_age_months: int
     continue_after_18_probability: float
     shock_hazard_per_month: float
@@ -326,6 +340,7 @@ class Rules(NamedTuple):
     in_help_escalation_detection_per_month: float
     self_referral_hazard_per_month_by_level: tuple[float, ...]
     self_referral_hazard_ratio_transfer_benefits: float
+    self_referral_hazard_ratio_young_adults: float
     acute_share_of_endangerment: float
     # help planning
     help_plan_completion_per_month: float
@@ -370,6 +385,10 @@ class Rules(NamedTuple):
                 (cat.prevention_level_ok.T.astype(np.int64) << np.arange(len(cat.prevention_names))).sum(1)
             ),
             "age_hazard_ratio_by_band": table(p.age_hazard_ratio_by_band),
+            "sgb2_entry_hazard_per_month": tuple(
+                rule.transfer_benefits_entry_hazard(p.sgb2_exit_hazard_per_month, share)
+                for share in p.risk_factor_share[SGB2_POVERTY].tolist()
+            ),
             "burden_kept_by_help": np.array([rule.burden_kept(p.reversion_per_month, r) for r in relief]),
             "report_hazard_per_month_by_level": table(p.report_hazard_per_month_by_level),
             "self_referral_hazard_per_month_by_level": table(p.self_referral_hazard_per_month_by_level),

@@ -34,6 +34,8 @@ from model.parameters import (
     HELP_PLAN,
     PLACEMENT,
     SELF_REFERRAL,
+    SGB2_POVERTY,
+    SINGLE_PARENT,
     Catalogue,
     Rules,
     YearParameters,
@@ -69,6 +71,7 @@ class Family(mesa.Agent):
         self.help_months_left = 0
         self.help_months_used = 0
         self.help_start_level = 0
+        self.help_start_sgb2_poverty = self.help_start_single_parent = False  # circumstances when it began
         self.prevention = NO_HELP
         self.prevention_months_left = 0
         self.prevention_received: set[int] = set()  # each service is offered once
@@ -84,10 +87,14 @@ class Family(mesa.Agent):
     # --- birth ---------------------------------------------------------------------------------
 
     def draw_circumstances(self) -> None:
-        """Risk factors from the district profile, a log-normal frailty, and the expected burden to start at."""
+        """Risk factors from the district profile (single parenthood by the family's age), a log-normal frailty,
+        and the expected burden to start at."""
         m, rnd = self.model, self.random
         rf, year, r = m.scenario.district.risk_factors, m.year, m.rules
-        self.single_parent = rnd.random() < rf.single_parent_share.at(year)
+        birth_share = rf.single_parent_share.at(year)
+        h, partner = r.separation_hazard_per_month, r.new_partner_hazard_per_month
+        single_share = rule.single_parent_share_at_age(birth_share, h, partner, self.age_months)
+        self.single_parent = rnd.random() < single_share
         poverty = rf.sgb2_poverty_share_if_single_parent if self.single_parent else rf.sgb2_poverty_share_if_couple
         self.sgb2_poverty = rnd.random() < poverty.at(year)
         self.parental_mental_illness = rnd.random() < rf.parental_mental_illness_share.at(year)
@@ -119,7 +126,39 @@ class Family(mesa.Agent):
             r.prevention,
         )
 
-    # --- 1. demography -------------------------------------------------------------------------
+    # --- 1. family circumstances ---------------------------------------------------------------
+
+    def change_circumstances(self) -> None:
+        """Single parenthood begins (separation) or ends (a new partner moves in); transfer benefits follow a
+        change of household, else begin and end with their hazards; the shock ratio follows both factors."""
+        if self.unaccompanied:  # no family here
+            return
+        r = self.model.rules
+        was_single, was_poor = self.single_parent, self.sgb2_poverty
+        moved = rule.household_changes(
+            was_single, self.random.random(), r.separation_hazard_per_month, r.new_partner_hazard_per_month
+        )
+        self.single_parent = was_single != moved
+        share = r.risk_factor_share[SGB2_POVERTY]  # parents a couple, single
+        flips = rule.transfer_benefits_change(
+            was_poor,
+            moved,
+            self.random.random(),
+            share[int(was_single)],
+            share[int(self.single_parent)],
+            r.sgb2_entry_hazard_per_month[int(self.single_parent)],
+            r.sgb2_exit_hazard_per_month,
+        )
+        self.sgb2_poverty = was_poor != flips
+        ratio = r.risk_factor_hazard_ratio
+        self.shock_ratio = rule.shock_ratio_with_factor(
+            self.shock_ratio, was_single, self.single_parent, ratio[SINGLE_PARENT]
+        )
+        self.shock_ratio = rule.shock_ratio_with_factor(
+            self.shock_ratio, was_poor, self.sgb2_poverty, ratio[SGB2_POVERTY]
+        )
+
+    # --- 2. demography -------------------------------------------------------------------------
 
     def grow_older(self) -> bool:
         """One month older; a help at 18 continues (§41) with a probability, none runs past 21. True: leaves."""
@@ -133,7 +172,7 @@ class Family(mesa.Agent):
             m.end_help(self)
         return rule.leaves_district(self.age_months, in_help, ends, self.moving_away, self.unaccompanied)
 
-    # --- 2. burden and risk --------------------------------------------------------------------
+    # --- 3. burden and risk --------------------------------------------------------------------
 
     def step(self) -> None:
         """The family's own month: shocks add burden, burden reverts (faster in a help), protection decays and
@@ -150,7 +189,7 @@ class Family(mesa.Agent):
         )
         self.level = rule.risk_level(self.burden)
 
-    # --- 3. reach and detection ----------------------------------------------------------------
+    # --- 4. reach and detection ----------------------------------------------------------------
 
     def idle_for_prevention(self) -> bool:
         """Neither in prevention nor in a help; unaccompanied minors have no family here to reach."""
@@ -226,11 +265,13 @@ class Family(mesa.Agent):
             m.rules.self_referral_hazard_per_month_by_level[self.level],
             self.sgb2_poverty,
             m.rules.self_referral_hazard_ratio_transfer_benefits,
+            self.age_months,
+            m.rules.self_referral_hazard_ratio_young_adults,
         )
         if self.known_to_nobody() and self.random.random() < hazard:
             m.grant(self, m.catalogue.helps_with("self_referral"))
 
-    # --- 5. help outcomes ----------------------------------------------------------------------
+    # --- 6. help outcomes ----------------------------------------------------------------------
 
     def advance_help(self) -> int | None:
         """One more month of help; when the planned months are over the help ends. Returns its access if it ended."""
@@ -313,6 +354,7 @@ class ReferenceModel(mesa.Model):
             self.params = YearParameters.of(self.scenario, self.year)
             self.rules = Rules.of(self.catalogue, self.params)
         self.tally.reset()
+        self.agents.shuffle_do("change_circumstances")  # first: before births, and before burden and risk
         self.demography()
         self.agents.shuffle_do("step")  # burden and risk: each family on its own
         self.reach_and_detection()
@@ -323,7 +365,7 @@ class ReferenceModel(mesa.Model):
             self.recorder.observe(self.month, self.snapshot(), self.tally, self.params)
         self.month += 1
 
-    # 1. demography ----------------------------------------------------------------------------
+    # 2. demography ----------------------------------------------------------------------------
 
     def demography(self) -> None:
         p = self.params
@@ -351,7 +393,7 @@ class ReferenceModel(mesa.Model):
         family.draw_circumstances()
         return family
 
-    # 3. reach and detection -------------------------------------------------------------------
+    # 4. reach and detection -------------------------------------------------------------------
 
     def reach_and_detection(self) -> None:
         self.prevention_uptake()
@@ -382,7 +424,7 @@ class ReferenceModel(mesa.Model):
             for family, _ in reached[:free]:
                 family.begin_prevention(s)
 
-    # 4. help planning -------------------------------------------------------------------------
+    # 5. help planning -------------------------------------------------------------------------
 
     def help_planning(self) -> None:
         """The youth office makes help plans (§36) for waiting families, within caseworker capacity."""
@@ -461,6 +503,7 @@ class ReferenceModel(mesa.Model):
         family.help_months_left = int(months)
         family.help_months_used = 0
         family.help_start_level = family.level
+        family.help_start_sgb2_poverty, family.help_start_single_parent = family.sgb2_poverty, family.single_parent
         family.waiting = False
         family.months_waiting = 0
         if r.out_of_home[help_]:
@@ -478,7 +521,7 @@ class ReferenceModel(mesa.Model):
         family.help = NO_HELP
         family.help_months_left = 0
 
-    # 5. help outcomes -------------------------------------------------------------------------
+    # 6. help outcomes -------------------------------------------------------------------------
 
     def help_outcomes(self) -> None:
         """Helps run a month; those that end may lead to a transfer, a placement, or back to the office."""
@@ -524,7 +567,7 @@ class ReferenceModel(mesa.Model):
                 tally.prevention_occupancy[family.prevention] += 1
                 family.advance_prevention()
 
-    # 6. accounting ----------------------------------------------------------------------------
+    # 7. accounting ----------------------------------------------------------------------------
 
     def accounting(self) -> None:
         """Cost = occupancy x monthly unit cost."""
@@ -532,7 +575,7 @@ class ReferenceModel(mesa.Model):
         tally.help_cost[:] = tally.occupancy * p.help_cost_per_month
         tally.prevention_cost[:] = tally.prevention_occupancy * p.prevention_cost_per_month
 
-    # 7. observation ---------------------------------------------------------------------------
+    # 8. observation ---------------------------------------------------------------------------
 
     def snapshot(self) -> Families:
         """The population as the engine's arrays, so the engine's Recorder counts it the same way."""

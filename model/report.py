@@ -256,7 +256,8 @@ class Page:
     ) -> Markup:
         """A number with the coordinates of its comparison.csv cell, so a test can check it against the file."""
         value = self.value(scenario, year, figure, statistic)
-        text = str(int(value)) if figure == "break_even_year" else self.number(value * scale, digits)
+        # a year is whole, rounded as the file's digits round it (the median of an even number of replicates may be x.5)
+        text = str(round(value)) if figure == "break_even_year" else self.number(value * scale, digits)
         if scale == 100.0:  # a share in per cent
             text += "\u00a0%"
         return Markup(
@@ -581,7 +582,7 @@ def cumulative_chart(page: Page) -> go.Figure:
             fig.add_vline(
                 x=year,
                 line={"color": colours[name], "dash": "dot", "width": 2},
-                annotation={"text": t["break_even_marker"].format(year=int(year)), "font": {"color": colours[name]}},
+                annotation={"text": t["break_even_marker"].format(year=round(year)), "font": {"color": colours[name]}},
             )
     fig.update_xaxes(title_text=t["year"])
     fig.update_yaxes(title_text=page.fill("cumulative_axis"))

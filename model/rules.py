@@ -84,6 +84,82 @@ def leaves_district(age_months: int, in_help: bool, help_ends: bool, moving_away
     return (age_months >= MAX_AGE_MONTHS) | ((age_months >= ADULT_MONTHS) & out_of_help & unaccompanied) | moving_away
 
 
+# --- family circumstances ----------------------------------------------------------------------------------
+
+
+@rule
+def household_changes(single_parent: bool, u: float, separation_per_month: float, new_partner_per_month: float) -> bool:
+    """Whether the family's household type changes this month: single parenthood begins when parents living
+    together separate, and ends when a single parent's new partner moves in."""
+    hazard = (
+        new_partner_per_month  # a single parent: a new partner moves in
+        if single_parent
+        else separation_per_month  # parents together: they separate
+    )
+    return u < hazard
+
+
+@rule
+def single_parent_share_at_age(
+    share_at_birth: float, separation_per_month: float, new_partner_per_month: float, age_months: int
+) -> float:
+    """The share of children living with a single parent after `age_months` months of separations and new
+    partners: each month it moves from the share at birth towards the balance of the two, separation /
+    (separation + new partner), by the share separation + new partner of the distance. At birth (age 0) the
+    share at birth; a family founded older (the population a run begins with) draws its type with it."""
+    changing = separation_per_month + new_partner_per_month
+    if changing <= 0.0:
+        return share_at_birth  # nobody separates, nobody finds a new partner
+    balance = separation_per_month / changing
+    return balance + (share_at_birth - balance) * (1.0 - changing) ** age_months
+
+
+@rule
+def transfer_benefits_entry_hazard(exit_per_month: float, share: float) -> float:
+    """The monthly hazard of transfer benefits beginning that keeps a household type's share on benefits: as
+    many families begin as end, (1 - share) x entry = share x exit."""
+    if share >= 1.0:
+        return 1.0  # every family of this type lives on benefits
+    return exit_per_month * share / (1.0 - share)
+
+
+@rule
+def transfer_benefits_change(
+    on_benefits: bool,
+    household_changed: bool,
+    u: float,
+    share_before: float,
+    share_after: float,
+    entry_per_month: float,
+    exit_per_month: float,
+) -> bool:
+    """Whether the family's transfer benefits (SGB II) begin or end this month.
+
+    In a month its household type changes, the benefits follow the type: they begin (the new type's share on
+    benefits is higher) or end (lower) with the probability that takes the family from the old type's share
+    to the new type's, so that each type keeps its share. In any other month they begin with the entry hazard
+    of the family's type, and end with the exit hazard."""
+    if household_changed:
+        if on_benefits:
+            p = (share_before - share_after) / share_before if share_after < share_before else 0.0  # they end
+        else:
+            p = (share_after - share_before) / (1.0 - share_before) if share_after > share_before else 0.0  # begin
+    else:
+        p = exit_per_month if on_benefits else entry_per_month
+    return u < p
+
+
+@rule
+def shock_ratio_with_factor(shock_ratio: float, had: bool, has: bool, hazard_ratio: float) -> float:
+    """A family's shock ratio when one of its risk factors begins or ends: the factor's hazard ratio multiplied
+    in, or divided out; frailty and the other factors stay."""
+    if has & (not had):
+        return shock_ratio * hazard_ratio  # the factor begins
+    if had & (not has):
+        return shock_ratio / hazard_ratio  # the factor ends
+    return shock_ratio
+
+
 # --- burden and risk ---------------------------------------------------------------------------------------
 
 
@@ -227,12 +303,20 @@ def report_hazard(by_level: float, network_referral_ratio: float, service: int, 
 
 
 @rule
-def self_referral_hazard(by_level: float, transfer_benefits: bool, ratio_transfer_benefits: float) -> float:
+def self_referral_hazard(
+    by_level: float,
+    transfer_benefits: bool,
+    ratio_transfer_benefits: float,
+    age_months: int,
+    ratio_young_adults: float,
+) -> float:
     """The monthly probability that a family seeks counselling (§28) itself: by its risk level, lower for a
-    family on transfer benefits (those who need help most seek it least: the prevention dilemma)."""
+    family on transfer benefits (those who need help most seek it least: the prevention dilemma), and lower
+    for a young adult (18-20), whose parents no longer bring them and who seek it less themselves."""
     return (
         by_level  # the hazard at the family's risk level
         * (ratio_transfer_benefits if transfer_benefits else 1.0)  # a family on transfer benefits
+        * (ratio_young_adults if age_months >= ADULT_MONTHS else 1.0)  # a young adult
     )
 
 

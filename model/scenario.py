@@ -205,11 +205,16 @@ class Simulation(_Strict):
 
 
 class RiskFactors(_Strict):
-    """Prevalence at birth and the factor's multiplier on the monthly burden-shock hazard."""
+    """Prevalence at birth and the factor's multiplier on the monthly burden-shock hazard; how single parenthood
+    and transfer benefits (SGB II) begin and end during childhood (`rules.household_changes`,
+    `rules.transfer_benefits_change`)."""
 
-    single_parent_share: Probability
-    sgb2_poverty_share_if_single_parent: Probability
+    single_parent_share: Probability  # at birth
+    sgb2_poverty_share_if_single_parent: Probability  # at birth, and the share each household type keeps
     sgb2_poverty_share_if_couple: Probability
+    separation_hazard_per_month: Probability  # parents of a child living together separate
+    new_partner_hazard_per_month: Probability  # a single parent's new partner moves in
+    sgb2_exit_hazard_per_month: Probability  # a family's transfer benefits end
     parental_mental_illness_share: Probability
     young_parent_share: Probability
     special_needs_share: Probability
@@ -260,6 +265,7 @@ class Detection(_Strict):
     report_hazard_per_month_by_level: ProbabilityByLevel
     self_referral_hazard_per_month_by_level: ProbabilityByLevel
     self_referral_hazard_ratio_transfer_benefits: HazardRatio
+    self_referral_hazard_ratio_young_adults: HazardRatio
     in_help_escalation_detection_per_month: Probability
     acute_share_of_endangerment: Probability
     network_referral_hazard_ratio: Positive

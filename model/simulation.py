@@ -1,4 +1,4 @@
-"""The district model: one Mesa model, one monthly step, seven phases in the order they run.
+"""The district model: one Mesa model, one monthly step, eight phases in the order they run.
 
 Read `DistrictModel.step` top to bottom: it is the whole month. Each phase is one call of compiled code
 (`kernels`: the phase of the same name, reading like the rules it implements) over the families' arrays;
@@ -34,6 +34,8 @@ class StreamKeys(NamedTuple):
     """The keys of the random streams the compiled phases draw from (`kernels`), one per kind of decision."""
 
     continue_after_18: np.uint64
+    household: np.uint64
+    transfer_benefits: np.uint64
     shock: np.uint64
     shock_size: np.uint64
     acute: np.uint64
@@ -209,6 +211,7 @@ class DistrictModel(mesa.Model):
             self.rules = Rules.of(self.catalogue, self.params)
             self._compile_phases()  # for the new rules' types (the same, unless a scenario changes a type)
         self.tally.reset()
+        self.circumstances()
         self.demography()
         self.burden_and_risk()
         self.reach_and_detection()
@@ -225,8 +228,8 @@ class DistrictModel(mesa.Model):
 
     def record_microdata(self) -> None:
         """The month's events (written by the phases), in the horizon; on 31 December the young people in a
-        help. The log gets room for the next month: at most eight events a family (helps begun and ended in
-        three phases, two assessments)."""
+        help, with their family's circumstances when the help began. The log gets room for the next month: at
+        most eight events a family (helps begun and ended in three phases, two assessments)."""
         events, f = self.tally.events, self.families
         full = events.rows[0] >= len(events.kind)
         rows = events.drain()
@@ -240,8 +243,8 @@ class DistrictModel(mesa.Model):
                     self.month,
                     f.help[in_help],
                     f.age_months[in_help],
-                    f.sgb2_poverty[in_help],
-                    f.single_parent[in_help],
+                    f.help_start_sgb2_poverty[in_help],  # as the statistics record them: at the start of the help
+                    f.help_start_single_parent[in_help],
                 )
                 self.microdata.population(self.month, self.young_people_by_age())
         room = 8 * (len(f) + 32)
@@ -258,7 +261,17 @@ class DistrictModel(mesa.Model):
         minors = p.births_per_month * ADULT_MONTHS  # the stationary population of minors (`YearParameters.of`)
         return np.concatenate([counted, np.full(adult_years, (p.under_21 - minors) / adult_years)])
 
-    # 1. demography ----------------------------------------------------------------------------
+    # 1. family circumstances -----------------------------------------------------------------
+
+    def circumstances(self) -> None:
+        """Single parenthood and transfer benefits begin and end (`kernels.circumstances`). First in the month:
+        before burden and risk, whose shock hazard they change (the shock ratio follows the risk factors), and
+        before demography, so that a child born this month lives its first month in the circumstances drawn at
+        its birth (a child of a months has had a months of changes, as `rules.single_parent_share_at_age`
+        counts them for the population a run begins with)."""
+        self.phases.circumstances(self.keys, self.month, self.families.arrays, self.rules)
+
+    # 2. demography ----------------------------------------------------------------------------
 
     def demography(self) -> None:
         """Everyone ages a month; young people of 21 and those moving away leave; babies are born (a new
@@ -281,14 +294,14 @@ class DistrictModel(mesa.Model):
         self.next_unaccompanied_id += arrivals
         tally.births = births
 
-    # 2. burden and risk -----------------------------------------------------------------------
+    # 3. burden and risk -----------------------------------------------------------------------
 
     def burden_and_risk(self) -> None:
         """Shocks raise a family's burden, it reverts towards zero (faster in a help); levels follow the burden
         (`kernels.burden_and_risk`)."""
         self.phases.burden_and_risk(self.keys, self.month, self.families.arrays, self.rules)
 
-    # 3. reach and detection -------------------------------------------------------------------
+    # 4. reach and detection -------------------------------------------------------------------
 
     def reach_and_detection(self) -> None:
         """Prevention services reach families; reports (§8a assessment), escalations noticed in help and
@@ -297,7 +310,7 @@ class DistrictModel(mesa.Model):
             self.keys, self.month, self.families.arrays, self.rules, self.tally.arrays, self.places_taken
         )
 
-    # 4. help planning -------------------------------------------------------------------------
+    # 5. help planning -------------------------------------------------------------------------
 
     def help_planning(self) -> None:
         """The youth office makes help plans (§36) for waiting families, within caseworker capacity
@@ -308,7 +321,7 @@ class DistrictModel(mesa.Model):
             self.keys, self.month, self.families.arrays, self.rules, self.tally.arrays, self.places_taken, int(capacity)
         )
 
-    # 5. help outcomes -------------------------------------------------------------------------
+    # 6. help outcomes -------------------------------------------------------------------------
 
     def help_outcomes(self) -> None:
         """Helps and prevention services run a month; those that run out end, with what follows
@@ -318,7 +331,7 @@ class DistrictModel(mesa.Model):
             self.keys, self.month, self.families.arrays, self.rules, self.tally.arrays, self.places_taken
         )
 
-    # 6. accounting ----------------------------------------------------------------------------
+    # 7. accounting ----------------------------------------------------------------------------
 
     def accounting(self) -> None:
         """Cost = occupancy x monthly unit cost; occupancy counts the helps running when outcomes are settled.

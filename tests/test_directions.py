@@ -76,11 +76,16 @@ DIRECTIONS = [
     ("district.risk_factors.sgb2_poverty_share_if_couple", 0.02, 0.25, "high_risk_family_months", +1),
     ("district.risk_factors.sgb2_poverty_share_if_single_parent", 0.1, 0.8, "high_risk_family_months", +1),
     ("district.risk_factors.parental_mental_illness_share", 0.1, 0.5, "high_risk_family_months", +1),
+    # family circumstances: separations make single parents (and bring transfer benefits), new partners end both
+    ("district.risk_factors.separation_hazard_per_month", 0.0005, 0.01, "planned_ambulant_begun", +1),
+    ("district.risk_factors.separation_hazard_per_month", 0.0005, 0.01, "high_risk_family_months", +1),
+    ("district.risk_factors.new_partner_hazard_per_month", 0.001, 0.05, "high_risk_family_months", -1),
     ("district.risk_factors.shock_hazard_ratio.parental_mental_illness", 1.0, 3.0, "high_risk_family_months", +1),
     # detection and assessment
     ("detection.report_hazard_per_month_by_level[2]", 0.03, 0.2, "assessments", +1),
     ("detection.self_referral_hazard_per_month_by_level[1]", 0.01, 0.1, "begun.erziehungsberatung_28", +1),
     ("detection.self_referral_hazard_ratio_transfer_benefits", 0.1, 1.0, "begun.erziehungsberatung_28", +1),
+    ("detection.self_referral_hazard_ratio_young_adults", 0.1, 1.0, "begun.erziehungsberatung_28", +1),
     ("detection.in_help_escalation_detection_per_month", 0.05, 0.95, "assessments", +1),
     ("detection.acute_share_of_endangerment", 0.2, 0.9, "begun.inobhutnahme_42", +1),
     ("detection.network_referral_hazard_ratio", 0.5, 2.0, "assessments", +1),

@@ -114,7 +114,9 @@ def test_a_bad_override_is_named(files):
 
 def test_salib_sobol_over_a_small_design(files):
     problem = ProblemSpec({"names": [HALF_LIFE, HEIM_COST], "bounds": [[12, 120], [200, 350]]})
-    f = evaluator(problem, files, "npv_eur_at_3_5pct", replicates=1, seed=3)
+    # seed 7: in the tiny district the package changes residential care within the two years only under some
+    # seeds (1 of 1-8 since family circumstances change month by month), and the Heim cost moves the NPV only then
+    f = evaluator(problem, files, "npv_eur_at_3_5pct", replicates=1, seed=7)
     problem.sample_sobol(4, calc_second_order=False, seed=3).evaluate(f).analyze_sobol(calc_second_order=False)
     assert problem.results.shape == (4 * (2 + 2),)
     assert np.unique(problem.results).size > 1  # the design moves the outcome
@@ -137,7 +139,7 @@ def test_ema_experiments_feed_prim_and_feature_scoring(files):
         uncertainties={HALF_LIFE: (12, 120), HEIM_COST: (200, 350)},
         levers={"prevention.familienhebamme.budget_eur_per_year": (60_000, 240_000)},
         outcomes=["npv_eur_at_3_5pct", "begun_heimerziehung_34"],
-        seed=3,
+        seed=7,  # as in test_salib_sobol_over_a_small_design: a seed under which the Heim cost moves the NPV
     )
     experiments, outcomes = perform_experiments(model, scenarios=6, policies=2)
     assert len(experiments) == 12 and set(outcomes) == {"npv_eur_at_3_5pct", "begun_heimerziehung_34"}

@@ -11,7 +11,7 @@ import importlib.util
 
 from tests.conftest import ROOT
 
-PINNED = "db2229b16bee340eb9f63f7a0639e4ec14f3c1e046a0f4affe0f460f89e722f8"
+PINNED = "d897d33994da723ad6e345042fbef062f1e5960c41bf05f3edd0ad12d1b8fbee"
 
 
 def test_results_are_those_pinned():

@@ -9,9 +9,10 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from model import DistrictModel, load_scenario
+from model import DistrictModel, kernels, load_scenario
 from model.cli import app
-from model.microdata import ROUTES
+from model.families import Families
+from model.microdata import ASSESSED, BEGUN, ENDED, ROUTES, EventLog
 from model.recorder import ASSESSMENT_OUTCOMES
 from model.run import simulate
 from tests.conftest import ROOT, shrink
@@ -111,3 +112,25 @@ def test_population_counts_the_children_and_spreads_the_young_adults(model: Dist
     census = model.microdata.tables()["census"]
     in_help = census[census["year"] == population["year"].max()].groupby("age_years").size()
     assert (in_help.reindex(range(21), fill_value=0) <= last).all()
+
+
+def test_circumstances_are_those_at_the_start_of_the_help(model: DistrictModel):
+    """Transfer benefits and single parenthood change during a help (docs/ODD.md 7.0); the statistics record
+    them for its start, and so do the model's rows of helps ended and its census (a help begun and an
+    assessment: as they are then)."""
+    f = model.families
+    in_help = f.help != -1
+    census = model.microdata.tables()["census"]
+    last = census[census["year"] == census["year"].max()]
+    np.testing.assert_array_equal(last["transfer_benefits"], f.help_start_sgb2_poverty[in_help])
+    np.testing.assert_array_equal(last["single_parent"], f.help_start_single_parent[in_help])
+    assert (f.help_start_sgb2_poverty[in_help] != f.sgb2_poverty[in_help]).any()  # some changed in the help
+
+    families, events = Families(1), EventLog.with_room(4)
+    families.sgb2_poverty[0], families.help_start_sgb2_poverty[0] = False, True  # benefits ended in the help
+    families.single_parent[0], families.help_start_single_parent[0] = True, False  # separated in the help
+    for kind in (BEGUN, ENDED, ASSESSED):
+        kernels.log_event(events, kind, families.arrays, 0, 0)
+    rows = events.drain()
+    np.testing.assert_array_equal(rows["transfer_benefits"], [False, True, False])
+    np.testing.assert_array_equal(rows["single_parent"], [True, False, True])

@@ -96,6 +96,94 @@ SERVICES = ServiceNumbers(
 NONE = -1
 
 
+# --- family circumstances ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("single", "u", "changes"),
+    [
+        (False, 0.0019, True),  # parents together separate (below the separation hazard)
+        (False, 0.002, False),  # u at the hazard
+        (False, 0.004, False),  # the new-partner hazard is not theirs
+        (True, 0.0049, True),  # a single parent's new partner moves in
+        (True, 0.005, False),  # u at the hazard
+    ],
+)
+def test_household_changes(single: bool, u: float, changes: bool):
+    assert rule.household_changes(single, u, 0.002, 0.005) == changes
+
+
+def test_single_parent_share_at_age_moves_from_birth_towards_the_balance():
+    h, r = 0.002, 0.006  # balance 0.25, the distance shrinks by 1 - 0.008 a month
+    assert rule.single_parent_share_at_age(0.1, h, r, 0) == approx(0.1)
+    assert rule.single_parent_share_at_age(0.1, h, r, 1) == approx(0.1 + h * 0.9 - r * 0.1)  # one month's flows
+    assert rule.single_parent_share_at_age(0.1, h, r, 120) == approx(0.25 - 0.15 * 0.992**120)
+    assert rule.single_parent_share_at_age(0.1, h, 0.0, 12) == approx(1 - 0.9 * 0.998**12)  # nobody finds a partner
+    assert rule.single_parent_share_at_age(0.3, 0.0, r, 12) == approx(0.3 * 0.994**12)  # nobody separates
+    assert rule.single_parent_share_at_age(0.3, 0.0, 0.0, 60) == 0.3  # nothing changes
+
+
+def test_entry_hazard_keeps_the_share_on_transfer_benefits():
+    assert rule.transfer_benefits_entry_hazard(0.02, 0.2) == approx(0.005)  # 0.8 x 0.005 = 0.2 x 0.02
+    assert rule.transfer_benefits_entry_hazard(0.02, 0.5) == approx(0.02)
+    assert rule.transfer_benefits_entry_hazard(0.02, 0.0) == 0.0
+    assert rule.transfer_benefits_entry_hazard(0.02, 1.0) == 1.0  # every family of the type
+
+
+@pytest.mark.parametrize(
+    ("on_benefits", "moved", "u", "before", "after", "change"),
+    [
+        # no change of household: entry 0.01 off benefits, exit 0.03 on them
+        (False, False, 0.0099, 0.1, 0.1, True),
+        (False, False, 0.01, 0.1, 0.1, False),
+        (True, False, 0.0299, 0.1, 0.1, True),
+        (True, False, 0.03, 0.1, 0.1, False),
+        # separation (share 0.1 -> 0.4): off benefits, they begin with (0.4 - 0.1) / (1 - 0.1) = 1/3
+        (False, True, 0.333, 0.1, 0.4, True),
+        (False, True, 0.334, 0.1, 0.4, False),
+        (True, True, 0.0, 0.1, 0.4, False),  # on benefits already: they stay
+        # a new partner (0.4 -> 0.1): on benefits, they end with (0.4 - 0.1) / 0.4 = 0.75
+        (True, True, 0.749, 0.4, 0.1, True),
+        (True, True, 0.751, 0.4, 0.1, False),
+        (False, True, 0.0, 0.4, 0.1, False),  # off benefits: they stay off
+        (False, True, 0.0, 0.2, 0.2, False),  # the same share either side: nothing follows
+        (True, True, 0.0, 0.2, 0.2, False),
+        (True, True, 0.0, 0.0, 0.0, False),  # no family of either type on benefits: no division by zero
+        (False, True, 0.0, 1.0, 1.0, False),  # every family of either type on benefits
+    ],
+)
+def test_transfer_benefits_change(on_benefits: bool, moved: bool, u: float, before: float, after: float, change: bool):
+    assert rule.transfer_benefits_change(on_benefits, moved, u, before, after, 0.01, 0.03) == change
+
+
+def test_transfer_benefits_following_a_change_keep_each_types_share():
+    """A type's share after separations and new partners: the share of those who moved is the new type's."""
+    single, couple = 0.408, 0.08
+    begin = rule.transfer_benefits_change(False, True, 0.0, couple, single, 0.0, 0.0)  # u = 0: any p > 0 acts
+    assert begin
+    p_begin = (single - couple) / (1 - couple)
+    p_end = (single - couple) / single
+    assert couple + (1 - couple) * p_begin == approx(single)
+    assert single * (1 - p_end) == approx(couple)
+    assert rule.transfer_benefits_change(False, True, p_begin - 1e-9, couple, single, 0.0, 0.0)
+    assert not rule.transfer_benefits_change(False, True, p_begin + 1e-9, couple, single, 0.0, 0.0)
+    assert rule.transfer_benefits_change(True, True, p_end - 1e-9, single, couple, 0.0, 0.0)
+    assert not rule.transfer_benefits_change(True, True, p_end + 1e-9, single, couple, 0.0, 0.0)
+
+
+@pytest.mark.parametrize(
+    ("had", "has", "ratio"),
+    [
+        (False, True, 3.0 * 1.6),  # begins: multiplied in
+        (True, False, 3.0 / 1.6),  # ends: divided out
+        (True, True, 3.0),
+        (False, False, 3.0),
+    ],
+)
+def test_shock_ratio_follows_a_factor(had: bool, has: bool, ratio: float):
+    assert rule.shock_ratio_with_factor(3.0, had, has, 1.6) == approx(ratio)
+
+
 def shock_hazard(family=1.0, age=1.0, protection=0.0, parenting=0.0, waiting=1.0, service=NONE) -> float:
     return rule.shock_hazard(0.01, family, age, protection, parenting, waiting, service, SERVICES)
 
@@ -200,9 +288,12 @@ def test_report_hazard_multiplies_each_factor():
     assert rule.report_hazard(0.02, 1.0, NONE, SERVICES) == approx(0.02)
 
 
-def test_self_referral_hazard_is_lower_on_transfer_benefits():
-    assert rule.self_referral_hazard(0.06, False, 0.25) == 0.06
-    assert rule.self_referral_hazard(0.06, True, 0.25) == approx(0.015)
+def test_self_referral_hazard_is_lower_on_transfer_benefits_and_for_young_adults():
+    minor, adult = ADULT_MONTHS - 1, ADULT_MONTHS
+    assert rule.self_referral_hazard(0.06, False, 0.25, minor, 0.4) == 0.06
+    assert rule.self_referral_hazard(0.06, True, 0.25, minor, 0.4) == approx(0.015)
+    assert rule.self_referral_hazard(0.06, False, 0.25, adult, 0.4) == approx(0.024)  # from 18
+    assert rule.self_referral_hazard(0.06, True, 0.25, adult, 0.4) == approx(0.006)
 
 
 @pytest.mark.parametrize(

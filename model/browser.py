@@ -4,7 +4,12 @@ checked the way a reader sees it, and how its screenshots in docs/ are made. Nee
 from __future__ import annotations
 
 import shutil
+import signal
+import socket
+import subprocess
+import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -136,8 +141,6 @@ def overflowing(browser: Any) -> dict[str, Any]:
 
 def free_port() -> int:
     """A TCP port on the loopback interface that nothing listens on now."""
-    import socket
-
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -149,23 +152,17 @@ def app_server(arguments: list[str], cwd: Path, log: Any, timeout_s: float) -> I
     once it listens, and stops it by its pid afterwards, with Ctrl-C as a planner stops it (uvicorn re-raises
     a SIGTERM after its shutdown, which would end the process before `prevsim app` removes its folder of
     snapshots and estimates)."""
-    import signal
-    import socket
-    import subprocess
-    import sys
-    import time
-
     port = free_port()
     command = [sys.executable, "-c", "from model.cli import app; app()", "app", "--port", str(port), *arguments]
     process = subprocess.Popen(command, cwd=cwd, stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + timeout_s
+        said = f"; its output: {log.name}" if hasattr(log, "name") else ""
         while True:
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=1).close()
                 break
             except OSError:
-                said = f"; its output: {log.name}" if hasattr(log, "name") else ""
                 if process.poll() is not None:
                     stopped = f"prevsim app stopped before it listened (exit {process.returncode}){said}"
                     raise RuntimeError(stopped) from None

@@ -70,10 +70,14 @@ CAVEATS = """## What the comparison cannot see
   426 at 10; 2023: rising to 9, older minors "only slightly below", young adults far lower). The full series
   (Destatis GENESIS 22517) was not in the material available; the model's profile is listed in full below.
 - **Young people, not cases**: the age profile counts young people. §31 and family-oriented §27(2) count a
-  family as one case but every child in it as a young person (2023: 1,214,017 young people in 1,032,929
-  cases; 2012: about 102,000 young people in 55,000 family-oriented helps begun, Destatis PM 353/2013). The
-  model holds one child per family case, so young people in family helps are too few in the model by about
-  that factor, mostly at the ages of family helps (under 14).
+  family as one case but every child in it as a young person; the model holds one child per case, fitted to
+  the case counts. The comparison therefore counts a model case of §31 as 2.00 young people and one of
+  §27(2) as 1.68 (`model.validation.young_people_per_case`): only family-oriented cases count more than one
+  young person, so 2023's 1,214,017 young people in 1,032,929 cases give 1 + 181,088 / (140,263 + 40,555)
+  = 2.00 per family case, and 68 % of §27(2) cases are family-oriented (germany.toml hze_cases_2023; 2012:
+  about 102,000 young people in 55,000 family-oriented helps begun, 1.85, Destatis PM 353/2013). The
+  siblings are counted at the age of the model's child, since the model has no siblings' ages; family
+  helps are mostly for children under 14, and so are their siblings.
 - **Ages**: the model's ages are completed years at the event, as the microdata record them.
 - **Young adults** (18-20) stay in the model until 21 and may begin a help for young adults (§41) after 18;
   they come to notice with the report and self-referral hazards of minors (no published rate of §41 helps
@@ -137,7 +141,8 @@ def main() -> None:
     result = simulate(scenario, replicates=args.replicates, seed=args.seed, workers=args.workers)
     tables = result.microdata()
     fitted = fitted_table(result.yearly())
-    published = validation_table(tables, help_groups(result.catalogue))
+    groups = help_groups(result.catalogue)
+    published = validation_table(tables, groups)
     sim = scenario.simulation
     within = (published["verdict"] == "within").sum()
     text = "\n".join(
@@ -156,8 +161,9 @@ def main() -> None:
             f"{within} of {len(published)} within their bar.\n",
             markdown(published),
             "\n## Young people in a help on 31 December per 10,000 of the same age\n",
-            "HzE incl. §41 and Erziehungsberatung, by age in completed years; the statistic where published.\n",
-            age_markdown(age_profile_table(tables)),
+            "HzE incl. §41 and Erziehungsberatung, by age in completed years, a family-oriented case counted as",
+            'its young people (section "Young people, not cases" below); the statistic where published.\n',
+            age_markdown(age_profile_table(tables, groups)),
             "",
             CAVEATS,
         ]

@@ -8,7 +8,7 @@ assessments, population) and plain lists of help keys, so calibration can reuse 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,10 +27,32 @@ Groups = dict[str, tuple[str, ...]]  # help keys by the group a published figure
 Figure = Callable[[Tables, Groups], pd.Series]  # the model's figure per replicate
 
 
-def rate_per_10k_by_age(census: pd.DataFrame, population: pd.DataFrame) -> pd.DataFrame:
+def young_people_per_case(groups: Groups) -> dict[str, float]:
+    """Young people the statistics count per case of each help where that is not one: a family-oriented case
+    (§31, and the family share of §27(2)) counts every child of the family, the model's case one child.
+
+    Per family case: 1 + (young people - cases) / family cases of 2023 (germany.toml hze_cases_2023), since
+    only family-oriented cases count more than one young person."""
+    cases = reference()["hze_cases_2023"]
+    family_cases = cases["spfh_31"] + cases["flexible_27_2_family"]
+    extra_per_family_case = (cases["young_people"] - cases["total"]) / family_cases
+    family_share_27_2 = cases["flexible_27_2_family"] / (
+        cases["flexible_27_2_family"] + cases["flexible_27_2_individual"]
+    )
+    weights = {h: 1 + extra_per_family_case for h in groups.get("spfh_31", ())}
+    weights |= {h: 1 + family_share_27_2 * extra_per_family_case for h in groups.get("flexible_27_2", ())}
+    return weights
+
+
+def rate_per_10k_by_age(
+    census: pd.DataFrame, population: pd.DataFrame, per_case: Mapping[str, float] | None = None
+) -> pd.DataFrame:
     """Young people in an HzE on 31 Dec per 10,000 young people of the same age: one row per replicate, one
-    column per age, the mean over the years."""
-    in_hze = census[census["hze"]].groupby(["replicate", "year", "age_years"]).size()
+    column per age, the mean over the years. A case of a help in `per_case` counts as that many young people
+    (`young_people_per_case`); every other case as one."""
+    in_hze = census[census["hze"]]
+    weight = in_hze["help"].astype(str).map(dict(per_case)).fillna(1.0) if per_case else 1.0
+    in_hze = in_hze.assign(young_people=weight).groupby(["replicate", "year", "age_years"])["young_people"].sum()
     people = population.set_index(["replicate", "year", "age_years"])["young_people"]
     rate = in_hze.reindex(people.index, fill_value=0) / people * 10_000
     return rate.groupby(level=["replicate", "age_years"]).mean().unstack("age_years")
@@ -121,10 +143,10 @@ def checks() -> list[Check]:
         return sorted(tables["population"]["replicate"].unique())
 
     def rate_at(age_years: int) -> Figure:
-        return lambda t, g: rate_per_10k_by_age(t["census"], t["population"])[age_years]
+        return lambda t, g: rate_per_10k_by_age(t["census"], t["population"], young_people_per_case(g))[age_years]
 
     def highest_rate(t: Tables, g: Groups) -> pd.Series:
-        return peak_age(rate_per_10k_by_age(t["census"], t["population"]))
+        return peak_age(rate_per_10k_by_age(t["census"], t["population"], young_people_per_case(g)))
 
     def at_start(flag: str, group: str) -> Figure:
         """The share of helps begun in `group` with `flag` (a column or an age band, `flagged`)."""
@@ -317,8 +339,8 @@ def fitted_table(yearly: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def age_profile_table(tables: Tables) -> pd.DataFrame:
+def age_profile_table(tables: Tables, groups: Groups) -> pd.DataFrame:
     """The model's young people in an HzE on 31 Dec per 10,000 of the same age, ages 0-20, with interval."""
-    rates = rate_per_10k_by_age(tables["census"], tables["population"])
+    rates = rate_per_10k_by_age(tables["census"], tables["population"], young_people_per_case(groups))
     low, high = INTERVAL
     return pd.DataFrame({"model": rates.mean(), "p05": rates.quantile(low), "p95": rates.quantile(high)})

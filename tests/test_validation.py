@@ -22,6 +22,7 @@ from model.validation import (
     share_by_replicate,
     validation_table,
     verdict,
+    young_people_per_case,
 )
 from tests.conftest import ROOT, shrink
 
@@ -44,6 +45,36 @@ def test_rate_per_10k_counts_hze_only_and_averages_the_years():
     assert rates.loc[0, 0] == 0  # an age without anyone in a help
     assert rates.loc[0, 1] == pytest.approx((200 + 100) / 2)  # 2 and 1 of 100, per 10,000, mean of the years
     assert rates.loc[0, 2] == pytest.approx((0 + 100) / 2)
+
+
+def test_a_family_case_counts_its_young_people():
+    census = pd.DataFrame(
+        {
+            "replicate": [0, 0, 0],
+            "year": [2025, 2025, 2025],
+            "age_years": [1, 1, 2],
+            "help": ["family", "single", "single"],
+            "hze": [True, True, True],
+        }
+    )
+    rates = rate_per_10k_by_age(census, population(years=(2025,)), {"family": 2.5})
+    assert rates.loc[0, 1] == pytest.approx((2.5 + 1) * 100)  # of 100 young people, per 10,000
+    assert rates.loc[0, 2] == pytest.approx(100)
+
+
+def test_young_people_per_family_case_follow_the_2023_statistics():
+    groups = {"spfh_31": ("spfh_31", "intensive_spfh"), "flexible_27_2": ("flexible_27_2",)}
+    weights = young_people_per_case(groups)
+    cases = reference()["hze_cases_2023"]
+    # young people reached minus cases are the siblings of family-oriented cases (§31 and §27(2) family)
+    siblings = weights["spfh_31"] * cases["spfh_31"] + weights["flexible_27_2"] * (
+        cases["flexible_27_2_family"] + cases["flexible_27_2_individual"]
+    )
+    siblings -= cases["spfh_31"] + cases["flexible_27_2_family"] + cases["flexible_27_2_individual"]
+    assert siblings == pytest.approx(cases["young_people"] - cases["total"])
+    assert weights["spfh_31"] == weights["intensive_spfh"] == pytest.approx(2.00, abs=0.01)
+    assert 1 < weights["flexible_27_2"] < weights["spfh_31"]
+    assert "heimerziehung_34" not in weights  # one young person per case
 
 
 def test_peak_age_is_the_age_of_the_highest_rate():

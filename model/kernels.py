@@ -344,12 +344,16 @@ def births(keys, fam, risk_factors: tuple[np.ndarray, ...], rules, new: Newcomer
 @nb.njit(cache=True)
 def arrivals(keys, month: int, fam, rules, tally, taken: np.ndarray, new: Newcomers) -> None:
     """Unaccompanied minors arrive in the slots after the births, with ids from `new.first_unaccompanied_id`,
-    and start Inobhutnahme (§42; duration from keys.duration_arrival). They have no family here: shock ratio 0."""
+    at their age at arrival (`rules.arrival_age_months`: the age band drawn from keys.arrival_age_band, the month
+    of age within it from keys.arrival_age_month), and start Inobhutnahme (§42; duration from
+    keys.duration_arrival). They have no family here: shock ratio 0."""
+    at, shares = position(month), rules.unaccompanied_arrival_age_share_by_band
     first = new.first + new.births
     for i in range(first, first + new.arrivals):
         fam.id[i] = new.first_unaccompanied_id + i - first
         fam.unaccompanied[i] = True
-        fam.age_months[i] = rules.unaccompanied_arrival_age_months
+        u_band, u_month = draw(keys.arrival_age_band, at, fam.id[i]), draw(keys.arrival_age_month, at, fam.id[i])
+        fam.age_months[i] = rule.arrival_age_months(u_band, u_month, shares)
     minors = np.arange(first, first + new.arrivals)
     crisis = np.full(new.arrivals, rules.crisis_help, dtype=np.int64)
     start_helps(keys.duration_arrival, CRISIS_INTAKE_ROUTE, month, fam, minors, crisis, rules, tally, taken)

@@ -20,8 +20,8 @@ def words(lang: str) -> dict[str, Any]:
 
 
 def label(key_path: str, lang: str) -> str | None:
-    """The label of a parameter's key path (an index [i] of a by-level or by-age vector included), or None when
-    labels.toml lacks a part of it."""
+    """The label of a parameter's key path (an index [i] of a by-level or by-age vector included: an age band of
+    `age_bands`, or of `arrival_age_bands` for the arrivals' shares), or None when labels.toml lacks a part of it."""
     w = words(lang)
     path, index = key_path, None
     if match := _INDEXED.match(key_path):
@@ -35,10 +35,11 @@ def label(key_path: str, lang: str) -> str | None:
     if number is None:
         return None
     if index is not None:
+        bands = w["arrival_age_bands"] if parts[-1] == "arrival_age_share_by_band" else w["age_bands"]
         if parts[-1].endswith("_by_level"):
             number += f" ({w['level'].format(level=index + 1)})"
-        elif parts[-1].endswith("_by_band") and index < len(w["age_bands"]):
-            number += f" ({w['age_bands'][index]})"
+        elif parts[-1].endswith("_by_band") and index < len(bands):
+            number += f" ({bands[index]})"
         else:
             return None
     if len(parts) >= 3 and parts[0] in ("helps", "prevention"):

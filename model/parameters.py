@@ -127,7 +127,7 @@ class YearParameters:
     sgb2_exit_hazard_per_month: float
     under_21: float
     unaccompanied_per_month: float
-    unaccompanied_arrival_age_months: int
+    unaccompanied_arrival_age_share_by_band: np.ndarray  # ages 10-13, 14-15, 16-17 (`rules.arrival_age_months`)
     residential_probability_after_crisis: float
     shock_hazard_per_month: float
     shock_mean_size_points: float
@@ -212,7 +212,7 @@ class YearParameters:
             sgb2_exit_hazard_per_month=rf.sgb2_exit_hazard_per_month.at(year),
             under_21=under_21,
             unaccompanied_per_month=uma.crisis_intakes_per_10k_under_21_per_year.at(year) * under_21 / 10_000 / 12,
-            unaccompanied_arrival_age_months=round(uma.arrival_age_years.at(year) * 12),
+            unaccompanied_arrival_age_share_by_band=np.array(uma.arrival_age_share_by_band.at(year)),
             residential_probability_after_crisis=uma.residential_probability_after_crisis.at(year),
             shock_hazard_per_month=b.shock_hazard_per_month.at(year),
             shock_mean_size_points=b.shock_mean_size_points.at(year),
@@ -300,7 +300,7 @@ class Rules(NamedTuple):
     new_partner_hazard_per_month: float
     sgb2_entry_hazard_per_month: tuple[float, float]  # couple, single (`rules.transfer_benefits_entry_hazard`)
     sgb2_exit_hazard_per_month: float
-    unaccompanied_arrival_age_months: int
+    unaccompanied_arrival_age_share_by_band: tuple[float, float, float]  # `rules.arrival_age_months`
     continue_after_18_probability: float
     shock_hazard_per_month: float
     age_hazard_ratio_by_band: tuple[float, ...]
@@ -385,6 +385,7 @@ class Rules(NamedTuple):
                 (cat.prevention_level_ok.T.astype(np.int64) << np.arange(len(cat.prevention_names))).sum(1)
             ),
             "age_hazard_ratio_by_band": table(p.age_hazard_ratio_by_band),
+            "unaccompanied_arrival_age_share_by_band": table(p.unaccompanied_arrival_age_share_by_band),
             "sgb2_entry_hazard_per_month": tuple(
                 rule.transfer_benefits_entry_hazard(p.sgb2_exit_hazard_per_month, share)
                 for share in p.risk_factor_share[SGB2_POVERTY].tolist()

@@ -384,8 +384,10 @@ class ReferenceModel(mesa.Model):
         self.arrival_carry += p.unaccompanied_per_month
         arrivals = int(self.arrival_carry)
         self.arrival_carry -= arrivals
-        for _ in range(arrivals):  # unaccompanied minors arrive through Inobhutnahme
-            minor = Family(self, age_months=p.unaccompanied_arrival_age_months, unaccompanied=True)
+        shares = self.rules.unaccompanied_arrival_age_share_by_band
+        for _ in range(arrivals):  # unaccompanied minors arrive through Inobhutnahme, at their age at arrival
+            age = rule.arrival_age_months(self.random.random(), self.random.random(), shares)
+            minor = Family(self, age_months=age, unaccompanied=True)
             self.start_help(minor, self.crisis_help)
 
     def add_resident(self, age_months: int) -> Family:

@@ -84,6 +84,23 @@ def leaves_district(age_months: int, in_help: bool, help_ends: bool, moving_away
     return (age_months >= MAX_AGE_MONTHS) | ((age_months >= ADULT_MONTHS) & out_of_help & unaccompanied) | moving_away
 
 
+@rule
+def arrival_age_months(u_band: float, u_month: float, shares: tuple) -> int:
+    """An unaccompanied minor's age at arrival: an age band drawn by the shares of arrivals in it (`shares`: aged
+    10-13, 14-15, 16-17 completed years; `u_band`), then a month of age uniform within the band (`u_month`)."""
+    first_year, years = (
+        (10, 4)  # aged 10-13
+        if u_band < shares[0]
+        else (14, 2)  # aged 14-15
+        if u_band < shares[0] + shares[1]
+        else (16, 2)  # aged 16-17: the rest
+    )
+    return (
+        12 * first_year  # the band's first month of age
+        + int(u_month * 12 * years)  # a month of age within the band, uniform
+    )
+
+
 # --- family circumstances ----------------------------------------------------------------------------------
 
 

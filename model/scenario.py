@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
 
 AGE_BANDS_YEARS = (0, 6, 12, 18, 21)  # bands of `weight_by_age_band`: 0-5, 6-11, 12-17, 18-20
 CATEGORIES = ("prevention", "ambulant", "semi_residential", "residential", "crisis")
@@ -161,7 +161,6 @@ Positive = _param("Positive", "a number > 0", gt=0)
 MAX_INHABITANTS = 100_000_000  # more than Germany (84.7 million, germany.toml): no district is larger
 MAX_EUR = 1e12  # above any German public budget line; keeps every sum of costs finite and exact to the cent
 MAX_DURATION_MONTHS = 240  # 20 years: longer than childhood; durations are stored as int16 months (max 32,767)
-MAX_ARRIVAL_AGE_YEARS = 21  # the oldest age band the model knows (young adults, §41 SGB VIII)
 MAX_PREVENTION_SERVICES = 31  # the services a family received are bits of an int32 (the sign bit unused)
 MAX_HELPS = 127  # a family's help is an int8 index (-1: none)
 MAX_NAME_LENGTH = 64  # names become folder names: three of them and a timestamp fit a file name (255 bytes)
@@ -169,33 +168,48 @@ Inhabitants = _param("Inhabitants", f"persons, > 0 and at most {MAX_INHABITANTS:
 Eur = _param("Eur", f"EUR, > 0 and at most {MAX_EUR:g}", gt=0, le=MAX_EUR)
 EurOrZero = _param("EurOrZero", f"EUR, >= 0 and at most {MAX_EUR:g}", ge=0, le=MAX_EUR)
 Months = _param("Months", f"months, > 0 and at most {MAX_DURATION_MONTHS}", gt=0, le=MAX_DURATION_MONTHS)
-ArrivalAge = _param("ArrivalAge", f"years, > 0 and at most {MAX_ARRIVAL_AGE_YEARS}", gt=0, le=MAX_ARRIVAL_AGE_YEARS)
 Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9_]+$", max_length=MAX_NAME_LENGTH)]  # of a help or service
 HazardRatio = _param("HazardRatio", "a hazard ratio > 0 (1: no effect)", gt=0)  # 1 where it does not apply
 
 
 class _Vector(_Strict):
-    """Four numbers that belong together (by risk level 1-4 or by age band), with one source."""
+    """A few numbers that belong together (four by risk level 1-4 or by age band, three shares by age at arrival),
+    with one source."""
 
     value: list[float]
     source: str = Field(min_length=3)
-    by_year: dict[Year, list[float]] = {}  # all four from a year on (an experiment's factor acting from a year)
+    by_year: dict[Year, list[float]] = {}  # all of them from a year on (an experiment's factor acting from a year)
 
     def at(self, year: int) -> list[float]:
-        """The four numbers in force in `year`: the latest `by_year` entry at or before it, else `value`."""
+        """The numbers in force in `year`: the latest `by_year` entry at or before it, else `value`."""
         return _in_force(self.value, self.by_year, year)
 
 
-def _vector(name: str, description: str, **bounds: float) -> type[_Vector]:
+SHARES_SUM_TOLERANCE = 1e-6  # shares of a whole may be rounded: they must sum to 1 within this
+
+
+def _sums_to_one(shares: list[float]) -> list[float]:
+    if abs(sum(shares) - 1.0) > SHARES_SUM_TOLERANCE:
+        raise ValueError(f"shares that sum to {sum(shares):.6g}: they must sum to 1 (within {SHARES_SUM_TOLERANCE:g})")
+    return shares
+
+
+def _vector(name: str, description: str, length: int = 4, shares: bool = False, **bounds: float) -> type[_Vector]:
+    """A vector of `length` numbers within `bounds`; with `shares`, shares of a whole that sum to 1."""
     number = Annotated[float, Field(allow_inf_nan=False, **bounds)]
-    four = Annotated[list[number], Field(min_length=4, max_length=4)]
-    model = create_model(name, __base__=_Vector, value=(four, ...), by_year=(dict[Year, four], {}))
+    numbers = Annotated[list[number], Field(min_length=length, max_length=length)]
+    if shares:
+        numbers = Annotated[numbers, AfterValidator(_sums_to_one)]
+    model = create_model(name, __base__=_Vector, value=(numbers, ...), by_year=(dict[Year, numbers], {}))
     model.__doc__ = description
     return model
 
 
 ProbabilityByLevel = _vector("ProbabilityByLevel", "4 probabilities for risk levels 1, 2, 3, 4", ge=0, le=1)
 RatioByAgeBand = _vector("RatioByAgeBand", "4 numbers >= 0 for ages 0-5, 6-11, 12-17, 18-20", ge=0)
+SharesByArrivalAge = _vector(
+    "SharesByArrivalAge", "3 shares in [0, 1] for ages 10-13, 14-15, 16-17, summing to 1", 3, True, ge=0, le=1
+)
 
 
 class Simulation(_Strict):
@@ -293,7 +307,7 @@ class UnaccompaniedMinors(_Strict):
     """Exogenous inflow: they do not come from resident families, so prevention never reaches them."""
 
     crisis_intakes_per_10k_under_21_per_year: NonNegative
-    arrival_age_years: ArrivalAge
+    arrival_age_share_by_band: SharesByArrivalAge  # ages 10-13, 14-15, 16-17 (`rules.arrival_age_months`)
     residential_probability_after_crisis: Probability
     residential_help: str
 
@@ -505,6 +519,7 @@ UNITS = (  # tokens in key names and the unit they declare; the first token foun
     ("_per_month", "share per month"),
     ("_months", "months"),
     ("_years", "years"),
+    ("_share_by_band", "shares, ages 10-13/14-15/16-17"),
     ("_share", "share"),
     ("probability", "probability"),
     ("ratio_by_band", "ratio, ages 0-5/6-11/12-17/18-20"),

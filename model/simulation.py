@@ -50,6 +50,8 @@ class StreamKeys(NamedTuple):
     after_crisis: np.uint64
     duration_crisis: np.uint64
     duration_arrival: np.uint64
+    arrival_age_band: np.uint64
+    arrival_age_month: np.uint64
     help_choice_self_referral: np.uint64
     duration_self_referral: np.uint64
     help_choice_planning: np.uint64

@@ -260,7 +260,7 @@ OUT_OF_RANGE = {
     "Positive": st.floats(-1e6, 0.0),
     "HazardRatio": st.floats(-1e6, 0.0),  # > 0, like Positive
 }
-for kind in ("Inhabitants", "Eur", "EurOrZero", "Months", "ArrivalAge"):  # bounded above too: shown below zero here
+for kind in ("Inhabitants", "Eur", "EurOrZero", "Months"):  # bounded above too: shown below zero here
     OUT_OF_RANGE[kind] = st.floats(-1e6, -1e-4)
 
 
@@ -443,10 +443,37 @@ SCENARIO_CORPUS = {
         "prevention.elternschule.mean_duration_months.value",
         "less than or equal to 240",
     ),
-    "arrival-age-1e300": scenario(
-        f"[unaccompanied_minors]\narrival_age_years = {p(1e300)}\n",
-        "unaccompanied_minors.arrival_age_years.value",
-        "less than or equal to 21",
+    "arrival-shares-above-1": scenario(
+        f"[unaccompanied_minors]\narrival_age_share_by_band = {p([0.5, 0.5, 0.5])}\n",
+        "unaccompanied_minors.arrival_age_share_by_band.value: [0.5, 0.5, 0.5]:",
+        "shares that sum to 1.5: they must sum to 1 (within 1e-06)",
+    ),
+    "arrival-shares-later-below-1": scenario(
+        "[unaccompanied_minors]\narrival_age_share_by_band = "
+        '{ value = [0.08, 0.24, 0.68], by_year = { 2030 = [0.1, 0.2, 0.3] }, source = "test" }\n',
+        "unaccompanied_minors.arrival_age_share_by_band.by_year.2030: [0.1, 0.2, 0.3]:",
+        "shares that sum to 0.6: they must sum to 1",
+    ),
+    "arrival-share-negative": scenario(
+        f"[unaccompanied_minors]\narrival_age_share_by_band = {p([-0.1, 0.42, 0.68])}\n",
+        "unaccompanied_minors.arrival_age_share_by_band.value.0: -0.1:",
+        "greater than or equal to 0",
+    ),
+    "arrival-share-above-1": scenario(
+        f"[unaccompanied_minors]\narrival_age_share_by_band = {p([1.5, 0.0, 0.0])}\n",
+        "unaccompanied_minors.arrival_age_share_by_band.value.0: 1.5:",
+        "less than or equal to 1",
+    ),
+    "arrival-shares-two": scenario(
+        f"[unaccompanied_minors]\narrival_age_share_by_band = {p([0.32, 0.68])}\n",
+        "unaccompanied_minors.arrival_age_share_by_band.value: [0.32, 0.68]:",
+        "at least 3",
+    ),
+    "arrival-age-years-gone": scenario(
+        f"[unaccompanied_minors]\narrival_age_years = {p(16)}\n",
+        "unaccompanied_minors.arrival_age_years:",
+        "unknown key; allowed here:",
+        "arrival_age_share_by_band",
     ),
     "thirty-two-services": scenario(services(32), "prevention: (32 entries):", "at most 31 items"),
     "help-name-with-markup": scenario(

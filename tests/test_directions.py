@@ -20,6 +20,7 @@ SEEDS = (1, 2)
 PLACEMENTS = ("vollzeitpflege_33", "heimerziehung_34", "ise_35")
 PLANNED_AMBULANT = ("soziale_gruppenarbeit_29", "erziehungsbeistand_30", "spfh_31", "flexible_27_2")
 HOME_VISITS = "prevention.familienhebamme"
+ARRIVAL_AGES = "unaccompanied_minors.arrival_age_share_by_band"  # aged 10-13, 14-15, 16-17: shares that sum to 1
 
 
 @cache
@@ -47,8 +48,18 @@ def outcome(frame: pd.DataFrame, name: str) -> float:
     return float(frame[groups.get(name, [name])].to_numpy().sum())
 
 
+def with_rest(values: dict[str, float]) -> dict[str, float]:
+    """The values, with the oldest arrivals (16-17) taking up the rest when the share of a younger band changes."""
+    changed = {key: v for key, v in values.items() if key.startswith(f"{ARRIVAL_AGES}[")}
+    if not changed:
+        return values
+    shares = district().unaccompanied_minors.arrival_age_share_by_band.value
+    younger = [changed.get(f"{ARRIVAL_AGES}[{i}]", shares[i]) for i in range(len(shares) - 1)]
+    return values | {f"{ARRIVAL_AGES}[{len(shares) - 1}]": 1.0 - sum(younger)}
+
+
 def total(values: dict[str, float], name: str) -> float:
-    scenario = district().with_values(values)
+    scenario = district().with_values(with_rest(values))
     return sum(outcome(DistrictModel(scenario, seed).run().frame(), name) for seed in SEEDS)
 
 
@@ -106,7 +117,7 @@ DIRECTIONS = [
     # unaccompanied minors
     ("unaccompanied_minors.crisis_intakes_per_10k_under_21_per_year", 5, 40, "begun_unaccompanied.inobhutnahme_42", +1),
     ("unaccompanied_minors.residential_probability_after_crisis", 0.1, 0.9, "begun_unaccompanied.heimerziehung_34", +1),
-    ("unaccompanied_minors.arrival_age_years", 14, 17.5, "unaccompanied_in_care", -1),
+    (f"{ARRIVAL_AGES}[0]", 0.0, 0.6, "unaccompanied_in_care", +1),  # arriving younger, longer in care until 18
     # helps: relief, duration, capacity and choice
     ("helps.spfh_31.burden_relief_per_month", 0.0, 0.15, "ended_resolved.spfh_31", +1),
     ("helps.heimerziehung_34.mean_duration_months", 15, 60, "stock.heimerziehung_34", +1),

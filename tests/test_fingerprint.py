@@ -11,7 +11,7 @@ import importlib.util
 
 from tests.conftest import ROOT
 
-PINNED = "d897d33994da723ad6e345042fbef062f1e5960c41bf05f3edd0ad12d1b8fbee"
+PINNED = "ebab5b520b68f810fd775a02c7797139a0cf226b80ec7b89ace99fd2098ae6d8"
 
 
 def test_results_are_those_pinned():

@@ -32,3 +32,10 @@ def test_labels_are_put_together_from_service_and_number():
         == "reports to the youth office per month (level 4)"
     )
     assert label("prevention.familienhebamme.no_such_number", "de") is None
+
+
+def test_arrival_age_shares_are_labelled_with_the_arrivals_age_bands():
+    key = "unaccompanied_minors.arrival_age_share_by_band"
+    assert label(f"{key}[0]", "en") == "Unaccompanied minors: share of arrivals by age (ages 10–13)"
+    assert label(f"{key}[2]", "de").endswith("(16–17 Jahre)")
+    assert label(f"{key}[3]", "de") is None  # three bands only

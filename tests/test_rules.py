@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 from scipy import special
 
@@ -76,6 +77,45 @@ def test_only_minors_are_assessed_and_young_adults_in_need_get_a_plan():
     assert not rule.assessed_under_8a(ADULT_MONTHS)
     assert not rule.young_adult_help_planned(rule.NEED_LEVEL - 1)
     assert rule.young_adult_help_planned(rule.NEED_LEVEL) and rule.young_adult_help_planned(rule.ENDANGERMENT_LEVEL)
+
+
+ARRIVAL_SHARES = (0.08, 0.24, 0.68)  # the baseline's: aged 10-13, 14-15, 16-17
+LAST = 1 - 2**-53  # the largest uniform draw below 1
+
+
+@pytest.mark.parametrize(
+    ("u_band", "u_month", "age"),
+    [
+        (0.0, 0.0, 120),  # aged 10-13: from the 10th birthday
+        (0.04, 0.5, 144),  # ... the middle of the band's 48 months
+        (0.08 - 1e-9, LAST, 167),  # ... to the last month before the 14th
+        (0.08, 0.0, 168),  # aged 14-15 from u at the first share on
+        (0.2, 0.5, 180),
+        (0.08 + 0.24 - 1e-9, LAST, 191),
+        (0.08 + 0.24, 0.0, 192),  # aged 16-17 from u at the first two shares on: the rest
+        (0.5, 0.5, 204),
+        (LAST, LAST, 215),  # the last month before the 18th
+    ],
+)
+def test_arrival_age_months_by_band_then_month(u_band: float, u_month: float, age: int):
+    assert rule.arrival_age_months(u_band, u_month, ARRIVAL_SHARES) == age
+
+
+def test_arrival_ages_follow_the_shares_and_stay_within_10_to_17():
+    n = 100_000
+    rng = np.random.default_rng(2026)
+    ages = np.array([rule.arrival_age_months(u, v, ARRIVAL_SHARES) for u, v in rng.random((n, 2))])
+    assert ages.min() == 120 and ages.max() == 215  # 10 to 17 completed years
+    assert len(np.unique(ages)) == 96  # every month of age in between
+    bands = np.array([np.mean(ages < 168), np.mean((ages >= 168) & (ages < 192)), np.mean(ages >= 192)])
+    shares = np.array(ARRIVAL_SHARES)
+    standard_error = np.sqrt(shares * (1 - shares) / n)  # of a share among n binomial draws
+    assert np.all(np.abs(bands - shares) < 4 * standard_error), (bands, 4 * standard_error)
+    assert [rule.arrival_age_months(0.5, 0.5, s) for s in ((1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, 0.0, 1.0))] == [
+        144,
+        180,
+        204,
+    ]
 
 
 def test_pick_reads_a_small_table_and_minus_one_is_the_last():

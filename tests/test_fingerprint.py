@@ -11,7 +11,7 @@ import importlib.util
 
 from tests.conftest import ROOT
 
-PINNED = "ebab5b520b68f810fd775a02c7797139a0cf226b80ec7b89ace99fd2098ae6d8"
+PINNED = "b5b8e5a2ca16f68626098109ba491b1e34a009442b45ecaa756d659adb0c02a0"
 
 
 def test_results_are_those_pinned():

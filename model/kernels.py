@@ -211,7 +211,12 @@ def choose_helps(key: np.uint64, month: int, fam, idx: np.ndarray, helps: np.nda
         band = band_of(fam.age_months[i], AGE_BAND_STARTS)
         for j in range(len(helps)):
             h = helps[j]
-            weights[r, j] = rule.choice_weight(rules.weight_by_age_band[h, band], rules.help_level_ok[h, fam.level[i]])
+            weights[r, j] = rule.choice_weight(
+                rules.weight_by_age_band[h, band],
+                rules.help_level_ok[h, fam.level[i]],
+                fam.sgb2_poverty[i],
+                rules.choice_weight_ratio_transfer_benefits[h],
+            )
         u[r] = draw(key, at, fam.id[i])
     choice = np.full(len(idx), NO_HELP, dtype=np.int64)
     pending = np.arange(len(idx))
@@ -288,6 +293,7 @@ def log_event(
     ended = kind == ENDED
     events.transfer_benefits[row] = fam.help_start_sgb2_poverty[i] if ended else fam.sgb2_poverty[i]
     events.single_parent[row] = fam.help_start_single_parent[i] if ended else fam.single_parent[i]
+    events.unaccompanied[row] = fam.unaccompanied[i]
     events.earlier_help[row] = fam.earlier_hze[i]
     events.in_service[row] = in_service
     events.route[row] = route

@@ -7,9 +7,12 @@ three tables the statistics publish from:
 
 - helps: one row per help begun and per help ended (`event`), with the young person's age in completed
   years, the family's circumstances (transfer benefits, single parent) when the help began (the statistics
-  record them for the start of a help; they may change during it), an earlier HzE, the route into the help,
-  and for ended helps the months it ran and whether it ended as planned;
-- census: one row per young person in a help on 31 December, with the circumstances when it began;
+  record them for the start of a help; they may change during it), whether the young person is an
+  unaccompanied minor (no family in Germany: the statistics record the reason "unbegleitete Einreise"), an
+  earlier HzE, the route into the help, and for ended helps the months it ran and whether it ended as
+  planned;
+- census: one row per young person in a help on 31 December, with the circumstances when it began and
+  whether the young person is an unaccompanied minor;
 - assessments: one row per §8a assessment with its outcome and the circumstances then;
 - population: the young people of each age on 31 December, the denominator of rates per 10,000 of the same
   age (`model.validation`).
@@ -43,6 +46,7 @@ class EventLog(NamedTuple):
     age_months: np.ndarray
     transfer_benefits: np.ndarray  # the family lives on transfer benefits (SGB II: the risk factor sgb2_poverty)
     single_parent: np.ndarray
+    unaccompanied: np.ndarray  # an unaccompanied minor: no family in Germany (the statistics' "unbegleitete Einreise")
     earlier_help: np.ndarray  # the young person had an HzE before (for a help begun: before this one)
     in_service: np.ndarray  # a help or prevention service running (assessments)
     route: np.ndarray  # ROUTES (helps begun)
@@ -81,10 +85,16 @@ class Microdata:
             frame.insert(0, "month", month)
             self._events.append(frame)
 
-    def census(self, month: int, help: np.ndarray, age_months: np.ndarray, benefits, single) -> None:
+    def census(self, month: int, help: np.ndarray, age_months: np.ndarray, benefits, single, unaccompanied) -> None:
         """Young people in a help at the end of `month` (31 December)."""
         frame = pd.DataFrame(
-            {"help": help, "age_months": age_months, "transfer_benefits": benefits, "single_parent": single}
+            {
+                "help": help,
+                "age_months": age_months,
+                "transfer_benefits": benefits,
+                "single_parent": single,
+                "unaccompanied": unaccompanied,
+            }
         )
         frame.insert(0, "month", month)
         self._censuses.append(frame)
@@ -118,6 +128,7 @@ class Microdata:
         out["age_years"] = (frame["age_months"] // 12).astype(np.int16)
         out["transfer_benefits"] = frame["transfer_benefits"].astype(bool)
         out["single_parent"] = frame["single_parent"].astype(bool)
+        out["unaccompanied"] = frame["unaccompanied"].astype(bool)
         return out
 
     def tables(self) -> dict[str, pd.DataFrame]:
@@ -153,4 +164,4 @@ class Microdata:
 
 
 EVENT_COLUMNS = ["month", *EventLog._fields[1:]]
-CENSUS = ["month", "help", "age_months", "transfer_benefits", "single_parent"]
+CENSUS = ["month", "help", "age_months", "transfer_benefits", "single_parent", "unaccompanied"]

@@ -157,6 +157,7 @@ class YearParameters:
     help_duration_sigma: np.ndarray
     burden_relief_per_month: np.ndarray
     weight_by_age_band: np.ndarray  # [help, age band]
+    choice_weight_ratio_transfer_benefits: np.ndarray  # by help
     help_places: np.ndarray  # inf where the help is an entitlement without a cap
     # prevention services, indexed by service
     prevention_cost_per_month: np.ndarray
@@ -245,6 +246,9 @@ class YearParameters:
             help_duration_sigma=sigma,
             burden_relief_per_month=np.array([h.burden_relief_per_month.at(year) for h in helps]),
             weight_by_age_band=np.array([h.weight_by_age_band.at(year) for h in helps]),
+            choice_weight_ratio_transfer_benefits=np.array(
+                [h.choice_weight_ratio_transfer_benefits.at(year) for h in helps]
+            ),
             help_places=np.array([help_places(h) for h in helps]),
             prevention_cost_per_month=prevention_cost,
             prevention_places=np.floor(budget / (12 * prevention_cost)),
@@ -311,6 +315,7 @@ class Rules(NamedTuple):
     # helps
     help_access: np.ndarray
     weight_by_age_band: np.ndarray
+    choice_weight_ratio_transfer_benefits: np.ndarray
     help_level_ok: np.ndarray
     help_places: np.ndarray
     help_duration_mu: np.ndarray

@@ -480,7 +480,11 @@ class ReferenceModel(mesa.Model):
             return
         r = self.rules
         band = band_of(family.age_months)
-        weights = [rule.choice_weight(r.weight_by_age_band[h, band], r.help_level_ok[h, family.level]) for h in helps]
+        poor, ratios = family.sgb2_poverty, r.choice_weight_ratio_transfer_benefits
+        weights = [
+            rule.choice_weight(r.weight_by_age_band[h, band], r.help_level_ok[h, family.level], poor, ratios[h])
+            for h in helps
+        ]
         u = self.random.random()
         while (total := sum(weights)) > 0:
             cumulative, pick = 0.0, max(k for k, w in enumerate(weights) if w > 0)  # guards against rounding

@@ -402,9 +402,14 @@ def placement_probability(
 
 
 @rule
-def choice_weight(weight_for_age: float, open_at_level: bool) -> float:
-    """A help's weight in the choice among helps: by the child's age band, if open to the family's level."""
-    return weight_for_age * open_at_level
+def choice_weight(
+    weight_for_age: float, open_at_level: bool, on_transfer_benefits: bool, ratio_on_transfer_benefits: float
+) -> float:
+    """A help's weight in the choice among helps: by the child's age band, if open to the family's level, times
+    the help's ratio for a family on transfer benefits (the social selection by help type the statistics show
+    beyond the need level)."""
+    selection = ratio_on_transfer_benefits if on_transfer_benefits else 1.0
+    return weight_for_age * open_at_level * selection
 
 
 @rule

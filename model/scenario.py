@@ -344,6 +344,7 @@ class Help(_Service):
     """A help under SGB VIII (§27 ff., §41, §42): granted by the youth office, or self-accessed (§28)."""
 
     weight_by_age_band: RatioByAgeBand
+    choice_weight_ratio_transfer_benefits: Positive  # the weight's factor for a family on transfer benefits
     category: Literal[CATEGORIES]  # type: ignore[valid-type]
     access: Literal["self_referral", "help_plan", "diagnostic", "placement", "crisis"]
     counts_as_hze: bool

@@ -247,6 +247,7 @@ class DistrictModel(mesa.Model):
                     f.age_months[in_help],
                     f.help_start_sgb2_poverty[in_help],  # as the statistics record them: at the start of the help
                     f.help_start_single_parent[in_help],
+                    f.unaccompanied[in_help],
                 )
                 self.microdata.population(self.month, self.young_people_by_age())
         room = 8 * (len(f) + 32)

@@ -21,6 +21,7 @@ EINGLIEDERUNGSHILFE = """
 label = "Eingliederungshilfe bei seelischer Behinderung (§ 35a)"
 mean_duration_months = { value = 18, source = "test" }
 weight_by_age_band = { value = [1, 2, 2, 0], source = "test" }
+choice_weight_ratio_transfer_benefits = { value = 1.0, source = "test" }
 category = "ambulant"
 access = "help_plan"
 counts_as_hze = false

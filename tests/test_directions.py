@@ -120,6 +120,13 @@ DIRECTIONS = [
     (f"{ARRIVAL_AGES}[0]", 0.0, 0.6, "unaccompanied_in_care", +1),  # arriving younger, longer in care until 18
     # helps: relief, duration, capacity and choice
     ("helps.spfh_31.burden_relief_per_month", 0.0, 0.15, "ended_resolved.spfh_31", +1),
+    (
+        "helps.soziale_gruppenarbeit_29.choice_weight_ratio_transfer_benefits",
+        0.2,
+        5.0,
+        "begun.soziale_gruppenarbeit_29",
+        +1,
+    ),
     ("helps.heimerziehung_34.mean_duration_months", 15, 60, "stock.heimerziehung_34", +1),
     ("helps.intensive_familienhilfe.budget_eur_per_year", 50_000, 800_000, "begun.intensive_familienhilfe", +1),
     ("helps.spfh_31.weight_by_age_band[0]", 0.5, 5.0, "begun.spfh_31", +1),

@@ -11,7 +11,7 @@ import importlib.util
 
 from tests.conftest import ROOT
 
-PINNED = "b5b8e5a2ca16f68626098109ba491b1e34a009442b45ecaa756d659adb0c02a0"
+PINNED = "9e0bbb8b5a1cde66fc75f4b73253cab29c7b921656d15665402e1f2cd03d932b"
 
 
 def test_results_are_those_pinned():

@@ -124,6 +124,8 @@ def test_circumstances_are_those_at_the_start_of_the_help(model: DistrictModel):
     last = census[census["year"] == census["year"].max()]
     np.testing.assert_array_equal(last["transfer_benefits"], f.help_start_sgb2_poverty[in_help])
     np.testing.assert_array_equal(last["single_parent"], f.help_start_single_parent[in_help])
+    np.testing.assert_array_equal(last["unaccompanied"], f.unaccompanied[in_help])
+    assert last["unaccompanied"].any() and not last["unaccompanied"].all()
     assert (f.help_start_sgb2_poverty[in_help] != f.sgb2_poverty[in_help]).any()  # some changed in the help
 
     families, events = Families(1), EventLog.with_room(4)
@@ -134,3 +136,6 @@ def test_circumstances_are_those_at_the_start_of_the_help(model: DistrictModel):
     rows = events.drain()
     np.testing.assert_array_equal(rows["transfer_benefits"], [False, True, False])
     np.testing.assert_array_equal(rows["single_parent"], [True, False, True])
+    families.unaccompanied[0] = True
+    kernels.log_event(events, BEGUN, families.arrays, 0, 0)
+    assert events.drain()["unaccompanied"].tolist() == [True]

@@ -393,8 +393,9 @@ def test_placement_probability():
 
 
 def test_choice_weight():
-    assert rule.choice_weight(2.5, True) == 2.5
-    assert rule.choice_weight(2.5, False) == 0.0
+    assert rule.choice_weight(2.5, True, False, 0.6) == 2.5  # the ratio applies only to families on benefits
+    assert rule.choice_weight(2.5, True, True, 0.6) == approx(1.5)
+    assert rule.choice_weight(2.5, False, True, 0.6) == 0.0
 
 
 def test_help_duration_is_log_normal_in_whole_months():

@@ -11,6 +11,7 @@ from model.calibration import reference
 from model.parameters import Catalogue
 from model.run import simulate
 from model.validation import (
+    SET_BY_HAND,
     begun,
     checks,
     flagged,
@@ -116,12 +117,20 @@ def test_shares_at_start_count_helps_begun_of_the_group():
             "event": ["begun", "begun", "ended", "begun", "begun"],
             "help": ["a", "a", "a", "a", "b"],
             "transfer_benefits": [True, False, True, True, True],
+            "single_parent": [True, True, False, False, False],
+            "unaccompanied": [False, False, False, False, False],
             "age_years": [3, 15, 3, 18, 5],
         }
     )
     rows = begun(helps, ["a"])
     assert share_by_replicate(flagged(rows, "transfer_benefits"), "flag", [0, 1, 2]).tolist()[:2] == [0.5, 1.0]
     assert np.isnan(share_by_replicate(flagged(rows, "transfer_benefits"), "flag", [0, 1, 2]).iloc[2])
+    of_single_parents = share_by_replicate(flagged(rows, "transfer_benefits_of_single_parents"), "flag", [0, 1])
+    assert of_single_parents.iloc[0] == 0.5 and np.isnan(of_single_parents.iloc[1])
+    # an unaccompanied minor has no family whose benefits the statistics know: not counted in the share
+    with_minor = pd.concat([rows, rows.iloc[[1]].assign(unaccompanied=True, single_parent=False)])
+    assert share_by_replicate(flagged(with_minor, "transfer_benefits"), "flag", [0]).tolist() == [0.5]
+    assert share_by_replicate(flagged(with_minor, "single_parent"), "flag", [0]).tolist() == [2 / 3]
     assert share_by_replicate(flagged(rows, "under_14"), "flag", [0, 1]).tolist() == [0.5, 0.0]
     assert share_by_replicate(flagged(rows, "adult"), "flag", [0, 1]).tolist() == [0.0, 1.0]
 
@@ -154,6 +163,9 @@ def test_the_table_from_a_small_run():
     result = simulate(scenario, replicates=2, seed=5, workers=1)
     table = validation_table(result.microdata(), help_groups(result.catalogue))
     assert len(table) == len(checks()) and set(table["verdict"]) <= {"within", "outside", "no model figure"}
+    by_hand = table.set_index("figure").loc[list(SET_BY_HAND)]  # every name is a check's
+    assert by_hand["fitted"].all() and by_hand["source"].str.contains("set by hand").all()
+    assert table["fitted"].sum() == len(SET_BY_HAND) < len(table)  # the others are not fitted
     table = table[table["model"].notna()]  # a small district may begin no help of a rare type (§32): no share
     assert len(table) >= len(checks()) - 2
     shares = table[table["unit"] == "share"]

@@ -95,6 +95,7 @@ def main(
 EXIT_BAD_INPUT = 2  # a file or option given is wrong (model.output: also a results path that cannot be a folder)
 EXIT_INTERRUPTED = 130  # as a shell reports a process ended by SIGINT (128 + 2)
 LOOPBACK = "127.0.0.1"  # servers this program starts listen here only
+REFERENCE_MAX_FAMILIES = 10_000  # bench: the reference model (a Mesa agent per family) takes hours above this
 ResultsFolder = Annotated[Path, typer.Option(metavar="FOLDER", help="folder under which the results folder is made")]
 T = TypeVar("T")
 
@@ -937,7 +938,9 @@ def bench(
         cells += [f"{r['max_family_months_per_s']:,.0f}", f"{r['median_seconds']:.2f}"]
         cells += [f"{r['peak_bytes_per_family']:,.0f}"]
         estimate = None if reference_seconds is None else reference_seconds[1] * n / reference_seconds[0]
-        if estimate is None or estimate * (months + warmup) / months < 60:
+        if n > REFERENCE_MAX_FAMILIES:
+            cells += [f"(not run above {REFERENCE_MAX_FAMILIES:,} families)", ""]
+        elif estimate is None or estimate * (months + warmup) / months < 60:
             reference = time_engine(base, n, months, runs, warmup, make=ReferenceModel, name="reference")
             reference_seconds = (n, statistics.median(reference.seconds))
             rate = statistics.median(reference.family_months_per_second)

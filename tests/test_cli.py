@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 from typer.testing import CliRunner
 
+from model import cli
 from model.cli import app
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -68,10 +69,15 @@ def test_ci_runs_the_readme_test_command():
     assert command in readme
 
 
-def test_bench_reports_throughput_and_refuses_bad_sizes():
+def test_bench_reports_throughput_and_refuses_bad_sizes(monkeypatch):
     done = runner.invoke(app, ["bench", "--sizes", "500,1000", "--months", "4", "--runs", "1", "--warmup", "0"])
     assert done.exit_code == 0, done.output
     assert "time ~ families^" in done.output and "(2.00 = linear)" in done.output
+    # a large first size: the engine alone (the reference model would take hours)
+    monkeypatch.setattr(cli.out, "width", 250)  # the table on one line per row
+    large = runner.invoke(app, ["bench", "--sizes", "20000", "--months", "2", "--runs", "1", "--warmup", "0"])
+    assert large.exit_code == 0, large.output
+    assert "(not run above 10,000 families)" in large.output
     bad = runner.invoke(app, ["bench", "--sizes", "1000,ten"])
     assert bad.exit_code == 2
     assert "--sizes: '1000,ten': give whole numbers" in bad.output

@@ -339,10 +339,8 @@ def validation_table(tables: Tables, groups: Groups) -> pd.DataFrame:
     `fitted` where a parameter was set to it by hand (SET_BY_HAND), else not fitted."""
     rows = []
     for c in checks():
-        source = "germany.toml " + c.source
-        if c.name in SET_BY_HAND:
-            source += f"; set by hand: {SET_BY_HAND[c.name]}"
         fitted = c.name in SET_BY_HAND
+        source = "germany.toml " + c.source + (f"; set by hand: {SET_BY_HAND[c.name]}" if fitted else "")
         rows.append(summarise(c.name, c.statistic, c.unit, c.model(tables, groups), c.tolerance, fitted, source))
     return pd.DataFrame(rows)
 
